@@ -1,0 +1,37 @@
+"""Tiny setting for tests and smoke runs: every stage finishes in well under two minutes.
+
+  python train.py --stage=degrade --config=configs/test.py --workdir=/tmp/nam_test_degrade
+  python train.py --stage=progan --config=configs/test.py --workdir=/tmp/nam_test_progan
+The synthetic datasets it needs (a few dozen faces) are rendered on first use.
+"""
+
+from configs import common
+
+
+def get_config():
+  c = common.base_config()
+  c.name = 'test'
+  c.data.update(hr_train=12, hr_test=4, lr_train=8, lr_test=4)
+
+  d = c.degrade
+  d.noise_dim = 8
+  d.gen_widths = (4, 4, 8, 8, 8, 4)
+  d.blocks_per_group = 1
+  d.critic_widths = (4, 4, 8, 8, 8, 8)
+  d.gamma, d.delta = 1.0, 0.1
+  d.n_critic = 2
+  d.batch_size = 4
+  d.steps = 6
+  d.log_every, d.image_every, d.ckpt_every = 2, 3, 3
+  d.eval_every, d.eval_samples = 0, 4
+
+  p = c.progan
+  p.latent_dim = 16
+  p.widths = (8, 8, 8, 8, 8)
+  p.epochs = (1, 1, 1, 1, 1)
+  p.batch_sizes = (4, 4, 4, 4, 4)
+  p.log_every, p.image_every, p.ckpt_every = 1, 2, 2
+  p.eval_samples = 4
+
+  c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2)
+  return c

@@ -1,0 +1,103 @@
+"""A randomised camera-like degradation: clean 64x64 faces -> "real-world" 16x16 faces.
+
+No unpaired real-world LR face set exists offline, so nam_jax makes one: each face is passed
+through a pipeline whose parameters are drawn per face from a seeded generator,
+
+  colour/gamma shift -> optical blur (Gaussian, anisotropic, or motion) -> downsampling with a
+  random resampling filter -> sensor noise (shot + read) -> JPEG compression
+
+in that order, as in a camera (optics before the sensor, compression last). Pillow does the
+resampling and JPEG (it links libjpeg), SciPy the blur convolution. Because the process is
+known, the test split can keep the sampled parameters as ground truth.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+# Order of the recorded parameters (the `params` feature of the paired LR split).
+PARAM_NAMES = (
+    'gamma', 'gain_r', 'gain_g', 'gain_b', 'contrast', 'brightness',
+    'blur_kind',  # 0 none, 1 gaussian, 2 motion
+    'blur_sigma_major', 'blur_sigma_minor', 'blur_angle', 'motion_length',
+    'resample',  # index into RESAMPLE_FILTERS
+    'shot_noise', 'read_noise', 'jpeg_quality',
+)
+RESAMPLE_FILTERS = (Image.NEAREST, Image.BILINEAR, Image.BICUBIC, Image.BOX, Image.LANCZOS)
+
+
+def sample_params(rng: np.random.Generator) -> np.ndarray:
+  """Draws one set of degradation parameters, float32 [len(PARAM_NAMES)]."""
+  blur_kind = rng.choice(3, p=[0.15, 0.65, 0.2])
+  major = rng.uniform(0.3, 2.2)
+  p = {
+      'gamma': np.exp(rng.uniform(np.log(0.7), np.log(1.4))),
+      'gain_r': rng.uniform(0.85, 1.15),
+      'gain_g': rng.uniform(0.9, 1.1),
+      'gain_b': rng.uniform(0.85, 1.15),
+      'contrast': rng.uniform(0.7, 1.1),
+      'brightness': rng.uniform(-0.08, 0.08),
+      'blur_kind': blur_kind,
+      'blur_sigma_major': major,
+      'blur_sigma_minor': major * rng.uniform(0.4, 1.0),
+      'blur_angle': rng.uniform(0.0, np.pi),
+      'motion_length': rng.uniform(2.0, 7.0),
+      'resample': rng.integers(len(RESAMPLE_FILTERS)),
+      'shot_noise': rng.uniform(0.0, 0.04),
+      'read_noise': rng.uniform(0.0, 0.04),
+      'jpeg_quality': rng.integers(30, 96),
+  }
+  return np.array([p[k] for k in PARAM_NAMES], np.float32)
+
+
+def blur_kernel(kind: int, sigma_major: float, sigma_minor: float, angle: float,
+                length: float) -> np.ndarray:
+  """Normalised 2-D blur kernel (odd size); a delta when kind == 0."""
+  if kind == 0:
+    return np.ones((1, 1), np.float32)
+  radius = int(np.ceil(3 * sigma_major)) if kind == 1 else int(np.ceil(length / 2)) + 1
+  yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1].astype(np.float64)
+  c, s = np.cos(angle), np.sin(angle)
+  u, v = c * xx + s * yy, -s * xx + c * yy  # Coordinates along / across the blur direction.
+  if kind == 1:
+    k = np.exp(-0.5 * ((u / sigma_major) ** 2 + (v / sigma_minor) ** 2))
+  else:  # A line of the given length, softened across by half a pixel.
+    k = np.exp(-0.5 * (v / 0.5) ** 2) * (np.abs(u) <= length / 2)
+  return (k / k.sum()).astype(np.float32)
+
+
+def degrade(hr: np.ndarray, params: np.ndarray, rng: np.random.Generator,
+            out_size: int = 16) -> np.ndarray:
+  """Applies the camera pipeline to one uint8 HWC RGB image; returns uint8 [out, out, 3]."""
+  p = dict(zip(PARAM_NAMES, params.tolist()))
+  x = hr.astype(np.float32) / 255.0
+  x = x ** p['gamma'] * np.array([p['gain_r'], p['gain_g'], p['gain_b']], np.float32)
+  x = (x - 0.5) * p['contrast'] + 0.5 + p['brightness']
+  k = blur_kernel(int(p['blur_kind']), p['blur_sigma_major'], p['blur_sigma_minor'],
+                  p['blur_angle'], p['motion_length'])
+  x = np.stack([ndimage.convolve(x[..., c], k, mode='reflect') for c in range(3)], -1)
+  x = np.clip(x, 0.0, 1.0)
+  img = Image.fromarray((x * 255 + 0.5).astype(np.uint8)).resize(
+      (out_size, out_size), RESAMPLE_FILTERS[int(p['resample'])])
+  x = np.asarray(img).astype(np.float32) / 255.0
+  std = np.sqrt(p['shot_noise'] ** 2 * x + p['read_noise'] ** 2)
+  x = np.clip(x + std * rng.standard_normal(x.shape).astype(np.float32), 0.0, 1.0)
+  buf = io.BytesIO()
+  Image.fromarray((x * 255 + 0.5).astype(np.uint8)).save(
+      buf, format='JPEG', quality=int(p['jpeg_quality']))
+  return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))
+
+
+def degrade_face(hr: np.ndarray, seed: int, out_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+  """Degrades the face of `seed` with parameters and noise drawn from that seed.
+
+  Returns:
+    (lr uint8 [out, out, 3], params float32 [len(PARAM_NAMES)]).
+  """
+  rng = np.random.default_rng([int(seed), 0x5EED])
+  params = sample_params(rng)
+  return degrade(hr, params, rng, out_size), params

@@ -1,0 +1,48 @@
+"""Writing images people look at: single PNGs and labelled-free grids of faces."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from nam_jax.data.pipeline import to_uint8
+
+
+def as_uint8(images: np.ndarray) -> np.ndarray:
+  """Accepts uint8 images or float images in [-1, 1]; returns uint8."""
+  images = np.asarray(images)
+  return images if images.dtype == np.uint8 else to_uint8(images)
+
+
+def upscale(images: np.ndarray, size: int) -> np.ndarray:
+  """Nearest-neighbour upscaling (so LR pixels stay visible as blocks in grids)."""
+  factor = size // images.shape[-2]
+  return images.repeat(factor, axis=-3).repeat(factor, axis=-2) if factor > 1 else images
+
+
+def grid(rows: Sequence[np.ndarray], cell: int = 64, pad: int = 2) -> np.ndarray:
+  """Tiles rows of images (each [N, h, w, 3], any size up to `cell`) into one uint8 image.
+
+  Smaller images are upscaled by nearest neighbour to the cell size; rows may differ in length.
+  """
+  rows = [upscale(as_uint8(r), cell) for r in rows]
+  ncols = max(len(r) for r in rows)
+  out = np.full((len(rows) * (cell + pad) + pad, ncols * (cell + pad) + pad, 3), 255, np.uint8)
+  for i, row in enumerate(rows):
+    for j, im in enumerate(row):
+      y, x = pad + i * (cell + pad), pad + j * (cell + pad)
+      out[y:y + im.shape[0], x:x + im.shape[1]] = im
+  return out
+
+
+def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
+  """Writes a PNG atomically (temp file + rename), so a crash never leaves half a file."""
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  tmp = path.with_name(path.name + '.tmp')
+  Image.fromarray(as_uint8(image)).save(tmp, format='PNG')
+  os.replace(tmp, path)

@@ -1,0 +1,26 @@
+"""Renders and writes the embedded default face datasets of a config (resumable).
+
+  python prepare_data.py --config=configs/cpu.py [--preview_dir=docs]
+"""
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from nam_jax.data import preview
+
+_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+_PREVIEW = flags.DEFINE_string('preview_dir', '', 'If set, write sample grids (PNG) here.')
+
+
+def main(argv):
+  del argv
+  from nam_jax.data import datasets
+  config = _CONFIG.value
+  datasets.prepare(config.data)
+  if _PREVIEW.value:
+    for path in preview.write_previews(config.data, _PREVIEW.value):
+      logging.info('wrote %s', path)
+
+
+if __name__ == '__main__':
+  app.run(main)
