@@ -28,6 +28,8 @@ def base_config() -> ml_collections.ConfigDict:
       critic_widths=(64, 64, 128, 128, 256, 256),  # 6 blocks; max-pool after the last two.
       spectral_norm=False,
       alpha=1.0, beta=0.05, gamma=1.0, delta=0.0,  # l = a(g L1 + d VGG) + b GAN.
+      perceptual_taps=('relu2_2',),  # VGG16 layers of the perceptual term.
+      perceptual_size=16,  # Images are resized to this before VGG16 (16 = as they are).
       gp_weight=10.0,
       n_critic=5,
       lr=1e-4, b1=0.0, b2=0.9,

@@ -25,6 +25,8 @@ def get_config():
   d.spectral_norm = False           # SR-NAM 3.2 uses gradient penalty; Bulat 3.5 used SN.
   d.alpha, d.beta = 1.0, 0.05       # Bulat 3.5: alpha = 1, beta = 0.05 (SR-NAM eq. 1).
   d.gamma, d.delta = 1.0, 1.0       # SR-NAM eq. 3: weights not published; ours.
+  d.perceptual_taps = ("relu2_2", "relu3_3")  # SR-NAM used VGG-19 (not offline): VGG16.
+  d.perceptual_size = 64            # Both LR images upsampled to 64x64 before VGG16.
   d.gp_weight = 10.0                # SR-NAM 4.1: lambda = 10.
   d.n_critic = 5                    # SR-NAM 4.1: 5 critic iterations per generator step.
   d.lr, d.b1, d.b2 = 1e-4, 0.0, 0.9  # Bulat 3.5 (SR-NAM 4.1 says "Adam default").

@@ -24,12 +24,13 @@ def upscale(images: np.ndarray, size: int) -> np.ndarray:
   return images.repeat(factor, axis=-3).repeat(factor, axis=-2) if factor > 1 else images
 
 
-def grid(rows: Sequence[np.ndarray], cell: int = 64, pad: int = 2) -> np.ndarray:
-  """Tiles rows of images (each [N, h, w, 3], any size up to `cell`) into one uint8 image.
+def grid(rows: Sequence[Sequence[np.ndarray]], cell: int = 64, pad: int = 2) -> np.ndarray:
+  """Tiles rows of HWC images (uint8, or float in [-1, 1]) into one uint8 image.
 
-  Smaller images are upscaled by nearest neighbour to the cell size; rows may differ in length.
+  Images smaller than `cell` are upscaled by nearest neighbour (LR pixels stay visible);
+  rows may differ in length and mix image sizes.
   """
-  rows = [upscale(as_uint8(r), cell) for r in rows]
+  rows = [[upscale(as_uint8(im), cell) for im in r] for r in rows]
   ncols = max(len(r) for r in rows)
   out = np.full((len(rows) * (cell + pad) + pad, ncols * (cell + pad) + pad, 3), 255, np.uint8)
   for i, row in enumerate(rows):

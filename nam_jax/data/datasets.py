@@ -76,9 +76,9 @@ def hr_source(data_cfg, split: str, auto_prepare: bool = True):
   """uint8 [64, 64, 3] HR faces of a split ('train' or 'test')."""
   _check_source(data_cfg)
   if data_cfg.source == 'synthetic':
-    builder = _hr_builder(data_cfg)
     if auto_prepare:
       prepare(data_cfg, which=('hr',))
+    builder = _hr_builder(data_cfg)  # Made after prepare(): it reads the finished splits.
     return pipeline.FieldSource(synthetic.require(builder, split), 'image')
   if data_cfg.source == 'folder':
     images, _, _ = folder_lib.load_folder(data_cfg.hr_folder, data_cfg.hr_size)
@@ -92,9 +92,9 @@ def lr_source(data_cfg, split: str, auto_prepare: bool = True):
   _check_source(data_cfg)
   if data_cfg.source == 'synthetic':
     paired = split == 'test'
-    builder = _lr_builder(data_cfg, paired)
     if auto_prepare:
       prepare(data_cfg, which=('lr_test' if paired else 'lr_train',))
+    builder = _lr_builder(data_cfg, paired)
     return pipeline.FieldSource(synthetic.require(builder, split), 'lr')
   if data_cfg.source == 'folder':
     images, _, _ = folder_lib.load_folder(data_cfg.lr_folder, data_cfg.lr_size)

@@ -1,0 +1,70 @@
+"""The High-to-Low degradation GAN: HR 64x64 + noise -> realistic LR 16x16 (SR-NAM 3.2,
+Bulat et al. 3.3)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from nam_jax import layers
+
+
+class Degrader(nn.Module):
+  """Encoder-decoder ResNet generator.
+
+  6 groups of pre-activation residual blocks: after each of the first four the resolution is
+  halved by average pooling (64 -> 4), after each of the last two it is doubled by pixel
+  shuffle (4 -> 16). The noise vector is projected by a dense layer to one 64x64 channel and
+  concatenated to the HR image. Output in [-1, 1] (tanh).
+  """
+
+  widths: Sequence[int] = (96, 128, 256, 512, 256, 128)
+  blocks_per_group: int = 2
+
+  @nn.compact
+  def __call__(self, hr: jax.Array, noise: jax.Array, train: bool = False) -> jax.Array:
+    if hr.shape[1:] != (64, 64, 3):
+      raise ValueError(f'Degrader expects HR images [B, 64, 64, 3], got {hr.shape}')
+    if len(self.widths) != 6:
+      raise ValueError(f'Degrader needs 6 group widths, got {self.widths}')
+    b = hr.shape[0]
+    noise_map = nn.Dense(64 * 64, name='noise_proj')(noise).reshape(b, 64, 64, 1)
+    x = nn.Conv(self.widths[0], (3, 3), padding='SAME')(jnp.concatenate([hr, noise_map], -1))
+    for g, width in enumerate(self.widths):
+      for _ in range(self.blocks_per_group):
+        x = layers.PreActBlock(width, batch_norm=True)(x, train)
+      if g < 4:
+        x = layers.avg_pool(x)
+      else:
+        x = layers.pixel_shuffle(nn.Conv(4 * width, (3, 3), padding='SAME')(x))
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(x))
+    return jnp.tanh(nn.Conv(3, (3, 3), padding='SAME')(x))
+
+
+class Critic(nn.Module):
+  """6 pre-activation residual blocks without batch norm, max-pooling after the last two
+  (16 -> 4), then a dense layer to one logit."""
+
+  widths: Sequence[int] = (64, 64, 128, 128, 256, 256)
+  spectral: bool = False
+
+  @nn.compact
+  def __call__(self, lr: jax.Array, train: bool = False) -> jax.Array:
+    x = layers.Conv(self.widths[0], 3, self.spectral)(lr, train)
+    for i, width in enumerate(self.widths):
+      x = layers.PreActBlock(width, batch_norm=False, spectral=self.spectral)(x, train)
+      if i >= len(self.widths) - 2:
+        x = nn.max_pool(x, (2, 2), (2, 2))
+    x = layers.flatten(nn.relu(x))
+    if self.spectral:
+      return nn.SpectralNorm(nn.Dense(1))(x, update_stats=train)[:, 0]
+    return nn.Dense(1)(x)[:, 0]
+
+
+def from_config(cfg) -> tuple[Degrader, Critic]:
+  """The two networks of a `config.degrade`."""
+  return (Degrader(tuple(cfg.gen_widths), cfg.blocks_per_group),
+          Critic(tuple(cfg.critic_widths), cfg.spectral_norm))

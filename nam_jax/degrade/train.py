@@ -1,0 +1,243 @@
+"""Training the High-to-Low degradation GAN: pure, jit-compiled steps and the train loop.
+
+One step = `n_critic` critic updates (hinge loss + gradient penalty) then one generator update
+(alpha * (gamma * L1 + delta * VGG16 perceptual) + beta * GAN), each on fresh batches. The
+pixel and perceptual terms compare the LR output with the HR image average-pooled to 16x16.
+Batches and PRNG keys are pure functions of the step number, so a resumed run is exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import pathlib
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+
+from nam_jax import gan, layers
+from nam_jax.data import datasets, pipeline
+from nam_jax.degrade import model
+from nam_jax.eval import vgg
+from nam_jax.training import checkpoints, loop
+
+
+@flax.struct.dataclass
+class State:
+  g_params: Any
+  g_stats: Any
+  g_opt: Any
+  d_params: Any
+  d_stats: Any
+  d_opt: Any
+
+
+def optimizer(cfg) -> optax.GradientTransformation:
+  return optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2)
+
+
+def init_state(cfg, key: jax.Array) -> State:
+  g, d = model.from_config(cfg)
+  kg, kd = jax.random.split(key)
+  gv = g.init(kg, jnp.zeros((1, 64, 64, 3)), jnp.zeros((1, cfg.noise_dim)))
+  dv = d.init(kd, jnp.zeros((1, 16, 16, 3)))
+  tx = optimizer(cfg)
+  return State(gv['params'], gv['batch_stats'], tx.init(gv['params']),
+               dv['params'], dv.get('batch_stats', {}), tx.init(dv['params']))
+
+
+def apply_generator(g, params, stats, hr, noise, train: bool):
+  """Degrader output and (when training) its updated batch statistics."""
+  variables = {'params': params, 'batch_stats': stats}
+  if train:
+    out, upd = g.apply(variables, hr, noise, train=True, mutable=['batch_stats'])
+    return out, upd['batch_stats']
+  return g.apply(variables, hr, noise, train=False), stats
+
+
+def _apply_critic(d, params, stats, x, train: bool):
+  variables = {'params': params, **({'batch_stats': stats} if stats else {})}
+  if train and stats:  # Spectral norm: power-iteration vectors live in batch_stats.
+    out, upd = d.apply(variables, x, train=True, mutable=['batch_stats'])
+    return out, upd['batch_stats']
+  return d.apply(variables, x, train=False), stats
+
+
+def pixel_target(hr: jax.Array) -> jax.Array:
+  """F in SR-NAM eq. 4: the HR image average-pooled to the LR resolution (Bulat 3.5)."""
+  return layers.avg_pool(hr, 4)
+
+
+def perceptual_loss(vgg_params, a: jax.Array, b: jax.Array, taps, size: int) -> jax.Array:
+  """Mean L1 distance of VGG16 activations of two LR batches (resized to size x size)."""
+  if a.shape[1] != size:
+    shape = (a.shape[0], size, size, 3)
+    a, b = jax.image.resize(a, shape, 'bilinear'), jax.image.resize(b, shape, 'bilinear')
+  fa = vgg.VGG16Features(tuple(taps)).apply(vgg_params, a)
+  fb = vgg.VGG16Features(tuple(taps)).apply(vgg_params, b)
+  return sum(jnp.mean(jnp.abs(fa[t] - fb[t])) for t in taps) / len(taps)
+
+
+def train_step(state: State, hr: jax.Array, lr: jax.Array, key: jax.Array, vgg_params,
+               *, cfg) -> tuple[State, dict]:
+  """One generator step preceded by cfg.n_critic critic steps.
+
+  Args:
+    state: the training state (donated).
+    hr: HR batches [n_critic + 1, B, 64, 64, 3] in [-1, 1]: one per critic step, one for G.
+    lr: real-world LR batches [n_critic, B, 16, 16, 3].
+    key: this step's key (derived from the step number by the caller).
+    vgg_params: VGG16 weights (unused when cfg.delta == 0).
+  """
+  g, d = model.from_config(cfg)
+  tx = optimizer(cfg)
+  b = hr.shape[1]
+  d_params, d_stats, d_opt = state.d_params, state.d_stats, state.d_opt
+  metrics = {}
+  # A Python loop: unrolled in the compiled program (rolled loops are slow on XLA:CPU).
+  for i in range(cfg.n_critic):
+    k_noise, k_gp = jax.random.split(jax.random.fold_in(key, i))
+    noise = jax.random.normal(k_noise, (b, cfg.noise_dim))
+    fake, _ = apply_generator(g, state.g_params, state.g_stats, hr[i], noise, train=True)
+    fake = jax.lax.stop_gradient(fake)
+
+    def critic_loss(params, stats, real=lr[i], fake=fake, k_gp=k_gp):
+      both, new_stats = _apply_critic(d, params, stats, jnp.concatenate([real, fake]), True)
+      d_real, d_fake = both[:b], both[b:]
+      gp = gan.gradient_penalty(lambda x: _apply_critic(d, params, new_stats, x, False)[0],
+                                real, fake, k_gp)
+      loss = gan.hinge_critic_loss(d_real, d_fake) + cfg.gp_weight * gp
+      return loss, (new_stats, {'d_loss': loss, 'd_gp': gp, 'd_real': jnp.mean(d_real),
+                                'd_fake': jnp.mean(d_fake)})
+
+    (_, (d_stats, metrics)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
+        d_params, d_stats)
+    metrics['d_grad_norm'] = optax.global_norm(grads)
+    updates, d_opt = tx.update(grads, d_opt, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+
+  noise = jax.random.normal(jax.random.fold_in(key, cfg.n_critic), (b, cfg.noise_dim))
+  hr_g = hr[cfg.n_critic]
+  target = pixel_target(hr_g)
+
+  def generator_loss(params):
+    fake, new_stats = apply_generator(g, params, state.g_stats, hr_g, noise, train=True)
+    adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
+    l1 = jnp.mean(jnp.abs(fake - target))
+    perc = (perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps, cfg.perceptual_size)
+            if cfg.delta else jnp.zeros(()))
+    total = cfg.alpha * (cfg.gamma * l1 + cfg.delta * perc) + cfg.beta * adv
+    return total, (new_stats, {'g_loss': total, 'g_adv': adv, 'g_l1': l1, 'g_perceptual': perc})
+
+  (_, (g_stats, g_metrics)), grads = jax.value_and_grad(generator_loss, has_aux=True)(
+      state.g_params)
+  g_metrics['g_grad_norm'] = optax.global_norm(grads)
+  updates, g_opt = tx.update(grads, state.g_opt, state.g_params)
+  g_params = optax.apply_updates(state.g_params, updates)
+  new_state = State(g_params, g_stats, g_opt, d_params, d_stats, d_opt)
+  # Norms of the updated weights: the non-finite guard sees a blown-up update before it is
+  # checkpointed.
+  health = {'g_param_norm': optax.global_norm(g_params),
+            'd_param_norm': optax.global_norm(d_params)}
+  return new_state, {**metrics, **g_metrics, **health}
+
+
+_STEPS: dict[str, Any] = {}
+
+
+def compile_step(cfg):
+  """train_step jitted with the config bound and the state donated (one per config)."""
+  key = cfg.to_json_best_effort()
+  if key not in _STEPS:
+    _STEPS[key] = jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
+  return _STEPS[key]
+
+
+def step_batches(hr_ds, lr_ds, step: int, n_critic: int) -> tuple[np.ndarray, np.ndarray]:
+  """The HR and LR batches of a step: a pure function of the step number."""
+  hr = np.stack([hr_ds[step * (n_critic + 1) + i] for i in range(n_critic + 1)])
+  lr = np.stack([lr_ds[step * n_critic + i] for i in range(n_critic)])
+  return hr, lr
+
+
+def degrade_images(cfg, params, stats, hr: np.ndarray, key: jax.Array) -> jax.Array:
+  """Inference-mode degradation of HR images (float [-1, 1]) with noise drawn from `key`."""
+  g, _ = model.from_config(cfg)
+  noise = jax.random.normal(key, (hr.shape[0], cfg.noise_dim))
+  return apply_generator(g, params, stats, jnp.asarray(hr), noise, train=False)[0]
+
+
+def sample_grid(cfg, state: State, hr: np.ndarray, real_lr: np.ndarray, n_noise: int = 4):
+  """Rows: HR face | its degradations under n_noise fixed noise vectors | a real LR face."""
+  outs = [np.asarray(degrade_images(cfg, state.g_params, state.g_stats, hr,
+                                    jax.random.key(1000 + j))) for j in range(n_noise)]
+  rows = [[hr[i]] + [o[i] for o in outs] + [real_lr[i]] for i in range(len(hr))]
+  return rows
+
+
+def train(config, workdir: str | pathlib.Path) -> State:
+  """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
+  from nam_jax import images
+  cfg = config.degrade
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
+
+  hr_train = datasets.hr_source(config.data, 'train')
+  lr_train = datasets.lr_source(config.data, 'train')
+  hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip)
+  lr_ds = pipeline.training_batches(lr_train, cfg.batch_size, config.seed + 1,
+                                    config.data.flip)
+  n_show = 8
+  show_hr = pipeline.to_float(datasets.take(datasets.hr_source(config.data, 'test'), n_show))
+  show_lr = pipeline.to_float(datasets.take(lr_train, n_show))
+
+  base_key = jax.random.key(config.seed)
+  state = init_state(cfg, jax.random.fold_in(base_key, 0))
+  mngr = checkpoints.manager(workdir / 'checkpoints', cfg.keep_ckpts)
+  start = 0
+  try:
+    restored = checkpoints.restore_latest(mngr, state)
+  except (ValueError, KeyError) as e:
+    raise ValueError(f'the checkpoint in {workdir} does not fit this config '
+                     f'(different widths?): {e}') from None
+  if restored:
+    start, state, _ = restored
+    logging.info('resumed from step %d in %s', start, workdir)
+  if start >= cfg.steps:
+    logging.info('already trained for %d steps', start)
+    return state
+
+  vgg_params = vgg.load_params() if cfg.delta else {}
+  step = compile_step(cfg)
+  train_key = jax.random.fold_in(base_key, 1)
+
+  def step_fn(state, k):
+    hr, lr = step_batches(hr_ds, lr_ds, k, cfg.n_critic)
+    return step(state, hr, lr, jax.random.fold_in(train_key, k), vgg_params)
+
+  def save(k, state):
+    checkpoints.save(mngr, k, state, {'step': k, 'stage': 'degrade'})
+
+  writer = loop.Writer(workdir)
+  try:
+    state = loop.run(
+        workdir=workdir, state=state, start=start, stop=cfg.steps, step_fn=step_fn, save=save,
+        writer=writer, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
+        image_every=cfg.image_every, image_name='degrade',
+        image_fn=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)),
+        desc='degrade')
+    if cfg.eval_samples:
+      from nam_jax.degrade import evaluate
+      result = evaluate.frechet_report(config, state.g_params, state.g_stats)
+      writer.scalars(cfg.steps, result)
+      (workdir / 'eval.json').write_text(json.dumps(result, indent=2))
+      logging.info('Frechet VGG16 distances: %s', result)
+  finally:
+    writer.close()
+  return state

@@ -1,0 +1,119 @@
+"""The degradation GAN: shapes, noise diversity, gradient penalty, resume, non-finite guard."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nam_jax import gan
+from nam_jax.degrade import model
+from nam_jax.degrade import train as degrade_train
+from nam_jax.training import checkpoints, loop
+
+
+@pytest.fixture(scope='module')
+def cfg():
+  from configs import test as test_cfg
+  return test_cfg.get_config().degrade
+
+
+def test_shapes(cfg):
+  state = degrade_train.init_state(cfg, jax.random.key(0))
+  hr = jnp.zeros((3, 64, 64, 3))
+  out = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(1))
+  chex.assert_shape(out, (3, 16, 16, 3))
+  assert float(jnp.max(jnp.abs(out))) <= 1.0
+  _, d = model.from_config(cfg)
+  logits = d.apply({'params': state.d_params}, out)
+  chex.assert_shape(logits, (3,))
+
+
+def test_generator_rejects_wrong_input_size(cfg):
+  g, _ = model.from_config(cfg)
+  with pytest.raises(ValueError, match='64, 64, 3'):
+    g.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)), jnp.zeros((1, cfg.noise_dim)))
+
+
+def test_different_noise_gives_different_lr(cfg):
+  state = degrade_train.init_state(cfg, jax.random.key(0))
+  hr = jax.random.uniform(jax.random.key(2), (1, 64, 64, 3), minval=-1, maxval=1)
+  a = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(3))
+  b = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(4))
+  c = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(3))
+  assert float(jnp.mean(jnp.abs(a - b))) > 1e-4
+  chex.assert_trees_all_close(a, c)
+
+
+def test_spectral_norm_critic_keeps_stats(cfg):
+  sn = cfg.copy_and_resolve_references()
+  sn.spectral_norm = True
+  sn.delta = 0.0  # No perceptual term: no VGG16 weights needed here.
+  state = degrade_train.init_state(sn, jax.random.key(0))
+  assert jax.tree.leaves(state.d_stats)  # Power-iteration vectors exist.
+  hr = jnp.zeros((sn.n_critic + 1, 2, 64, 64, 3))
+  lr = jnp.zeros((sn.n_critic, 2, 16, 16, 3))
+  new, metrics = degrade_train.compile_step(sn)(state, hr, lr, jax.random.key(1), {})
+  assert all(np.isfinite(float(v)) for v in metrics.values())
+
+
+def test_gradient_penalty_matches_hand_computation():
+  # A linear critic D(x) = <w, x> has gradient w everywhere: penalty = (||w|| - 1)^2.
+  w = jnp.array([[3.0, 0.0], [0.0, 4.0]])  # ||w|| = 5 -> (5 - 1)^2 = 16.
+  critic = lambda x: jnp.sum(x * w, axis=(1, 2))
+  real = jnp.ones((4, 2, 2))
+  fake = -jnp.ones((4, 2, 2))
+  gp = gan.gradient_penalty(critic, real, fake, jax.random.key(0))
+  np.testing.assert_allclose(gp, 16.0, rtol=1e-5)
+  # A quadratic critic D(x) = 0.5 ||x||^2 has gradient x_hat: check against x_hat directly.
+  key = jax.random.key(7)
+  real = jax.random.normal(jax.random.key(1), (5, 3))
+  fake = jax.random.normal(jax.random.key(2), (5, 3))
+  eps = jax.random.uniform(key, (5, 1))
+  x_hat = eps * real + (1 - eps) * fake
+  expected = jnp.mean((jnp.linalg.norm(x_hat, axis=1) - 1) ** 2)
+  got = gan.gradient_penalty(lambda x: 0.5 * jnp.sum(x ** 2, axis=1), real, fake, key)
+  np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_hinge_losses():
+  np.testing.assert_allclose(gan.hinge_critic_loss(jnp.array([2.0, 0.0]), jnp.array([-2.0, 0.5])),
+                             (0 + 1) / 2 + (0 + 1.5) / 2)
+  np.testing.assert_allclose(gan.generator_loss(jnp.array([1.0, 3.0])), -2.0)
+
+
+def _config(test_config, steps, **overrides):
+  c = test_config.copy_and_resolve_references()
+  c.degrade.update(steps=steps, ckpt_every=2, image_every=0, eval_samples=0, **overrides)
+  return c
+
+
+def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, monkeypatch):
+  straight = degrade_train.train(_config(test_config, 4), tmp_path / 'straight')
+
+  real_check = loop.check_finite
+
+  def killed_at_step_3(metrics, step, workdir):
+    if step == 3:
+      raise KeyboardInterrupt('killed')
+    real_check(metrics, step, workdir)
+
+  monkeypatch.setattr(loop, 'check_finite', killed_at_step_3)
+  with pytest.raises(KeyboardInterrupt):
+    degrade_train.train(_config(test_config, 4), tmp_path / 'resumed')
+  assert checkpoints.manager(tmp_path / 'resumed' / 'checkpoints').latest_step() == 2
+  monkeypatch.setattr(loop, 'check_finite', real_check)
+  resumed = degrade_train.train(_config(test_config, 4), tmp_path / 'resumed')
+  chex.assert_trees_all_close(resumed.g_params, straight.g_params, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(resumed.d_params, straight.d_params, rtol=1e-5, atol=1e-6)
+
+
+def test_non_finite_guard_fires_and_keeps_last_checkpoint(test_config, tmp_path):
+  good = degrade_train.train(_config(test_config, 2), tmp_path)
+  with pytest.raises(loop.NonFiniteError, match='non-finite values at step 2'):
+    degrade_train.train(_config(test_config, 4, lr=float('nan')), tmp_path)
+  mngr = checkpoints.manager(tmp_path / 'checkpoints')
+  assert mngr.latest_step() == 2
+  step, restored, _ = checkpoints.restore_latest(mngr, good)
+  chex.assert_trees_all_close(restored.g_params, good.g_params)
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(restored.g_params))

@@ -1,0 +1,28 @@
+"""Trains one stage of nam_jax.
+
+  python train.py --stage=degrade --config=configs/cpu.py --workdir=runs/cpu_degrade
+  python train.py --stage=progan  --config=configs/cpu.py --workdir=runs/cpu_progan
+Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a command
+resumes from the newest checkpoint in --workdir.
+"""
+
+from absl import app, flags
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+_STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan'], 'What to train.')
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go here.')
+flags.mark_flags_as_required(['stage', 'workdir'])
+
+
+def main(argv):
+  del argv
+  if _STAGE.value == 'degrade':
+    from nam_jax.degrade import train as stage
+  else:
+    from nam_jax.progan import train as stage
+  stage.train(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == '__main__':
+  app.run(main)
