@@ -35,6 +35,7 @@ class Writer:
   def __init__(self, workdir: pathlib.Path):
     from tensorboardX import SummaryWriter
     self.workdir = workdir
+    (workdir / 'images').mkdir(parents=True, exist_ok=True)
     self._tb = SummaryWriter(str(workdir / 'tensorboard'))
     self._jsonl = open(workdir / 'metrics.jsonl', 'a')
 

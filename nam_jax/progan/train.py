@@ -1,0 +1,271 @@
+"""Training the Progressive GAN: a schedule of stages, one compiled step per stage.
+
+Loss: WGAN-GP with drift (Karras 2017, A.1). Real images are average-pooled to the stage's
+resolution and, during a fade-in, blended with their own 2x-coarser version by the same
+alpha as the networks. An exponential moving average of the generator weights is what
+samples, figures and inference use. The global step numbers checkpoints; the stage, its
+step and alpha are functions of it, so a run resumes mid-stage exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import pathlib
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+
+from nam_jax import gan, images, layers
+from nam_jax.data import datasets, pipeline
+from nam_jax.eval import frechet
+from nam_jax.progan import model
+from nam_jax.training import checkpoints, loop
+
+
+@flax.struct.dataclass
+class State:
+  g_params: Any
+  g_ema: Any
+  g_opt: Any
+  d_params: Any
+  d_opt: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+  """Steps and batch size of each stage; maps a global step to (stage, step in stage)."""
+
+  steps: tuple[int, ...]
+  batch_sizes: tuple[int, ...]
+  fade_fraction: float
+
+  @classmethod
+  def from_config(cls, cfg, num_images: int) -> 'Schedule':
+    steps = tuple(max(1, math.ceil(e * num_images / b))
+                  for e, b in zip(cfg.epochs, cfg.batch_sizes))
+    return cls(steps, tuple(cfg.batch_sizes), cfg.fade_fraction)
+
+  @property
+  def total(self) -> int:
+    return sum(self.steps)
+
+  def start(self, stage: int) -> int:
+    return sum(self.steps[:stage])
+
+  def locate(self, global_step: int) -> tuple[int, int]:
+    for stage, n in enumerate(self.steps):
+      if global_step < self.start(stage) + n:
+        return stage, global_step - self.start(stage)
+    return len(self.steps) - 1, self.steps[-1]
+
+  def alpha(self, stage: int, step_in_stage: int) -> float:
+    """Fade-in weight of the newest block: ramps 0 -> 1 over the first part of a stage."""
+    if stage == 0:
+      return 1.0
+    fade = max(1, int(self.fade_fraction * self.steps[stage]))
+    return min(1.0, step_in_stage / fade)
+
+
+def optimizer(cfg) -> optax.GradientTransformation:
+  return optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
+
+
+def init_state(cfg, key: jax.Array) -> State:
+  g, d = model.from_config(cfg)
+  kg, kd = jax.random.split(key)
+  gp = g.init_all(kg, cfg.latent_dim)['params']
+  dp = d.init_all(kd)['params']
+  tx = optimizer(cfg)
+  # The EMA starts as a copy: donated state must not hold one buffer twice.
+  return State(gp, jax.tree.map(jnp.copy, gp), tx.init(gp), dp, tx.init(dp))
+
+
+def ema_update(ema, params, decay: float):
+  """ema <- decay * ema + (1 - decay) * params."""
+  return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
+
+
+def real_at_stage(x64: jax.Array, stage: int, alpha) -> jax.Array:
+  """HR batch pooled to the stage resolution and faded like the networks."""
+  x = layers.avg_pool(x64, 64 // model.resolution(stage)) if stage < 4 else x64
+  if stage == 0:
+    return x
+  return alpha * x + (1.0 - alpha) * model.upsample(layers.avg_pool(x))
+
+
+def train_step(state: State, real64: jax.Array, alpha: jax.Array, key: jax.Array,
+               *, cfg, stage: int) -> tuple[State, dict]:
+  """cfg.n_critic critic updates then one generator update and the EMA update.
+
+  Args:
+    real64: HR batches [n_critic, B, 64, 64, 3] in [-1, 1].
+    alpha: fade-in weight of this step (a traced scalar: one compilation per stage).
+  """
+  g, d = model.from_config(cfg)
+  tx = optimizer(cfg)
+  b = real64.shape[1]
+  d_params, d_opt = state.d_params, state.d_opt
+  metrics = {}
+  for i in range(cfg.n_critic):
+    k_z, k_gp = jax.random.split(jax.random.fold_in(key, i))
+    real = real_at_stage(real64[i], stage, alpha)
+    fake = jax.lax.stop_gradient(g.apply({'params': state.g_params},
+                                         jax.random.normal(k_z, (b, cfg.latent_dim)),
+                                         stage, alpha))
+
+    def critic_loss(params, real=real, fake=fake, k_gp=k_gp):
+      critic = lambda x: d.apply({'params': params}, x, stage, alpha)
+      logits = critic(jnp.concatenate([real, fake]))
+      d_real, d_fake = logits[:b], logits[b:]
+      gp = gan.gradient_penalty(critic, real, fake, k_gp)
+      drift = jnp.mean(d_real ** 2)
+      loss = gan.wgan_critic_loss(d_real, d_fake) + cfg.gp_weight * gp + cfg.drift * drift
+      return loss, {'d_loss': loss, 'd_gp': gp, 'd_drift': drift,
+                    'wasserstein': jnp.mean(d_real) - jnp.mean(d_fake)}
+
+    (_, metrics), grads = jax.value_and_grad(critic_loss, has_aux=True)(d_params)
+    metrics['d_grad_norm'] = optax.global_norm(grads)
+    updates, d_opt = tx.update(grads, d_opt, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+
+  z = jax.random.normal(jax.random.fold_in(key, cfg.n_critic), (b, cfg.latent_dim))
+
+  def generator_loss(params):
+    fake = g.apply({'params': params}, z, stage, alpha)
+    return gan.generator_loss(d.apply({'params': d_params}, fake, stage, alpha))
+
+  g_loss, grads = jax.value_and_grad(generator_loss)(state.g_params)
+  updates, g_opt = tx.update(grads, state.g_opt, state.g_params)
+  g_params = optax.apply_updates(state.g_params, updates)
+  g_ema = ema_update(state.g_ema, g_params, cfg.ema_decay)
+  metrics.update(g_loss=g_loss, g_grad_norm=optax.global_norm(grads),
+                 g_param_norm=optax.global_norm(g_params),
+                 d_param_norm=optax.global_norm(d_params))
+  return State(g_params, g_ema, g_opt, d_params, d_opt), metrics
+
+
+_STEPS: dict[tuple[str, int], Any] = {}
+
+
+def compile_step(cfg, stage: int):
+  """train_step for one stage, jitted with donated state (cached per config and stage)."""
+  key = (cfg.to_json_best_effort(), stage)
+  if key not in _STEPS:
+    _STEPS[key] = jax.jit(functools.partial(train_step, cfg=cfg, stage=stage),
+                          donate_argnums=0)
+  return _STEPS[key]
+
+
+@functools.partial(jax.jit, static_argnames=('cfg_json', 'stage'))
+def _sample(params, z, stage, cfg_json):
+  widths = tuple(json.loads(cfg_json)['widths'])
+  return model.Generator(widths).apply({'params': params}, z, stage, 1.0)
+
+
+def sample(cfg, params, z: jax.Array, stage: int) -> jax.Array:
+  """Images of latents z at a stage (alpha = 1)."""
+  return _sample(params, z, stage, json.dumps({'widths': list(cfg.widths)}))
+
+
+def fixed_latents(cfg, n: int = 16, seed: int = 1234) -> jax.Array:
+  """The latents shown in every grid, so grids of different steps and stages compare."""
+  return jax.random.normal(jax.random.key(seed), (n, cfg.latent_dim))
+
+
+def stage_fvd(config, params, stage: int, hr_test: np.ndarray) -> float:
+  """Frechet VGG16 distance of EMA samples vs HR test faces, both at the stage resolution."""
+  cfg = config.progan
+  n = len(hr_test)
+  res = model.resolution(stage)
+  outs = [np.asarray(sample(cfg, params, jax.random.normal(jax.random.key(10_000 + i),
+                                                           (min(100, n - i), cfg.latent_dim)),
+                            stage)) for i in range(0, n, 100)]
+  fake = np.clip(np.concatenate(outs), -1, 1)
+  real = pipeline.to_float(hr_test)
+  if res < 64:
+    real = np.asarray(layers.avg_pool(jnp.asarray(real), 64 // res))
+  return frechet.frechet_distance(frechet.embed(fake), frechet.embed(real))
+
+
+def train(config, workdir: str | pathlib.Path) -> State:
+  """Trains (or resumes) the Progressive GAN of `config` in `workdir`; returns the state."""
+  cfg = config.progan
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
+  hr_train = datasets.hr_source(config.data, 'train')
+  hr_test = (datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
+             if cfg.eval_samples else None)
+  schedule = Schedule.from_config(cfg, len(hr_train))
+  logging.info('ProGAN schedule: steps per stage %s (total %d)', schedule.steps, schedule.total)
+
+  base_key = jax.random.key(config.seed)
+  state = init_state(cfg, jax.random.fold_in(base_key, 0))
+  mngr = checkpoints.manager(workdir / 'checkpoints', cfg.keep_ckpts)
+  start, meta = 0, {}
+  try:
+    restored = checkpoints.restore_latest(mngr, state)
+  except (ValueError, KeyError) as e:
+    raise ValueError(f'the checkpoint in {workdir} does not fit this config '
+                     f'(different widths or latent size?): {e}') from None
+  if restored:
+    start, state, meta = restored
+    logging.info('resumed from global step %d (stage %d)', start, schedule.locate(start)[0])
+  fvd = dict(meta.get('fvd', {}))
+  z_show = fixed_latents(cfg)
+  train_key = jax.random.fold_in(base_key, 1)
+  writer = loop.Writer(workdir)
+  try:
+    for stage in range(len(schedule.steps)):
+      first, last = schedule.start(stage), schedule.start(stage) + schedule.steps[stage]
+      if start >= last:
+        continue
+      ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
+                                     config.seed + 10 * stage, config.data.flip)
+      step = compile_step(cfg, stage)
+
+      def step_fn(state, k, stage=stage, first=first, ds=ds, step=step):
+        local = k - first
+        real = np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)])
+        alpha = np.float32(schedule.alpha(stage, local))
+        return step(state, real, alpha, jax.random.fold_in(train_key, k))
+
+      def save(k, state, stage=stage):
+        checkpoints.save(mngr, k, state, {'global_step': k, 'stage': schedule.locate(k)[0],
+                                          'fvd': fvd, 'schedule': list(schedule.steps)})
+
+      def grid(state, k, stage=stage):
+        return images.grid([np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)),
+                            np.asarray(sample(cfg, state.g_ema, z_show[8:], stage))])
+
+      state = loop.run(
+          workdir=workdir, state=state, start=max(start, first), stop=last, step_fn=step_fn,
+          save=save, writer=writer, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
+          image_every=cfg.image_every, image_fn=grid, image_name=f'progan_stage{stage}',
+          total=schedule.total, desc=f'progan {model.resolution(stage)}px',
+          extra_scalars={'stage': stage})
+      # End of a stage: its figure row and quality, kept in the checkpoint meta for resumes.
+      np.save(workdir / 'images' / f'stage{stage}_final.npy',
+              np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)))
+      if cfg.eval_samples:
+        fvd[str(stage)] = stage_fvd(config, state.g_ema, stage, hr_test)
+        writer.scalars(last, {f'fvd_stage{stage}': fvd[str(stage)]})
+        logging.info('stage %d (%dpx): Frechet VGG16 distance %.2f', stage,
+                     model.resolution(stage), fvd[str(stage)])
+      mngr.delete(last)  # Re-save the stage's last step with its quality in the meta.
+      save(last, state)
+  finally:
+    writer.close()
+  rows = [np.load(p) for p in sorted((workdir / 'images').glob('stage*_final.npy'))]
+  if rows:
+    images.save_png(workdir / 'images' / 'stages.png', images.grid(rows))
+  (workdir / 'eval.json').write_text(json.dumps({'fvd_per_stage': fvd}, indent=2))
+  return state

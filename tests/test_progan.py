@@ -1,0 +1,152 @@
+"""Progressive GAN: per-stage shapes, fade-in, equalized lr, minibatch stddev, EMA, resume."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nam_jax import layers
+from nam_jax.progan import model
+from nam_jax.progan import train as progan_train
+from nam_jax.training import checkpoints, loop
+
+WIDTHS = (8, 8, 8, 8, 8)
+LATENT = 16
+
+
+@pytest.fixture(scope='module')
+def nets():
+  g, d = model.Generator(WIDTHS), model.Critic(WIDTHS)
+  gp = g.init_all(jax.random.key(0), LATENT)
+  dp = d.init_all(jax.random.key(1))
+  return g, d, gp, dp
+
+
+def test_output_shape_per_stage(nets):
+  g, d, gp, dp = nets
+  z = jax.random.normal(jax.random.key(2), (3, LATENT))
+  for stage in range(5):
+    res = 4 * 2 ** stage
+    x = g.apply(gp, z, stage, 0.5)
+    chex.assert_shape(x, (3, res, res, 3))
+    chex.assert_shape(d.apply(dp, x, stage, 0.5), (3,))
+
+
+def test_generator_fade_in_endpoints(nets):
+  g, _, gp, _ = nets
+  z = jax.random.normal(jax.random.key(3), (2, LATENT))
+  for stage in range(1, 5):
+    new_alone = g.apply(gp, z, stage, 1.0)
+    # alpha = 1: the previous stage's toRGB has no influence.
+    params = jax.tree_util.tree_map_with_path(
+        lambda p, x: x + 5.0 if f'to_rgb_{stage - 1}' in jax.tree_util.keystr(p) else x, gp)
+    chex.assert_trees_all_close(g.apply(params, z, stage, 1.0), new_alone)
+    # alpha = 0: the previous stage's output, nearest-upsampled.
+    chex.assert_trees_all_close(g.apply(gp, z, stage, 0.0),
+                                model.upsample(g.apply(gp, z, stage - 1, 1.0)), atol=1e-5)
+    assert float(jnp.mean(jnp.abs(new_alone - g.apply(gp, z, stage, 0.0)))) > 1e-4
+
+
+def test_critic_fade_in_endpoints(nets):
+  _, d, _, dp = nets
+  for stage in range(1, 5):
+    res = 4 * 2 ** stage
+    x = jax.random.normal(jax.random.key(stage), (4, res, res, 3))
+    chex.assert_trees_all_close(d.apply(dp, x, stage, 0.0),
+                                d.apply(dp, layers.avg_pool(x), stage - 1, 1.0), atol=1e-5)
+
+
+def test_real_images_fade_like_the_networks():
+  x = jax.random.normal(jax.random.key(0), (2, 64, 64, 3))
+  at16 = progan_train.real_at_stage(x, 2, 1.0)
+  chex.assert_trees_all_close(at16, layers.avg_pool(x, 4), atol=1e-6)
+  chex.assert_trees_all_close(progan_train.real_at_stage(x, 2, 0.0),
+                              model.upsample(layers.avg_pool(x, 8)), atol=1e-6)
+
+
+def test_equalized_learning_rate_scaling():
+  x = jax.random.normal(jax.random.key(0), (2, 5, 5, 6))
+  layer = model.EqConv(4, 3)
+  params = layer.init(jax.random.key(1), x)
+  w = params['params']['kernel']
+  assert abs(float(jnp.std(w)) - 1.0) < 0.2  # Stored weights are N(0, 1) ...
+  expected = jax.lax.conv_general_dilated(  # ... and scaled by sqrt(2 / fan_in) at run time.
+      x, w * np.sqrt(2.0 / (3 * 3 * 6)), (1, 1), 'SAME',
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  chex.assert_trees_all_close(layer.apply(params, x), expected, atol=1e-5)
+  dense = model.EqDense(3)
+  v = jnp.ones((1, 8))
+  dp = dense.init(jax.random.key(2), v)
+  chex.assert_trees_all_close(dense.apply(dp, v),
+                              v @ (dp['params']['kernel'] * np.sqrt(2.0 / 8)), atol=1e-5)
+
+
+def test_pixel_norm():
+  x = jnp.array([[[[3.0, 4.0]]]])
+  np.testing.assert_allclose(model.pixel_norm(x), x / np.sqrt(12.5), rtol=1e-5)
+
+
+def test_minibatch_stddev_matches_hand_computation():
+  x = jnp.arange(4 * 2 * 2 * 3, dtype=jnp.float32).reshape(4, 2, 2, 3) ** 1.5
+  out = model.minibatch_stddev(x, group=2)
+  chex.assert_shape(out, (4, 2, 2, 4))
+  chex.assert_trees_all_close(out[..., :3], x)
+  xn = np.asarray(x, np.float64)
+  # Groups of 2: samples {0, 2} and {1, 3}.
+  for members in ((0, 2), (1, 3)):
+    expected = np.mean(np.sqrt(np.var(xn[list(members)], axis=0) + 1e-8))
+    for i in members:
+      np.testing.assert_allclose(out[i, ..., 3], expected, rtol=1e-4)
+
+
+def test_ema_update():
+  ema = {'w': jnp.array([1.0, 2.0])}
+  params = {'w': jnp.array([3.0, 6.0])}
+  out = progan_train.ema_update(ema, params, 0.9)
+  chex.assert_trees_all_close(out['w'], jnp.array([1.2, 2.4]))
+
+
+def test_schedule():
+  s = progan_train.Schedule((10, 20, 20), (4, 4, 2), 0.5)
+  assert s.total == 50 and s.locate(0) == (0, 0) and s.locate(10) == (1, 0)
+  assert s.locate(35) == (2, 5)
+  assert s.alpha(0, 3) == 1.0 and s.alpha(1, 0) == 0.0 and s.alpha(1, 5) == 0.5
+  assert s.alpha(1, 10) == 1.0 and s.alpha(1, 19) == 1.0
+
+
+def _config(test_config):
+  c = test_config.copy_and_resolve_references()
+  c.progan.update(widths=(8, 8, 8), epochs=(1, 1, 1), batch_sizes=(4, 4, 4), ckpt_every=2,
+                  image_every=0, eval_samples=0)
+  return c
+
+
+def test_each_stage_compiles_once(test_config):
+  cfg = _config(test_config).progan
+  state = progan_train.init_state(cfg, jax.random.key(0))
+  step = progan_train.compile_step(cfg, 1)
+  assert progan_train.compile_step(cfg, 1) is step
+  real = np.zeros((cfg.n_critic, 4, 64, 64, 3), np.float32)
+  for i, alpha in enumerate((0.0, 0.3, 1.0)):
+    state, _ = step(state, real, np.float32(alpha), jax.random.key(i))
+  assert step._cache_size() == 1
+
+
+def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, monkeypatch):
+  straight = progan_train.train(_config(test_config), tmp_path / 'straight')
+  real_check = loop.check_finite
+
+  def killed_mid_stage_1(metrics, step, workdir):
+    if step == 4:  # Stage 1 spans global steps 3..5.
+      raise KeyboardInterrupt('killed')
+    real_check(metrics, step, workdir)
+
+  monkeypatch.setattr(loop, 'check_finite', killed_mid_stage_1)
+  with pytest.raises(KeyboardInterrupt):
+    progan_train.train(_config(test_config), tmp_path / 'resumed')
+  assert checkpoints.manager(tmp_path / 'resumed' / 'checkpoints').latest_step() == 4
+  monkeypatch.setattr(loop, 'check_finite', real_check)
+  resumed = progan_train.train(_config(test_config), tmp_path / 'resumed')
+  chex.assert_trees_all_close(resumed.g_ema, straight.g_ema, rtol=1e-5, atol=1e-6)
+  chex.assert_trees_all_close(resumed.d_params, straight.d_params, rtol=1e-5, atol=1e-6)
