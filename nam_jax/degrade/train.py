@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from absl import logging
 
-from nam_jax import gan, layers
+from nam_jax import export, gan, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import model
 from nam_jax.eval import vgg
@@ -180,6 +180,12 @@ def sample_grid(cfg, state: State, hr: np.ndarray, real_lr: np.ndarray, n_noise:
   return rows
 
 
+def _export(config, state: State, workdir: pathlib.Path) -> None:
+  """The inference checkpoint (generator weights only) in workdir/export."""
+  export.export_degrader(config.degrade, state.g_params, state.g_stats, workdir / 'export',
+                         {'config': config.name, 'steps': config.degrade.steps})
+
+
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
   from nam_jax import images
@@ -211,6 +217,8 @@ def train(config, workdir: str | pathlib.Path) -> State:
     logging.info('resumed from step %d in %s', start, workdir)
   if start >= cfg.steps:
     logging.info('already trained for %d steps', start)
+    if not (workdir / 'export').is_dir():
+      _export(config, state, workdir)
     return state
 
   vgg_params = vgg.load_params() if cfg.delta else {}
@@ -232,6 +240,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
         image_every=cfg.image_every, image_name='degrade',
         image_fn=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)),
         desc='degrade')
+    _export(config, state, workdir)
     if cfg.eval_samples:
       from nam_jax.degrade import evaluate
       result = evaluate.frechet_report(config, state.g_params, state.g_stats)

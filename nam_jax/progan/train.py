@@ -23,7 +23,7 @@ import numpy as np
 import optax
 from absl import logging
 
-from nam_jax import gan, images, layers
+from nam_jax import export, gan, images, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import model
@@ -264,6 +264,9 @@ def train(config, workdir: str | pathlib.Path) -> State:
       save(last, state)
   finally:
     writer.close()
+  export.export_generator(cfg, state.g_ema, workdir / 'export',
+                         {'config': config.name, 'global_steps': schedule.total,
+                          'fvd_per_stage': fvd})
   rows = [np.load(p) for p in sorted((workdir / 'images').glob('stage*_final.npy'))]
   if rows:
     images.save_png(workdir / 'images' / 'stages.png', images.grid(rows))

@@ -1,0 +1,80 @@
+"""Where infer.py's LR faces come from: an image file, a folder, or a dataset split.
+
+  (nothing)                  the bundled examples/ folder
+  PATH.png / PATH/           image file or folder, any size: largest centred square resized
+                             with anti-aliasing to 16x16; colour modes converted; unusable files
+                             reported and skipped
+  synthetic:test             the config's paired real-world LR test split (has HR truth)
+  synthetic:train            the config's unpaired LR train split
+  tfds:wider_face:SPLIT      face crops of TFDS wider_face (see nam_jax/data/real.py)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import numpy as np
+
+from nam_jax.data import datasets, folder
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / 'examples'
+LR_SIZE = 16
+
+
+@dataclasses.dataclass
+class Inputs:
+  names: list[str]
+  sources: list[str]
+  lr: np.ndarray                      # uint8 [N, 16, 16, 3]
+  skipped: list[str]                  # One message per unusable file.
+  hr_truth: np.ndarray | None = None  # uint8 [N, 64, 64, 3] where known.
+
+
+def _limit(n: int, limit: int | None) -> int:
+  return n if not limit else min(n, limit)
+
+
+def resolve(spec: str | None, data_cfg, limit: int | None = None) -> Inputs:
+  spec = spec or str(EXAMPLES)
+  if spec.startswith('synthetic:'):
+    split = spec.split(':', 1)[1]
+    if split == 'test':
+      pairs = datasets.lr_test_pairs(data_cfg, limit=limit or None)
+      names = [f'lr_test_seed{int(s)}' for s in pairs['seed']]
+      return Inputs(names, [f'synthetic_faces_lr/test seed {int(s)}' for s in pairs['seed']],
+                    pairs['lr'], [], pairs['hr'])
+    if split == 'train':
+      src = datasets.lr_source(data_cfg, 'train')
+      lr = datasets.take(src, _limit(len(src), limit))
+      return Inputs([f'lr_train_{i}' for i in range(len(lr))],
+                    [f'synthetic_faces_lr/train #{i}' for i in range(len(lr))], lr, [])
+    raise ValueError(f'unknown split in --input={spec}: use synthetic:test or synthetic:train')
+  if spec.startswith('tfds:'):
+    parts = spec.split(':')
+    if len(parts) != 3 or parts[1] != 'wider_face':
+      raise ValueError(f'--input={spec}: expected tfds:wider_face:SPLIT')
+    from nam_jax.data import real
+    lr = real.wider_face_crops(parts[2], LR_SIZE, limit=limit or None)
+    return Inputs([f'wider_face_{i}' for i in range(len(lr))],
+                  [f'{spec} crop {i}' for i in range(len(lr))], lr, [])
+  path = pathlib.Path(spec)
+  if path.is_dir():
+    files = folder.list_files(path)[:limit or None]
+  elif path.exists():
+    files = [path]
+  else:
+    raise FileNotFoundError(f'--input {path}: no such file or folder')
+  lr, used, skipped = folder.load_images(files, LR_SIZE, skip_bad=True)
+  names = _unique([p.stem for p in used])
+  return Inputs(names, [str(p) for p in used], lr, skipped)
+
+
+def _unique(names: list[str]) -> list[str]:
+  """Output folder names: file stems, suffixed where two files share a stem."""
+  seen: dict[str, int] = {}
+  out = []
+  for n in names:
+    seen[n] = seen.get(n, 0) + 1
+    out.append(n if seen[n] == 1 else f'{n}_{seen[n]}')
+  return out
