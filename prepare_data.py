@@ -14,12 +14,13 @@ _PREVIEW = flags.DEFINE_string('preview_dir', '', 'If set, write sample grids (P
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
   from nam_jax.data import datasets
   config = _CONFIG.value
   datasets.prepare(config.data)
   if _PREVIEW.value:
     for path in preview.write_previews(config.data, _PREVIEW.value):
-      logging.info('wrote %s', path)
+      print(f'wrote {path}')
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a
 resumes from the newest checkpoint in --workdir.
 """
 
-from absl import app, flags
+from absl import app, flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
@@ -17,6 +17,7 @@ flags.mark_flags_as_required(['stage', 'workdir'])
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
   if _STAGE.value == 'degrade':
     from nam_jax.degrade import train as stage
   else:

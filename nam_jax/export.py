@@ -73,7 +73,7 @@ def _read_meta(ckpt_dir: pathlib.Path, kind: str) -> dict:
 def _restore(ckpt_dir: pathlib.Path, like) -> dict:
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
   try:
-    return ocp.StandardCheckpointer().restore(ckpt_dir / 'params', abstract)
+    return ocp.StandardCheckpointer().restore(ckpt_dir.absolute() / 'params', abstract)
   except Exception as e:  # orbax raises several types for shape/structure mismatches.
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     raise CheckpointError(f'{ckpt_dir}: weights do not match model.json ({first})') from None

@@ -106,3 +106,13 @@ def test_tfds_source_in_config_uses_the_adapters():
     hr = datasets.hr_source(cfg, 'train')
     lr = datasets.lr_source(cfg, 'train')
     assert hr[0].shape == (64, 64, 3) and lr[0].shape == (16, 16, 3)
+
+
+def test_preview_grids_are_written(test_config, tmp_path):
+  from PIL import Image
+  from nam_jax.data import preview
+  paths = preview.write_previews(test_config.data, tmp_path, n=4)
+  assert [p.name for p in paths] == ['hr_faces.png', 'lr_train_faces.png', 'lr_test_pairs.png']
+  for p in paths:
+    im = np.asarray(Image.open(p))
+    assert im.ndim == 3 and im.shape[2] == 3 and im.shape[0] > 64

@@ -105,6 +105,10 @@ def test_ema_update():
   params = {'w': jnp.array([3.0, 6.0])}
   out = progan_train.ema_update(ema, params, 0.9)
   chex.assert_trees_all_close(out['w'], jnp.array([1.2, 2.4]))
+  from configs import test as test_cfg
+  cfg = test_cfg.get_config().progan
+  assert progan_train.ema_decay(cfg, 0) == pytest.approx(0.1)  # Warm-up: follow early weights.
+  assert progan_train.ema_decay(cfg, 10**6) == cfg.ema_decay
 
 
 def test_schedule():
@@ -129,7 +133,7 @@ def test_each_stage_compiles_once(test_config):
   assert progan_train.compile_step(cfg, 1) is step
   real = np.zeros((cfg.n_critic, 4, 64, 64, 3), np.float32)
   for i, alpha in enumerate((0.0, 0.3, 1.0)):
-    state, _ = step(state, real, np.float32(alpha), jax.random.key(i))
+    state, _ = step(state, real, np.float32(alpha), np.float32(0.9), jax.random.key(i))
   assert step._cache_size() == 1
 
 

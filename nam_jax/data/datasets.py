@@ -6,9 +6,8 @@ pipeline (pipeline.py) turns them into float batches.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
+from tqdm import tqdm
 
 from nam_jax.data import folder as folder_lib
 from nam_jax.data import pipeline
@@ -45,11 +44,11 @@ def prepare(data_cfg, which=('hr', 'lr_train', 'lr_test')) -> None:
   """Renders and writes the synthetic datasets a config names, skipping finished ones."""
   _check_source(data_cfg)
   if data_cfg.source != 'synthetic':
-    logging.info('data.source=%s: nothing to prepare.', data_cfg.source)
+    tqdm.write(f'data.source={data_cfg.source}: nothing to prepare.')
     return
   for key, builder in synthetic_builders(data_cfg).items():
     if key in which and not builder.is_prepared():
-      logging.info('preparing %s under %s', builder.info.full_name, builder.data_dir)
+      tqdm.write(f'preparing {builder.info.full_name} under {builder.data_dir}')
       synthetic.prepare(builder)
 
 

@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import logging
 
 from nam_jax import export, gan, layers
 from nam_jax.data import datasets, pipeline
@@ -190,10 +189,6 @@ def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
   from nam_jax import images
   cfg = config.degrade
-  workdir = pathlib.Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
-  (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
-
   hr_train = datasets.hr_source(config.data, 'train')
   lr_train = datasets.lr_source(config.data, 'train')
   hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip)
@@ -204,19 +199,12 @@ def train(config, workdir: str | pathlib.Path) -> State:
   show_lr = pipeline.to_float(datasets.take(lr_train, n_show))
 
   base_key = jax.random.key(config.seed)
-  state = init_state(cfg, jax.random.fold_in(base_key, 0))
-  mngr = checkpoints.manager(workdir / 'checkpoints', cfg.keep_ckpts)
-  start = 0
-  try:
-    restored = checkpoints.restore_latest(mngr, state)
-  except (ValueError, KeyError) as e:
-    raise ValueError(f'the checkpoint in {workdir} does not fit this config '
-                     f'(different widths?): {e}') from None
-  if restored:
-    start, state, _ = restored
-    logging.info('resumed from step %d in %s', start, workdir)
+  workdir, mngr, start, state, _ = checkpoints.open_workdir(
+      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts)
+  if start:
+    loop.say(f'resumed from step {start} in {workdir}')
   if start >= cfg.steps:
-    logging.info('already trained for %d steps', start)
+    loop.say(f'already trained for {start} steps')
     if not (workdir / 'export').is_dir():
       _export(config, state, workdir)
     return state
@@ -239,14 +227,14 @@ def train(config, workdir: str | pathlib.Path) -> State:
         writer=writer, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
         image_every=cfg.image_every, image_name='degrade',
         image_fn=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)),
-        desc='degrade')
+        desc='degrade', show=('d_loss', 'g_loss', 'g_l1', 'g_adv'))
     _export(config, state, workdir)
     if cfg.eval_samples:
       from nam_jax.degrade import evaluate
       result = evaluate.frechet_report(config, state.g_params, state.g_stats)
       writer.scalars(cfg.steps, result)
       (workdir / 'eval.json').write_text(json.dumps(result, indent=2))
-      logging.info('Frechet VGG16 distances: %s', result)
+      loop.say(f'Frechet VGG16 distances: {result}')
   finally:
     writer.close()
   return state

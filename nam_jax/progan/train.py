@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import logging
 
 from nam_jax import export, gan, images, layers
 from nam_jax.data import datasets, pipeline
@@ -101,13 +100,20 @@ def real_at_stage(x64: jax.Array, stage: int, alpha) -> jax.Array:
   return alpha * x + (1.0 - alpha) * model.upsample(layers.avg_pool(x))
 
 
-def train_step(state: State, real64: jax.Array, alpha: jax.Array, key: jax.Array,
-               *, cfg, stage: int) -> tuple[State, dict]:
+def ema_decay(cfg, global_step: int) -> float:
+  """EMA decay with warm-up: min(decay, (1 + t) / (10 + t)), so the average does not drag
+  the random initial weights along in short runs."""
+  return min(cfg.ema_decay, (1.0 + global_step) / (10.0 + global_step))
+
+
+def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Array,
+               key: jax.Array, *, cfg, stage: int) -> tuple[State, dict]:
   """cfg.n_critic critic updates then one generator update and the EMA update.
 
   Args:
     real64: HR batches [n_critic, B, 64, 64, 3] in [-1, 1].
     alpha: fade-in weight of this step (a traced scalar: one compilation per stage).
+    decay: EMA decay of this step (traced, see ema_decay).
   """
   g, d = model.from_config(cfg)
   tx = optimizer(cfg)
@@ -145,7 +151,7 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, key: jax.Array
   g_loss, grads = jax.value_and_grad(generator_loss)(state.g_params)
   updates, g_opt = tx.update(grads, state.g_opt, state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
-  g_ema = ema_update(state.g_ema, g_params, cfg.ema_decay)
+  g_ema = ema_update(state.g_ema, g_params, decay)
   metrics.update(g_loss=g_loss, g_grad_norm=optax.global_norm(grads),
                  g_param_norm=optax.global_norm(g_params),
                  d_param_norm=optax.global_norm(d_params))
@@ -198,27 +204,17 @@ def stage_fvd(config, params, stage: int, hr_test: np.ndarray) -> float:
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the Progressive GAN of `config` in `workdir`; returns the state."""
   cfg = config.progan
-  workdir = pathlib.Path(workdir)
-  workdir.mkdir(parents=True, exist_ok=True)
-  (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
   hr_train = datasets.hr_source(config.data, 'train')
   hr_test = (datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
              if cfg.eval_samples else None)
   schedule = Schedule.from_config(cfg, len(hr_train))
-  logging.info('ProGAN schedule: steps per stage %s (total %d)', schedule.steps, schedule.total)
+  loop.say(f'ProGAN schedule: steps per stage {schedule.steps} (total {schedule.total})')
 
   base_key = jax.random.key(config.seed)
-  state = init_state(cfg, jax.random.fold_in(base_key, 0))
-  mngr = checkpoints.manager(workdir / 'checkpoints', cfg.keep_ckpts)
-  start, meta = 0, {}
-  try:
-    restored = checkpoints.restore_latest(mngr, state)
-  except (ValueError, KeyError) as e:
-    raise ValueError(f'the checkpoint in {workdir} does not fit this config '
-                     f'(different widths or latent size?): {e}') from None
-  if restored:
-    start, state, meta = restored
-    logging.info('resumed from global step %d (stage %d)', start, schedule.locate(start)[0])
+  workdir, mngr, start, state, meta = checkpoints.open_workdir(
+      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts)
+  if start:
+    loop.say(f'resumed from global step {start} (stage {schedule.locate(start)[0]})')
   fvd = dict(meta.get('fvd', {}))
   z_show = fixed_latents(cfg)
   train_key = jax.random.fold_in(base_key, 1)
@@ -236,7 +232,8 @@ def train(config, workdir: str | pathlib.Path) -> State:
         local = k - first
         real = np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)])
         alpha = np.float32(schedule.alpha(stage, local))
-        return step(state, real, alpha, jax.random.fold_in(train_key, k))
+        decay = np.float32(ema_decay(cfg, k))
+        return step(state, real, alpha, decay, jax.random.fold_in(train_key, k))
 
       def save(k, state, stage=stage):
         checkpoints.save(mngr, k, state, {'global_step': k, 'stage': schedule.locate(k)[0],
@@ -251,15 +248,15 @@ def train(config, workdir: str | pathlib.Path) -> State:
           save=save, writer=writer, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
           image_every=cfg.image_every, image_fn=grid, image_name=f'progan_stage{stage}',
           total=schedule.total, desc=f'progan {model.resolution(stage)}px',
-          extra_scalars={'stage': stage})
+          extra_scalars={'stage': stage}, show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'))
       # End of a stage: its figure row and quality, kept in the checkpoint meta for resumes.
       np.save(workdir / 'images' / f'stage{stage}_final.npy',
               np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)))
       if cfg.eval_samples:
         fvd[str(stage)] = stage_fvd(config, state.g_ema, stage, hr_test)
         writer.scalars(last, {f'fvd_stage{stage}': fvd[str(stage)]})
-        logging.info('stage %d (%dpx): Frechet VGG16 distance %.2f', stage,
-                     model.resolution(stage), fvd[str(stage)])
+        loop.say(f'stage {stage} ({model.resolution(stage)}px): Frechet VGG16 distance '
+                 f'{fvd[str(stage)]:.2f}')
       mngr.delete(last)  # Re-save the stage's last step with its quality in the meta.
       save(last, state)
   finally:

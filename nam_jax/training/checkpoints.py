@@ -47,3 +47,26 @@ def restore_meta(directory: str | pathlib.Path) -> tuple[int, dict]:
     raise FileNotFoundError(f'no checkpoint in {directory}')
   out = mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
   return step, dict(out['meta'])
+
+
+def open_workdir(config, workdir, init_state: Any, keep: int
+                 ) -> tuple[pathlib.Path, ocp.CheckpointManager, int, Any, dict]:
+  """Creates `workdir` (recording the config) and resumes from its newest checkpoint.
+
+  Returns:
+    (workdir, manager, first step to run, state, checkpoint meta); a fresh run starts at 0
+    with `init_state`.
+  """
+  workdir = pathlib.Path(workdir)
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / 'config.json').write_text(config.to_json_best_effort(indent=2))
+  mngr = manager(workdir / 'checkpoints', keep)
+  try:
+    restored = restore_latest(mngr, init_state)
+  except (ValueError, KeyError) as e:
+    raise ValueError(f'the checkpoint in {workdir} does not fit this config '
+                     f'(different widths or sizes?): {e}') from None
+  if restored is None:
+    return workdir, mngr, 0, init_state, {}
+  step, state, meta = restored
+  return workdir, mngr, step, state, meta

@@ -17,6 +17,11 @@ from nam_jax import images
 from nam_jax.training import checkpoints
 
 
+def say(message: str) -> None:
+  """A progress message on the terminal that does not break the progress bar."""
+  tqdm.write(message)
+
+
 class NonFiniteError(FloatingPointError):
   """Raised when a logged value turns NaN or infinite; the last checkpoint is left intact."""
 
@@ -61,30 +66,31 @@ def run(*, workdir: pathlib.Path, state: Any, start: int, stop: int,
         save: Callable[[int, Any], None], writer: Writer,
         log_every: int, ckpt_every: int, image_every: int = 0,
         image_fn: Callable[[Any, int], np.ndarray] | None = None, image_name: str = 'samples',
-        total: int | None = None, offset: int = 0, desc: str = 'train',
-        extra_scalars: dict | None = None) -> Any:
+        total: int | None = None, desc: str = 'train',
+        extra_scalars: dict | None = None, show: tuple[str, ...] = ()) -> Any:
   """Runs steps [start, stop) of step_fn(state, step) -> (state, metrics).
 
   Metrics are checked for finiteness every step; checkpoints are written every `ckpt_every`
-  steps and at `stop`. `offset` shifts the step shown in logs (global step of a stage).
+  steps and at `stop`. `show` names the metrics on the progress bar (all are logged).
   """
-  bar = tqdm(total=total or stop, initial=start + offset, desc=desc, unit='step',
+  bar = tqdm(total=total or stop, initial=start, desc=desc, unit='step',
              dynamic_ncols=True)
   t0, n0 = time.perf_counter(), start
   try:
     for step in range(start, stop):
       state, metrics = step_fn(state, step)
       metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-      check_finite(metrics, step + offset, workdir)
+      check_finite(metrics, step, workdir)
       done = step + 1
       bar.update(1)
       if done % log_every == 0 or done == stop:
         rate = (done - n0) / max(time.perf_counter() - t0, 1e-9)
         metrics['steps_per_sec'] = rate
-        writer.scalars(done + offset, {**metrics, **(extra_scalars or {})})
-        bar.set_postfix({k: f'{v:.3g}' for k, v in list(metrics.items())[:6]})
+        writer.scalars(done, {**metrics, **(extra_scalars or {})})
+        shown = [k for k in show if k in metrics] or list(metrics)[:5]
+        bar.set_postfix({k: f'{metrics[k]:.3g}' for k in shown + ['steps_per_sec']})
       if image_fn is not None and image_every and (done % image_every == 0 or done == stop):
-        writer.image(done + offset, image_name, image_fn(state, done))
+        writer.image(done, image_name, image_fn(state, done))
       if done % ckpt_every == 0 or done == stop:
         save(done, state)
   finally:

@@ -1,0 +1,96 @@
+"""How fast is SR-NAM inference, and which loop form should the fused program use?
+
+Side by side in one run, on networks of a config's size (random weights: cost does not
+depend on their values), for C candidates and N iterations:
+  python-loop  a Python loop calling one jitted (vmapped) Adam step per iteration
+  scan         the whole optimisation in one jit, lax.scan with unroll = 1, 5, 10, N
+  sequential   the fused program run once per candidate (C = 1), C times: how restart loops
+               in peer implementations spend their time
+Prints seconds per iteration (all candidates) and each form's ratio to python-loop.
+
+  python benchmarks/bench_nam.py --config=configs/cpu.py --candidates=16 --steps=20
+"""
+
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import app, flags
+from ml_collections import config_flags
+
+sys.path.insert(0, '.')
+from nam_jax.degrade import train as degrade_train  # noqa: E402
+from nam_jax.nam import invert  # noqa: E402
+from nam_jax.progan import train as progan_train  # noqa: E402
+
+_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+_C = flags.DEFINE_integer('candidates', 16, 'Candidates optimised together.')
+_N = flags.DEFINE_integer('steps', 20, 'Iterations.')
+_UNROLLS = flags.DEFINE_list('unrolls', ['1', '5', '10'], 'scan unroll values to time.')
+_SEQ = flags.DEFINE_bool('sequential', True, 'Also time one-candidate-at-a-time.')
+
+
+def _timed(fn, repeats=1):
+  jax.block_until_ready(fn())  # Compile (and warm up).
+  t = time.perf_counter()
+  for _ in range(repeats):
+    jax.block_until_ready(fn())
+  return (time.perf_counter() - t) / repeats
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  c, n = _C.value, _N.value
+  d = degrade_train.init_state(config.degrade, jax.random.key(0))
+  g = progan_train.init_state(config.progan, jax.random.key(1))
+  nets = invert.Networks(tuple(config.progan.widths), config.progan.latent_dim,
+                         tuple(config.degrade.gen_widths), config.degrade.blocks_per_group,
+                         config.degrade.noise_dim)
+  h2l = {'params': d.g_params, 'batch_stats': d.g_stats}
+  keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))
+  targets = jax.random.uniform(jax.random.key(2), (c, 16, 16, 3), minval=-1, maxval=1)
+  print(f'jax {jax.__version__}, {jax.devices()[0].platform}, config {config.name}: '
+        f'{c} candidates x {n} iterations')
+
+  base = invert.Options(steps=n, lr=3e-2)
+  tx = optax.adam(base.lr)
+
+  @jax.jit
+  def one_step(z, opt_state):
+    def loss(z):
+      return jnp.sum(jax.vmap(lambda zz, t: invert.lr_l1(
+          nets, g.g_ema, h2l, zz, jnp.zeros((nets.noise_dim,)), t))(z, targets))
+    grads = jax.grad(loss)(z)
+    updates, opt_state = tx.update(grads, opt_state, z)
+    return optax.apply_updates(z, updates), opt_state
+
+  z0 = jax.random.normal(jax.random.key(3), (c, nets.latent_dim))
+
+  def python_loop():
+    z, s = z0, tx.init(z0)
+    for _ in range(n):
+      z, s = one_step(z, s)
+    return z
+
+  rows = [('python-loop', _timed(python_loop))]
+  for u in [int(x) for x in _UNROLLS.value] + [n]:
+    opts = invert.Options(steps=n, lr=3e-2, unroll=u)
+    rows.append((f'scan unroll={u}', _timed(lambda: invert.solve(
+        keys, targets, g.g_ema, h2l, nets=nets, opts=opts)['z'])))
+  if _SEQ.value:
+    opts = invert.Options(steps=n, lr=3e-2, unroll=10)
+    rows.append(('sequential x%d' % c, _timed(lambda: [invert.solve(
+        keys[i:i + 1], targets[i:i + 1], g.g_ema, h2l, nets=nets, opts=opts)['z']
+        for i in range(c)])))
+  ref = rows[0][1]
+  print(f'{"form":<18}{"s/iteration":>12}{"ratio":>8}')
+  for name, sec in rows:
+    print(f'{name:<18}{sec / n:>12.3f}{sec / ref:>8.2f}')
+
+
+if __name__ == '__main__':
+  app.run(main)

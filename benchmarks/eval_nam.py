@@ -1,0 +1,65 @@
+"""Scores SR-NAM settings on the real-world LR test split (with HR ground truth).
+
+  python benchmarks/eval_nam.py --images=8 --seeds=16 \
+      --settings='default:' --settings='sphere:sphere=True' --settings='lr1e-2:lr=0.01'
+Each --settings is NAME:key=value,... over nam_jax.nam.invert.Options (steps, lr, noise,
+sphere, mean_pull); unspecified keys come from config.nam. Writes --out (JSON) and prints a
+table.
+"""
+
+import json
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+sys.path.insert(0, '.')
+from nam_jax.data import datasets  # noqa: E402
+from nam_jax.nam import evaluate, main as nam_main, run as run_lib  # noqa: E402
+
+_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+_IMAGES = flags.DEFINE_integer('images', 8, 'Test faces to use.')
+_SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
+_SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,...')
+_OUT = flags.DEFINE_string('out', 'docs/nam_eval.json', 'Where to write the figures.')
+_PROGAN = flags.DEFINE_string('progan_ckpt', 'checkpoints/progan_cpu', 'Generator.')
+_DEGRADE = flags.DEFINE_string('degrade_ckpt', 'checkpoints/degrade_cpu', 'Degrader.')
+
+
+def _parse(spec: str, nam_cfg):
+  name, _, body = spec.partition(':')
+  overrides = {}
+  for item in filter(None, body.split(',')):
+    key, _, value = item.partition('=')
+    overrides[key] = (value == 'True' if value in ('True', 'False')
+                      else value if key == 'noise' else float(value))
+  if 'steps' in overrides:
+    overrides['steps'] = int(overrides['steps'])
+  return name, nam_main.options(nam_cfg, overrides)
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  config = _CONFIG.value
+  model = run_lib.load_model(_PROGAN.value, _DEGRADE.value)
+  pairs = datasets.lr_test_pairs(config.data, limit=_IMAGES.value)
+  settings = dict(_parse(s, config.nam) for s in _SETTINGS.value)
+  out = evaluate.evaluate(model, pairs['lr'], pairs['hr'], settings, _SEEDS.value,
+                          max_batch=config.nam.max_batch)
+  with open(_OUT.value, 'w') as f:
+    json.dump(out, f, indent=1)
+  s = _SEEDS.value
+  print(f'{out["num_images"]} test faces x {s} seeds; bicubic: PSNR {out["bicubic"]["psnr"]:.2f}'
+        f' dB, SSIM {out["bicubic"]["ssim"]:.3f}')
+  print(f'{"setting":<16}{"LR L1 mean":>11}{"best-of-" + str(s):>11}{"PSNR":>7}{"SSIM":>7}'
+        f'{"oracle":>8}{"s/img":>7}')
+  for name in settings:
+    r = out[name]
+    print(f'{name:<16}{r["lr_l1_mean"]:>11.4f}{r[f"lr_l1_best_of_{s}"]:>11.4f}'
+          f'{r["psnr_best_lr"]:>7.2f}{r["ssim_best_lr"]:>7.3f}{r["psnr_oracle"]:>8.2f}'
+          f'{r["seconds_per_image"]:>7.1f}')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,53 @@
+"""SR-NAM on the paired real-world LR test split, scored against the true HR faces.
+
+For each setting: mean and best-of-S final LR L1 (S = seeds), PSNR / SSIM of the candidate
+with the best LR L1 (what a user would pick without ground truth) and of the oracle best
+candidate by PSNR, and the same metrics for bicubic upsampling of the input. The per-step
+LR L1 curve (mean over candidates, and best-of-S) is what the iteration count is chosen from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nam_jax.eval import metrics
+from nam_jax.nam import invert
+from nam_jax.nam import run as run_lib
+
+
+def score(result: dict, hr_truth: np.ndarray) -> dict:
+  loss = result['loss']                                   # [I, S]
+  n_img, seeds = loss.shape
+  best = np.argmin(loss, axis=1)
+  psnrs = np.array([[metrics.psnr(result['hr'][i, s], hr_truth[i]) for s in range(seeds)]
+                    for i in range(n_img)])
+  picked = [result['hr'][i, best[i]] for i in range(n_img)]
+  hist = result['history']                                 # [I, S, steps]
+  return {
+      'lr_l1_mean': float(loss.mean()),
+      f'lr_l1_best_of_{seeds}': float(loss.min(axis=1).mean()),
+      'psnr_best_lr': float(np.mean([psnrs[i, best[i]] for i in range(n_img)])),
+      'ssim_best_lr': float(np.mean([metrics.ssim(picked[i], hr_truth[i])
+                                     for i in range(n_img)])),
+      'psnr_oracle': float(psnrs.max(axis=1).mean()),
+      'psnr_mean': float(psnrs.mean()),
+      'seconds_per_image': result['seconds'] / n_img,
+      'curve_mean': hist.mean(axis=(0, 1)).tolist(),
+      'curve_best': hist.min(axis=1).mean(axis=0).tolist(),
+  }
+
+
+def baseline(lr: np.ndarray, hr_truth: np.ndarray) -> dict:
+  up = metrics.bicubic_upsample(lr)
+  return {'psnr': float(np.mean([metrics.psnr(u, h) for u, h in zip(up, hr_truth)])),
+          'ssim': float(np.mean([metrics.ssim(u, h) for u, h in zip(up, hr_truth)]))}
+
+
+def evaluate(model: run_lib.Model, lr: np.ndarray, hr_truth: np.ndarray,
+             settings: dict[str, invert.Options], seeds: int, rng_seed: int = 0,
+             max_batch: int = 64) -> dict:
+  out = {'bicubic': baseline(lr, hr_truth), 'num_images': int(len(lr)), 'seeds': seeds}
+  for name, opts in settings.items():
+    result = run_lib.super_resolve(model, lr, opts, seeds, rng_seed, max_batch)
+    out[name] = {'options': vars(opts), **score(result, hr_truth)}
+  return out
