@@ -8,7 +8,6 @@ once per input shape, and each chunk's candidate axis is sharded over all device
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 import time
 
 import jax

@@ -170,15 +170,14 @@ def compile_step(cfg, stage: int):
   return _STEPS[key]
 
 
-@functools.partial(jax.jit, static_argnames=('cfg_json', 'stage'))
-def _sample(params, z, stage, cfg_json):
-  widths = tuple(json.loads(cfg_json)['widths'])
+@functools.partial(jax.jit, static_argnames=('widths', 'stage'))
+def _sample(params, z, stage, widths):
   return model.Generator(widths).apply({'params': params}, z, stage, 1.0)
 
 
 def sample(cfg, params, z: jax.Array, stage: int) -> jax.Array:
   """Images of latents z at a stage (alpha = 1)."""
-  return _sample(params, z, stage, json.dumps({'widths': list(cfg.widths)}))
+  return _sample(params, z, stage, tuple(cfg.widths))
 
 
 def fixed_latents(cfg, n: int = 16, seed: int = 1234) -> jax.Array:

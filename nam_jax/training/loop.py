@@ -14,7 +14,6 @@ import numpy as np
 from tqdm import tqdm
 
 from nam_jax import images
-from nam_jax.training import checkpoints
 
 
 def say(message: str) -> None:
