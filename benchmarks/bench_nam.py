@@ -4,9 +4,11 @@ Side by side in one run, on networks of a config's size (random weights: cost do
 depend on their values), for C candidates and N iterations:
   python-loop  a Python loop calling one jitted (vmapped) Adam step per iteration
   scan         the whole optimisation in one jit, lax.scan with unroll = 1, 5, 10, N
+  no callback  the last scan form without its per-iteration progress callback
   sequential   the fused program run once per candidate (C = 1), C times: how restart loops
                in peer implementations spend their time
-Prints seconds per iteration (all candidates) and each form's ratio to python-loop.
+Prints compile seconds (first call minus a later call), seconds per iteration (all
+candidates) and each form's ratio to python-loop.
 
   python benchmarks/bench_nam.py --config=configs/cpu.py --candidates=16 --steps=20
 """
@@ -29,15 +31,21 @@ _CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config fi
 _C = flags.DEFINE_integer('candidates', 16, 'Candidates optimised together.')
 _N = flags.DEFINE_integer('steps', 20, 'Iterations.')
 _UNROLLS = flags.DEFINE_list('unrolls', ['1', '5', '10'], 'scan unroll values to time.')
+_FULL = flags.DEFINE_bool('full_unroll', True, 'Also time the fully unrolled scan.')
 _SEQ = flags.DEFINE_bool('sequential', True, 'Also time one-candidate-at-a-time.')
+_NO_PROGRESS = flags.DEFINE_bool('no_progress', True,
+                                 'Also time the last scan form without progress callbacks.')
 
 
 def _timed(fn, repeats=1):
-  jax.block_until_ready(fn())  # Compile (and warm up).
+  """(seconds of the first call: compile + one run, seconds per later run)."""
+  t = time.perf_counter()
+  jax.block_until_ready(fn())
+  first = time.perf_counter() - t
   t = time.perf_counter()
   for _ in range(repeats):
     jax.block_until_ready(fn())
-  return (time.perf_counter() - t) / repeats
+  return first, (time.perf_counter() - t) / repeats
 
 
 def main(argv):
@@ -75,21 +83,31 @@ def main(argv):
       z, s = one_step(z, s)
     return z
 
-  rows = [('python-loop', _timed(python_loop))]
-  for u in [int(x) for x in _UNROLLS.value] + [n]:
-    opts = invert.Options(steps=n, lr=3e-2, unroll=u)
-    rows.append((f'scan unroll={u}', _timed(lambda: invert.solve(
-        keys, targets, g.g_ema, h2l, nets=nets, opts=opts)['z'])))
-  if _SEQ.value:
-    opts = invert.Options(steps=n, lr=3e-2, unroll=10)
-    rows.append(('sequential x%d' % c, _timed(lambda: [invert.solve(
-        keys[i:i + 1], targets[i:i + 1], g.g_ema, h2l, nets=nets, opts=opts)['z']
-        for i in range(c)])))
-  ref = rows[0][1]
-  print(f'{"form":<18}{"s/iteration":>12}{"ratio":>8}')
-  for name, sec in rows:
-    print(f'{name:<18}{sec / n:>12.3f}{sec / ref:>8.2f}')
+  print(f'{"form":<22}{"compile s":>10}{"s/iteration":>12}{"ratio":>8}', flush=True)
+  ref = None
 
+  def row(name, timing):
+    nonlocal ref
+    first, sec = timing
+    ref = ref or sec
+    print(f'{name:<22}{max(first - sec, 0.0):>10.1f}{sec / n:>12.3f}{sec / ref:>8.2f}',
+          flush=True)
+
+  def fused(opts, lo=0, hi=c):
+    return invert.solve(keys[lo:hi], targets[lo:hi], g.g_ema, h2l, nets=nets, opts=opts)['z']
+
+  row('python-loop', _timed(python_loop))
+  unrolls = [int(x) for x in _UNROLLS.value] + ([n] if _FULL.value else [])
+  for u in unrolls:
+    opts = invert.Options(steps=n, lr=3e-2, unroll=u)
+    row(f"scan unroll={u}", _timed(lambda opts=opts: fused(opts)))
+  if _NO_PROGRESS.value:
+    opts = invert.Options(steps=n, lr=3e-2, unroll=unrolls[-1], progress=False)
+    row(f'unroll={unrolls[-1]} no callback', _timed(lambda: fused(opts)))
+  if _SEQ.value:
+    opts = invert.Options(steps=n, lr=3e-2, unroll=unrolls[-1])
+    row(f'sequential x{c} u={unrolls[-1]}',
+        _timed(lambda: [fused(opts, i, i + 1) for i in range(c)]))
 
 if __name__ == '__main__':
   app.run(main)

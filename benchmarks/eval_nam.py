@@ -3,11 +3,14 @@
   python benchmarks/eval_nam.py --images=8 --seeds=16 \
       --settings='default:' --settings='sphere:sphere=True' --settings='lr1e-2:lr=0.01'
 Each --settings is NAME:key=value,... over nam_jax.nam.invert.Options (steps, lr, noise,
-sphere, mean_pull); unspecified keys come from config.nam. Writes --out (JSON) and prints a
-table.
+sphere, mean_pull, unroll); unspecified keys come from config.nam. Each setting's scores are
+written to --out (JSON) as soon as it finishes; rerunning with the same faces and seeds skips
+settings already there with the same options. Prints a table.
 """
 
+import dataclasses
 import json
+import os
 import sys
 
 from absl import app, flags, logging
@@ -33,9 +36,40 @@ def _parse(spec: str, nam_cfg):
     key, _, value = item.partition('=')
     overrides[key] = (value == 'True' if value in ('True', 'False')
                       else value if key == 'noise' else float(value))
-  if 'steps' in overrides:
-    overrides['steps'] = int(overrides['steps'])
+  for key in ('steps', 'unroll'):
+    if key in overrides:
+      overrides[key] = int(overrides[key])
   return name, nam_main.options(nam_cfg, overrides)
+
+
+def _load(path: str, header: dict) -> dict:
+  """Results already written for the same faces and seeds (a rerun skips those settings)."""
+  if not os.path.exists(path):
+    return dict(header)
+  with open(path) as f:
+    old = json.load(f)
+  same = all(old.get(k) == v for k, v in header.items() if k != 'bicubic')
+  return old if same else dict(header)
+
+
+def _write(path: str, out: dict) -> None:
+  tmp = path + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(out, f, indent=1)
+  os.replace(tmp, path)
+
+
+def _print_table(out: dict, names) -> None:
+  s = out['seeds']
+  print(f'{out["num_images"]} test faces x {s} seeds; bicubic: PSNR {out["bicubic"]["psnr"]:.2f}'
+        f' dB, SSIM {out["bicubic"]["ssim"]:.3f}')
+  print(f'{"setting":<16}{"LR L1 mean":>11}{"best-of-" + str(s):>11}{"PSNR":>7}{"SSIM":>7}'
+        f'{"oracle":>8}{"s/img":>7}')
+  for name in names:
+    r = out[name]
+    print(f'{name:<16}{r["lr_l1_mean"]:>11.4f}{r[f"lr_l1_best_of_{s}"]:>11.4f}'
+          f'{r["psnr_best_lr"]:>7.2f}{r["ssim_best_lr"]:>7.3f}{r["psnr_oracle"]:>8.2f}'
+          f'{r["seconds_per_image"]:>7.1f}')
 
 
 def main(argv):
@@ -45,20 +79,20 @@ def main(argv):
   model = run_lib.load_model(_PROGAN.value, _DEGRADE.value)
   pairs = datasets.lr_test_pairs(config.data, limit=_IMAGES.value)
   settings = dict(_parse(s, config.nam) for s in _SETTINGS.value)
-  out = evaluate.evaluate(model, pairs['lr'], pairs['hr'], settings, _SEEDS.value,
-                          max_batch=config.nam.max_batch)
-  with open(_OUT.value, 'w') as f:
-    json.dump(out, f, indent=1)
-  s = _SEEDS.value
-  print(f'{out["num_images"]} test faces x {s} seeds; bicubic: PSNR {out["bicubic"]["psnr"]:.2f}'
-        f' dB, SSIM {out["bicubic"]["ssim"]:.3f}')
-  print(f'{"setting":<16}{"LR L1 mean":>11}{"best-of-" + str(s):>11}{"PSNR":>7}{"SSIM":>7}'
-        f'{"oracle":>8}{"s/img":>7}')
-  for name in settings:
-    r = out[name]
-    print(f'{name:<16}{r["lr_l1_mean"]:>11.4f}{r[f"lr_l1_best_of_{s}"]:>11.4f}'
-          f'{r["psnr_best_lr"]:>7.2f}{r["ssim_best_lr"]:>7.3f}{r["psnr_oracle"]:>8.2f}'
-          f'{r["seconds_per_image"]:>7.1f}')
+  header = {'num_images': int(len(pairs['lr'])), 'seeds': _SEEDS.value,
+            'test_seeds': [int(x) for x in pairs['seed']],
+            'bicubic': evaluate.baseline(pairs['lr'], pairs['hr'])}
+  out = _load(_OUT.value, header)
+  for name, opts in settings.items():
+    if name in out and out[name]['options'] == dataclasses.asdict(opts):
+      print(f'{name}: already in {_OUT.value}, skipped')
+      continue
+    print(f'{name}: {opts}')
+    out[name] = evaluate.evaluate_setting(model, pairs['lr'], pairs['hr'], opts, _SEEDS.value,
+                                          max_batch=config.nam.max_batch)
+    _write(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
+    _print_table(out, [name])
+  _print_table(out, list(settings))
 
 
 if __name__ == '__main__':

@@ -58,6 +58,7 @@ def base_config() -> ml_collections.ConfigDict:
       seeds=16, steps=300, lr=3e-2, b1=0.9, b2=0.999,
       noise='zero',  # 'zero' | 'sample' | 'optimise'
       sphere=False, mean_pull=0.0,
-      max_batch=64, unroll=10,
+      max_batch=64,
+      unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
   ))
   return c

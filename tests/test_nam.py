@@ -98,6 +98,25 @@ def test_chunking_does_not_change_results(model):
   np.testing.assert_allclose(whole['loss'], chunked['loss'], atol=1e-5)
 
 
+def test_program_reports_every_iteration_and_progress_off_is_silent(model):
+  keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(3))
+  seen = []
+  with invert.watch(seen.append):
+    jax.block_until_ready(invert.solve(keys, _targets(3), model.g_params, model.h2l_vars,
+                                       nets=model.nets, opts=OPTS))
+  # Once per iteration, not once per candidate (unordered within an unrolled block).
+  assert sorted(seen) == list(range(OPTS.steps))
+  quiet = invert.Options(steps=4, lr=0.05, unroll=2, progress=False)
+  seen.clear()
+  with invert.watch(seen.append):
+    out = jax.block_until_ready(invert.solve(keys, _targets(3), model.g_params,
+                                             model.h2l_vars, nets=model.nets, opts=quiet))
+  assert not seen
+  loud = invert.solve(keys, _targets(3), model.g_params, model.h2l_vars, nets=model.nets,
+                      opts=OPTS)
+  np.testing.assert_array_equal(out['z'], loud['z'])
+
+
 def test_lr_l1_decreases_during_optimisation(model):
   opts = invert.Options(steps=12, lr=0.05, unroll=4)
   out = run_lib.super_resolve(model, np.asarray(_targets(2)), opts, seeds=4, progress=False)

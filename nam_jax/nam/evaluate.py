@@ -8,6 +8,8 @@ LR L1 curve (mean over candidates, and best-of-S) is what the iteration count is
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from nam_jax.eval import metrics
@@ -43,11 +45,9 @@ def baseline(lr: np.ndarray, hr_truth: np.ndarray) -> dict:
           'ssim': float(np.mean([metrics.ssim(u, h) for u, h in zip(up, hr_truth)]))}
 
 
-def evaluate(model: run_lib.Model, lr: np.ndarray, hr_truth: np.ndarray,
-             settings: dict[str, invert.Options], seeds: int, rng_seed: int = 0,
-             max_batch: int = 64) -> dict:
-  out = {'bicubic': baseline(lr, hr_truth), 'num_images': int(len(lr)), 'seeds': seeds}
-  for name, opts in settings.items():
-    result = run_lib.super_resolve(model, lr, opts, seeds, rng_seed, max_batch)
-    out[name] = {'options': vars(opts), **score(result, hr_truth)}
-  return out
+def evaluate_setting(model: run_lib.Model, lr: np.ndarray, hr_truth: np.ndarray,
+                     opts: invert.Options, seeds: int, rng_seed: int = 0,
+                     max_batch: int = 64) -> dict:
+  """Runs one setting on all faces and scores it."""
+  result = run_lib.super_resolve(model, lr, opts, seeds, rng_seed, max_batch)
+  return {'options': dataclasses.asdict(opts), **score(result, hr_truth)}

@@ -4,13 +4,14 @@ the generator's latent so that the degraded candidate matches the input.
 For every candidate (image, seed): z0 ~ N(0, I) from the seed's key, then `steps` Adam steps
 on  L(z) = || H2L(G(z), n) - I_lr ||_1  with G (EMA ProGAN at 64x64) and H2L fixed. The whole
 optimisation of all candidates is one jit-compiled program: the per-candidate solver is
-vmapped over the flat candidate axis (images x seeds) and its iterations run in a lax.scan,
-partially unrolled (a rolled loop is several times slower on XLA:CPU; see
-benchmarks/bench_nam.py). The candidate axis can be sharded over devices.
+vmapped over the flat candidate axis (images x seeds) and its iterations run in a lax.scan
+(`unroll` iterations per loop step; 1 is fastest on XLA:CPU once the networks use
+layers.conv_same, see benchmarks/bench_nam.py). The candidate axis can be sharded over devices.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 
@@ -22,6 +23,25 @@ from nam_jax.degrade import model as degrade_model
 from nam_jax.progan import model as progan_model
 
 NOISE_MODES = ('zero', 'sample', 'optimise')
+
+# Progress: the compiled program tells the host each time an iteration finishes
+# (jax.debug.callback); functions registered with `watch` receive the iteration index.
+_WATCHERS: list = []
+
+
+def _report_step(step) -> None:
+  for fn in tuple(_WATCHERS):
+    fn(int(step))
+
+
+@contextlib.contextmanager
+def watch(fn):
+  """Calls fn(iteration) from inside running programs while the context is open."""
+  _WATCHERS.append(fn)
+  try:
+    yield
+  finally:
+    _WATCHERS.remove(fn)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +74,8 @@ class Options:
   noise: str = 'zero'        # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
   sphere: bool = False       # Project z back to the sphere of radius sqrt(latent_dim) each step.
   mean_pull: float = 0.0     # Cheikh Sidiya eq. 9: z <- z + gamma * (mean_z - z) at the end.
-  unroll: int = 10           # Iterations unrolled per lax.scan step.
+  unroll: int = 1            # Iterations unrolled per lax.scan step.
+  progress: bool = True      # Report each iteration to `watch`ers (a host callback).
 
   def __post_init__(self):
     if self.noise not in NOISE_MODES:
@@ -99,17 +120,19 @@ def solve_one(key: jax.Array, target: jax.Array, g_params, h2l_vars, *, nets: Ne
   def loss_fn(vs, n_fixed):
     return lr_l1(nets, g_params, h2l_vars, vs[0], vs[1] if len(vs) > 1 else n_fixed, target)
 
-  def step(carry, _):
+  def step(carry, i):
     vs, opt_state = carry
     loss, grads = jax.value_and_grad(loss_fn)(vs, n)
     updates, opt_state = tx.update(grads, opt_state, vs)
     vs = optax.apply_updates(vs, updates)
     if opts.sphere:
       vs = (_to_sphere(vs[0]),) + tuple(vs[1:])
+    if opts.progress:
+      jax.debug.callback(_report_step, i)  # `i` is not batched: one call per iteration.
     return (vs, opt_state), loss
 
-  (variables, _), history = jax.lax.scan(step, (variables, tx.init(variables)), None,
-                                         length=opts.steps, unroll=opts.unroll)
+  (variables, _), history = jax.lax.scan(step, (variables, tx.init(variables)),
+                                         jnp.arange(opts.steps), unroll=opts.unroll)
   z = variables[0]
   n_final = variables[1] if opts.noise == 'optimise' else n
   if opts.mean_pull:

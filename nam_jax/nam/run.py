@@ -8,6 +8,7 @@ once per input shape, and each chunk's candidate axis is sharded over all device
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 import jax
@@ -79,18 +80,26 @@ def super_resolve(model: Model, lr_images: np.ndarray, opts: invert.Options, see
   keys_all = jax.vmap(lambda s: invert.candidate_key(rng_seed, s))(np.arange(seeds))
   results = []
   t0 = time.perf_counter()
-  bar = tqdm(total=total, unit='cand', desc='compile + optimise', disable=not progress)
-  for start in range(0, total, size):
+  starts = range(0, total, size)
+  bar = tqdm(total=len(starts) * opts.steps, unit='it', desc='compile', disable=not progress)
+  lock = threading.Lock()
+  for chunk, start in enumerate(starts):
     idx = np.arange(start, start + size)
     idx = np.minimum(idx, total - 1)  # Pad the last chunk by repeating its last candidate.
     keys = jax.device_put(keys_all[seed_index[idx]], shard)
     targets = jax.device_put(lr[image_index[idx]], shard)
-    out = invert.solve(keys, targets, g_params, h2l_vars, nets=model.nets, opts=opts)
-    out = jax.device_get(out)
+
+    def on_step(i, done=chunk * opts.steps, chunk=chunk):
+      with lock:  # Each device reports every iteration; count each one once.
+        if done + i + 1 > bar.n:
+          bar.set_description(f'optimise chunk {chunk + 1}/{len(starts)}', refresh=False)
+          bar.update(done + i + 1 - bar.n)
+
+    with invert.watch(on_step):
+      out = jax.device_get(invert.solve(keys, targets, g_params, h2l_vars, nets=model.nets,
+                                        opts=opts))
     n_real = min(size, total - start)
     results.append({k: np.asarray(v)[:n_real] for k, v in out.items() if k != 'noise'})
-    bar.update(n_real)
-    bar.set_description('optimise')
   bar.close()
   merged = {k: np.concatenate([r[k] for r in results]) for k in results[0]}
   out = {k: v.reshape((n_img, seeds) + v.shape[1:]) for k, v in merged.items()}

@@ -61,8 +61,7 @@ class EqConv(nn.Module):
     w = self.param('kernel', nn.initializers.normal(1.0),
                    (self.kernel, self.kernel, x.shape[-1], self.features))
     b = self.param('bias', nn.initializers.zeros, (self.features,))
-    y = jax.lax.conv_general_dilated(x, w * (self.gain / np.sqrt(fan_in)), (1, 1), 'SAME',
-                                     dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    y = layers.conv_same(x, w * (self.gain / np.sqrt(fan_in)))
     return y + b
 
 
