@@ -17,6 +17,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 sys.path.insert(0, '.')
+from nam_jax import images  # noqa: E402
 from nam_jax.data import datasets  # noqa: E402
 from nam_jax.nam import evaluate, main as nam_main, run as run_lib  # noqa: E402
 
@@ -25,6 +26,8 @@ _IMAGES = flags.DEFINE_integer('images', 8, 'Test faces to use.')
 _SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
 _SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,...')
 _OUT = flags.DEFINE_string('out', 'docs/nam_eval.json', 'Where to write the figures.')
+_GRID = flags.DEFINE_integer('grid_faces', 8, 'Faces in the comparison grid written next to '
+                             '--out for each setting (0 = none).')
 _PROGAN = flags.DEFINE_string('progan_ckpt', 'checkpoints/progan_cpu', 'Generator.')
 _DEGRADE = flags.DEFINE_string('degrade_ckpt', 'checkpoints/degrade_cpu', 'Degrader.')
 
@@ -88,9 +91,14 @@ def main(argv):
       print(f'{name}: already in {_OUT.value}, skipped')
       continue
     print(f'{name}: {opts}')
-    out[name] = evaluate.evaluate_setting(model, pairs['lr'], pairs['hr'], opts, _SEEDS.value,
-                                          max_batch=config.nam.max_batch)
+    out[name], result = evaluate.evaluate_setting(model, pairs['lr'], pairs['hr'], opts,
+                                                  _SEEDS.value, max_batch=config.nam.max_batch)
     _write(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
+    if _GRID.value:
+      path = f'{os.path.splitext(_OUT.value)[0]}_{name}.png'
+      images.save_png(path, evaluate.comparison_grid(pairs['lr'], pairs['hr'], result,
+                                                     _GRID.value))
+      print(f'wrote {path}: LR | bicubic | best-LR candidate | oracle candidate | true HR')
     _print_table(out, [name])
   _print_table(out, list(settings))
 

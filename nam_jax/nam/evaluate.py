@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from nam_jax import images
 from nam_jax.eval import metrics
 from nam_jax.nam import invert
 from nam_jax.nam import run as run_lib
@@ -47,7 +48,20 @@ def baseline(lr: np.ndarray, hr_truth: np.ndarray) -> dict:
 
 def evaluate_setting(model: run_lib.Model, lr: np.ndarray, hr_truth: np.ndarray,
                      opts: invert.Options, seeds: int, rng_seed: int = 0,
-                     max_batch: int = 64) -> dict:
-  """Runs one setting on all faces and scores it."""
+                     max_batch: int = 64) -> tuple[dict, dict]:
+  """Runs one setting on all faces; returns its scores and the raw result."""
   result = run_lib.super_resolve(model, lr, opts, seeds, rng_seed, max_batch)
-  return {'options': dataclasses.asdict(opts), **score(result, hr_truth)}
+  return {'options': dataclasses.asdict(opts), **score(result, hr_truth)}, result
+
+
+def comparison_grid(lr: np.ndarray, hr_truth: np.ndarray, result: dict,
+                    faces: int = 8) -> np.ndarray:
+  """One row per face: LR input | bicubic | best-LR candidate | oracle candidate | true HR."""
+  up = metrics.bicubic_upsample(lr[:faces])
+  rows = []
+  for i in range(min(faces, len(lr))):
+    cands = result['hr'][i]
+    best = int(np.argmin(result['loss'][i]))
+    oracle = int(np.argmax([metrics.psnr(c, hr_truth[i]) for c in cands]))
+    rows.append([lr[i], up[i], cands[best], cands[oracle], hr_truth[i]])
+  return images.grid(rows)

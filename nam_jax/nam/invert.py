@@ -67,11 +67,11 @@ class Networks:
 class Options:
   """How candidates are optimised (see README, "Choosing the inference defaults")."""
 
-  steps: int = 200
-  lr: float = 3e-2
+  steps: int = 100
+  lr: float = 0.1
   b1: float = 0.9
   b2: float = 0.999
-  noise: str = 'zero'        # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
+  noise: str = 'optimise'    # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
   sphere: bool = False       # Project z back to the sphere of radius sqrt(latent_dim) each step.
   mean_pull: float = 0.0     # Cheikh Sidiya eq. 9: z <- z + gamma * (mean_z - z) at the end.
   unroll: int = 1            # Iterations unrolled per lax.scan step.
