@@ -19,7 +19,7 @@ from ml_collections import config_flags
 sys.path.insert(0, '.')
 from nam_jax import images  # noqa: E402
 from nam_jax.data import datasets  # noqa: E402
-from nam_jax.nam import evaluate, main as nam_main, run as run_lib  # noqa: E402
+from nam_jax.nam import evaluate, main as nam_main, report, run as run_lib  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
 _IMAGES = flags.DEFINE_integer('images', 8, 'Test faces to use.')
@@ -55,13 +55,6 @@ def _load(path: str, header: dict) -> dict:
   return old if same else dict(header)
 
 
-def _write(path: str, out: dict) -> None:
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(out, f, indent=1)
-  os.replace(tmp, path)
-
-
 def _print_table(out: dict, names) -> None:
   s = out['seeds']
   print(f'{out["num_images"]} test faces x {s} seeds; bicubic: PSNR {out["bicubic"]["psnr"]:.2f}'
@@ -93,7 +86,7 @@ def main(argv):
     print(f'{name}: {opts}')
     out[name], result = evaluate.evaluate_setting(model, pairs['lr'], pairs['hr'], opts,
                                                   _SEEDS.value, max_batch=config.nam.max_batch)
-    _write(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
+    report.write_json(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
     if _GRID.value:
       path = f'{os.path.splitext(_OUT.value)[0]}_{name}.png'
       images.save_png(path, evaluate.comparison_grid(pairs['lr'], pairs['hr'], result,

@@ -71,9 +71,10 @@ def avg_pool(x: jax.Array, factor: int = 2) -> jax.Array:
   return nn.avg_pool(x, (factor, factor), (factor, factor))
 
 
-def conv3x3(features: int) -> nn.Conv:
-  """A 3x3 'SAME' nn.Conv using conv_same."""
-  return nn.Conv(features, (3, 3), padding='SAME', conv_general_dilated=conv_general_dilated)
+def same_conv(features: int, kernel: int = 3) -> nn.Conv:
+  """A kernel x kernel 'SAME' nn.Conv whose convolution is conv_same."""
+  return nn.Conv(features, (kernel, kernel), padding='SAME',
+                 conv_general_dilated=conv_general_dilated)
 
 
 class Conv(nn.Module):
@@ -85,8 +86,7 @@ class Conv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    conv = nn.Conv(self.features, (self.kernel, self.kernel), padding='SAME',
-                   conv_general_dilated=conv_general_dilated)
+    conv = same_conv(self.features, self.kernel)
     if self.spectral:
       return nn.SpectralNorm(conv)(x, update_stats=train)
     return conv(x)

@@ -32,16 +32,16 @@ class Degrader(nn.Module):
       raise ValueError(f'Degrader needs 6 group widths, got {self.widths}')
     b = hr.shape[0]
     noise_map = nn.Dense(64 * 64, name='noise_proj')(noise).reshape(b, 64, 64, 1)
-    x = layers.conv3x3(self.widths[0])(jnp.concatenate([hr, noise_map], -1))
+    x = layers.same_conv(self.widths[0])(jnp.concatenate([hr, noise_map], -1))
     for g, width in enumerate(self.widths):
       for _ in range(self.blocks_per_group):
         x = layers.PreActBlock(width, batch_norm=True)(x, train)
       if g < 4:
         x = layers.avg_pool(x)
       else:
-        x = layers.pixel_shuffle(layers.conv3x3(4 * width)(x))
+        x = layers.pixel_shuffle(layers.same_conv(4 * width)(x))
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(x))
-    return jnp.tanh(layers.conv3x3(3)(x))
+    return jnp.tanh(layers.same_conv(3)(x))
 
 
 class Critic(nn.Module):

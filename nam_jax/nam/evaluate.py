@@ -18,12 +18,16 @@ from nam_jax.nam import invert
 from nam_jax.nam import run as run_lib
 
 
+def candidate_psnrs(hr: np.ndarray, hr_truth: np.ndarray) -> np.ndarray:
+  """PSNR of every candidate hr [I, S, 64, 64, 3] against its face's truth: [I, S]."""
+  return np.array([[metrics.psnr(c, truth) for c in cands] for cands, truth in zip(hr, hr_truth)])
+
+
 def score(result: dict, hr_truth: np.ndarray) -> dict:
   loss = result['loss']                                   # [I, S]
   n_img, seeds = loss.shape
   best = np.argmin(loss, axis=1)
-  psnrs = np.array([[metrics.psnr(result['hr'][i, s], hr_truth[i]) for s in range(seeds)]
-                    for i in range(n_img)])
+  psnrs = candidate_psnrs(result['hr'], hr_truth)
   picked = [result['hr'][i, best[i]] for i in range(n_img)]
   hist = result['history']                                 # [I, S, steps]
   return {
@@ -58,10 +62,8 @@ def comparison_grid(lr: np.ndarray, hr_truth: np.ndarray, result: dict,
                     faces: int = 8) -> np.ndarray:
   """One row per face: LR input | bicubic | best-LR candidate | oracle candidate | true HR."""
   up = metrics.bicubic_upsample(lr[:faces])
-  rows = []
-  for i in range(min(faces, len(lr))):
-    cands = result['hr'][i]
-    best = int(np.argmin(result['loss'][i]))
-    oracle = int(np.argmax([metrics.psnr(c, hr_truth[i]) for c in cands]))
-    rows.append([lr[i], up[i], cands[best], cands[oracle], hr_truth[i]])
-  return images.grid(rows)
+  best = np.argmin(result['loss'][:faces], axis=1)
+  oracle = np.argmax(candidate_psnrs(result['hr'][:faces], hr_truth[:faces]), axis=1)
+  cands = result['hr']
+  return images.grid([[lr[i], up[i], cands[i, best[i]], cands[i, oracle[i]], hr_truth[i]]
+                      for i in range(len(up))])

@@ -44,7 +44,13 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   summary = {'settings': settings, 'seconds': result['seconds'],
              'num_inputs': len(inputs.names), 'skipped': inputs.skipped, 'inputs': entries}
   path = out_dir / 'results.json'
-  tmp = path.with_name('results.json.tmp')
-  tmp.write_text(json.dumps(summary, indent=2))
-  os.replace(tmp, path)
+  write_json(path, summary)
   return path
+
+
+def write_json(path: str | pathlib.Path, data) -> None:
+  """Writes JSON atomically (temp file + rename): a crash never leaves half a file."""
+  path = pathlib.Path(path)
+  tmp = path.with_name(path.name + '.tmp')
+  tmp.write_text(json.dumps(data, indent=2))
+  os.replace(tmp, path)
