@@ -4,35 +4,52 @@
   python infer.py --input=my_faces/ --out=results  # a folder (or one file) of face images
   python infer.py --input=synthetic:test --limit=10
 Outputs: OUT/<input>/grid.png, OUT/<input>/cand_*.png and OUT/results.json.
+Every flag left unset takes its value from the config's `nam` section (configs/common.py).
 """
 
+import pathlib
 import sys
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+REPO = pathlib.Path(__file__).resolve().parent  # Shipped checkpoints and examples live here.
+
+_CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
+                                          'Config file.')
 flags.DEFINE_integer('seeds', None, 'Candidates (random starts) per input face.')
-flags.DEFINE_string('input', '', 'Image file, folder, synthetic:test|train, or '
+flags.DEFINE_string('input', None, 'Image file, folder, synthetic:test|train, or '
                     'tfds:wider_face:SPLIT. Default: the bundled examples/.')
-flags.DEFINE_string('out', 'out', 'Output directory.')
-flags.DEFINE_integer('rng_seed', 0, 'Seed of all random starts: same seed, same outputs.')
-flags.DEFINE_integer('limit', 0, 'Use at most this many inputs (0 = all).')
+flags.DEFINE_string('out', None, 'Output directory.')
+flags.DEFINE_integer('rng_seed', None, 'Seed of all random starts: same seed, same outputs.')
+flags.DEFINE_integer('limit', None, 'Use at most this many inputs (0 = all).')
 flags.DEFINE_integer('steps', None, 'Adam iterations per candidate.')
-flags.DEFINE_float('lr', None, 'Adam learning rate on z.')
+flags.DEFINE_float('learning_rate', None, 'Adam learning rate on the latent.')
 flags.DEFINE_enum('noise', None, ['zero', 'sample', 'optimise'], 'Degradation noise.')
-flags.DEFINE_bool('sphere', None, 'Keep z on the sphere of radius sqrt(latent_dim).')
-flags.DEFINE_float('mean_pull', None, 'Pull z toward the mean latent after optimising.')
+flags.DEFINE_bool('sphere', None, 'Project the latent back onto the prior\'s sphere each step.')
+flags.DEFINE_float('mean_pull', None, 'Pull the latent toward the mean latent at the end.')
 flags.DEFINE_integer('max_batch', None, 'At most this many candidates per compiled chunk.')
-flags.DEFINE_string('progan_ckpt', 'checkpoints/progan_cpu', 'Exported EMA generator.')
-flags.DEFINE_string('degrade_ckpt', 'checkpoints/degrade_cpu', 'Exported degradation model.')
+flags.DEFINE_string('prior', None, 'Face prior (nam_jax.priors.PRIORS).')
+flags.DEFINE_string('prior_ckpt', None, 'Exported face prior (default: the config\'s).')
+flags.DEFINE_string('degradation_ckpt', None, 'Exported degradation model.')
+
+_SETTING_FLAGS = ('seeds', 'input', 'out', 'rng_seed', 'limit', 'steps', 'learning_rate',
+                  'noise', 'sphere', 'mean_pull', 'max_batch', 'prior', 'prior_ckpt',
+                  'degradation_ckpt')
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Keep the terminal to progress and results.
-  from nam_jax.nam import main as nam_main
-  sys.exit(nam_main.run(_CONFIG.value, flags.FLAGS))
+  from nam_jax.nam import job, settings
+  config = _CONFIG.value
+  try:
+    job_settings = settings.from_config(
+        config.nam, {k: flags.FLAGS[k].value for k in _SETTING_FLAGS}, base_dir=REPO)
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  sys.exit(job.super_resolve_job(job_settings, config.data))
 
 
 if __name__ == '__main__':

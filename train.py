@@ -2,6 +2,8 @@
 
   python train.py --stage=degrade --config=configs/cpu.py --workdir=runs/cpu_degrade
   python train.py --stage=progan  --config=configs/cpu.py --workdir=runs/cpu_progan
+  python train.py --stage=l2h     --config=configs/cpu.py --workdir=runs/cpu_l2h    # baseline
+  python train.py --stage=urdgn   --config=configs/cpu.py --workdir=runs/cpu_urdgn  # baseline
 Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a command
 resumes from the newest checkpoint in --workdir.
 """
@@ -10,7 +12,8 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
-_STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan'], 'What to train.')
+_STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan', 'l2h', 'urdgn'],
+                           'What to train.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go here.')
 flags.mark_flags_as_required(['stage', 'workdir'])
 
@@ -20,9 +23,13 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
   if _STAGE.value == 'degrade':
     from nam_jax.degrade import train as stage
-  else:
+    stage.train(_CONFIG.value, _WORKDIR.value)
+  elif _STAGE.value == 'progan':
     from nam_jax.progan import train as stage
-  stage.train(_CONFIG.value, _WORKDIR.value)
+    stage.train(_CONFIG.value, _WORKDIR.value)
+  else:
+    from nam_jax.baselines import train as stage
+    stage.train(_CONFIG.value, _WORKDIR.value, _STAGE.value)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ candidates) and each form's ratio to python-loop.
 """
 
 import dataclasses
-import sys
 import time
 
 import jax
@@ -23,10 +22,11 @@ import optax
 from absl import app, flags
 from ml_collections import config_flags
 
-sys.path.insert(0, '.')
-from nam_jax.degrade import train as degrade_train  # noqa: E402
-from nam_jax.nam import invert  # noqa: E402
-from nam_jax.progan import train as progan_train  # noqa: E402
+from nam_jax.degrade import degradation
+from nam_jax.degrade import train as degrade_train
+from nam_jax.nam import invert, settings
+from nam_jax.progan import prior
+from nam_jax.progan import train as progan_train
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
 _C = flags.DEFINE_integer('candidates', 16, 'Candidates optimised together.')
@@ -55,29 +55,32 @@ def main(argv):
   c, n = _C.value, _N.value
   d = degrade_train.init_state(config.degrade, jax.random.key(0))
   g = progan_train.init_state(config.progan, jax.random.key(1))
-  nets = invert.Networks(tuple(config.progan.widths), config.progan.latent_dim,
-                         tuple(config.degrade.gen_widths), config.degrade.blocks_per_group,
-                         config.degrade.noise_dim)
-  h2l = {'params': d.g_params, 'batch_stats': d.g_stats}
+  nets = invert.Networks(
+      prior.ProGANPrior(tuple(config.progan.widths), config.progan.latent_dim),
+      degradation.LearnedDegradation(tuple(config.degrade.gen_widths),
+                                     config.degrade.blocks_per_group, config.degrade.noise_dim))
+  degrader_vars = {'params': d.g_params, 'batch_stats': d.g_stats}
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))
   targets = jax.random.uniform(jax.random.key(2), (c, 16, 16, 3), minval=-1, maxval=1)
   print(f'jax {jax.__version__}, {jax.devices()[0].platform}, config {config.name}: '
         f'{c} candidates x {n} iterations')
 
   # Every form optimises z alone with the degradation noise fixed at zero, as python_loop does.
-  base = invert.Options(steps=n, lr=3e-2, noise='zero')
-  tx = optax.adam(base.lr, b1=base.b1, b2=base.b2)
+  base = settings.from_config(config.nam, dict(steps=n, learning_rate=3e-2, noise='zero',
+                                               unroll=1)).options
+  tx = optax.adam(base.learning_rate, b1=base.b1, b2=base.b2)
 
   @jax.jit
   def one_step(z, opt_state):
     def loss(z):
       return jnp.sum(jax.vmap(lambda zz, t: invert.lr_l1(
-          nets, g.g_ema, h2l, zz, jnp.zeros((nets.noise_dim,)), t))(z, targets))
+          nets, g.g_ema, degrader_vars, zz, jnp.zeros((nets.degradation.noise_dim,)), t))(
+              z, targets))
     grads = jax.grad(loss)(z)
     updates, opt_state = tx.update(grads, opt_state, z)
     return optax.apply_updates(z, updates), opt_state
 
-  z0 = jax.random.normal(jax.random.key(3), (c, nets.latent_dim))
+  z0 = jax.random.normal(jax.random.key(3), (c,) + nets.prior.latent_shape)
 
   def python_loop():
     z, s = z0, tx.init(z0)
@@ -96,7 +99,8 @@ def main(argv):
           flush=True)
 
   def fused(opts, lo=0, hi=c):
-    return invert.solve(keys[lo:hi], targets[lo:hi], g.g_ema, h2l, nets=nets, opts=opts)['z']
+    return invert.solve(keys[lo:hi], targets[lo:hi], g.g_ema, degrader_vars, nets=nets,
+                        opts=opts)['z']
 
   row('python-loop', _timed(python_loop))
   unrolls = [int(x) for x in _UNROLLS.value] + ([n] if _FULL.value else [])

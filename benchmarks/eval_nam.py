@@ -1,9 +1,11 @@
 """Scores SR-NAM settings on the real-world LR test split (with HR ground truth).
 
   python benchmarks/eval_nam.py --images=8 --seeds=16 \
-      --settings='default:' --settings='sphere:sphere=True' --settings='lr1e-2:lr=0.01'
-Each --settings is NAME:key=value,... over nam_jax.nam.invert.Options (steps, lr, noise,
-sphere, mean_pull, unroll); unspecified keys come from config.nam. Each setting's scores are
+      --settings='default:' --settings='sphere:sphere=True' \
+      --settings='lr1e-2:learning_rate=0.01'
+Each --settings is NAME:key=value,... over the inference settings (steps, learning_rate,
+noise, sphere, mean_pull, unroll, ...; nam_jax/nam/settings.py); unspecified keys come from
+config.nam, as they do for infer.py. Each setting's scores are
 written to --out (JSON) as soon as it finishes; rerunning with the same faces and seeds skips
 settings already there with the same options. Prints a table.
 """
@@ -11,38 +13,40 @@ settings already there with the same options. Prints a table.
 import dataclasses
 import json
 import os
-import sys
+import pathlib
 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-sys.path.insert(0, '.')
-from nam_jax import images  # noqa: E402
-from nam_jax.data import datasets  # noqa: E402
-from nam_jax.nam import evaluate, main as nam_main, report, run as run_lib  # noqa: E402
+from nam_jax import images
+from nam_jax.data import datasets
+from nam_jax.nam import chunks, evaluate, report, settings
 
-_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+REPO = pathlib.Path(__file__).resolve().parents[1]
+_CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
+                                          'Config file.')
 _IMAGES = flags.DEFINE_integer('images', 8, 'Test faces to use.')
 _SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
 _SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,...')
 _OUT = flags.DEFINE_string('out', 'docs/nam_eval.json', 'Where to write the figures.')
 _GRID = flags.DEFINE_integer('grid_faces', 8, 'Faces in the comparison grid written next to '
                              '--out for each setting (0 = none).')
-_PROGAN = flags.DEFINE_string('progan_ckpt', 'checkpoints/progan_cpu', 'Generator.')
-_DEGRADE = flags.DEFINE_string('degrade_ckpt', 'checkpoints/degrade_cpu', 'Degrader.')
+_PRIOR = flags.DEFINE_string('prior', None, 'Face prior (default: the config\'s).')
+_PRIOR_CKPT = flags.DEFINE_string('prior_ckpt', None, 'Its checkpoint (default: the config\'s).')
+_DEGRADE = flags.DEFINE_string('degradation_ckpt', None, 'Degradation model checkpoint.')
+
+_INTS = ('steps', 'unroll', 'seeds', 'max_batch')
+_STRINGS = ('noise', 'prior', 'prior_ckpt')
 
 
-def _parse(spec: str, nam_cfg):
+def _parse(spec: str, nam_cfg, common: dict) -> tuple[str, settings.Settings]:
   name, _, body = spec.partition(':')
-  overrides = {}
+  overrides = dict(common)
   for item in filter(None, body.split(',')):
     key, _, value = item.partition('=')
-    overrides[key] = (value == 'True' if value in ('True', 'False')
-                      else value if key == 'noise' else float(value))
-  for key in ('steps', 'unroll'):
-    if key in overrides:
-      overrides[key] = int(overrides[key])
-  return name, nam_main.options(nam_cfg, overrides)
+    overrides[key] = (value == 'True' if value in ('True', 'False') else value
+                      if key in _STRINGS else int(value) if key in _INTS else float(value))
+  return name, settings.from_config(nam_cfg, overrides, base_dir=REPO)
 
 
 def _load(path: str, header: dict) -> dict:
@@ -72,20 +76,24 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   config = _CONFIG.value
-  model = run_lib.load_model(_PROGAN.value, _DEGRADE.value)
+  common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'prior_ckpt': _PRIOR_CKPT.value,
+            'degradation_ckpt': _DEGRADE.value}
+  jobs = dict(_parse(s, config.nam, common) for s in _SETTINGS.value)
+  models = {}
   pairs = datasets.lr_test_pairs(config.data, limit=_IMAGES.value)
-  settings = dict(_parse(s, config.nam) for s in _SETTINGS.value)
   header = {'num_images': int(len(pairs['lr'])), 'seeds': _SEEDS.value,
             'test_seeds': [int(x) for x in pairs['seed']],
             'bicubic': evaluate.baseline(pairs['lr'], pairs['hr'])}
   out = _load(_OUT.value, header)
-  for name, opts in settings.items():
-    if name in out and out[name]['options'] == dataclasses.asdict(opts):
+  for name, job in jobs.items():
+    if name in out and out[name]['options'] == dataclasses.asdict(job.options):
       print(f'{name}: already in {_OUT.value}, skipped')
       continue
-    print(f'{name}: {opts}')
-    out[name], result = evaluate.evaluate_setting(model, pairs['lr'], pairs['hr'], opts,
-                                                  _SEEDS.value, max_batch=config.nam.max_batch)
+    print(f'{name}: {job.options}')
+    key = (job.prior, job.prior_ckpt, job.degradation, job.degradation_ckpt)
+    if key not in models:
+      models[key] = chunks.load_model(job)
+    out[name], result = evaluate.evaluate_setting(models[key], pairs['lr'], pairs['hr'], job)
     report.write_json(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
     if _GRID.value:
       path = f'{os.path.splitext(_OUT.value)[0]}_{name}.png'
@@ -93,7 +101,7 @@ def main(argv):
                                                      _GRID.value))
       print(f'wrote {path}: LR | bicubic | best-LR candidate | oracle candidate | true HR')
     _print_table(out, [name])
-  _print_table(out, list(settings))
+  _print_table(out, list(jobs))
 
 
 if __name__ == '__main__':

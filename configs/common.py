@@ -32,7 +32,7 @@ def base_config() -> ml_collections.ConfigDict:
       perceptual_size=16,  # Images are resized to this before VGG16 (16 = as they are).
       gp_weight=10.0,
       n_critic=5,
-      lr=1e-4, b1=0.0, b2=0.9,
+      learning_rate=1e-4, b1=0.0, b2=0.9,
       batch_size=64,
       steps=500_000,
       log_every=50, image_every=1000, ckpt_every=1000, keep_ckpts=3,
@@ -46,21 +46,56 @@ def base_config() -> ml_collections.ConfigDict:
       epochs=(10, 20, 20, 20, 50),
       batch_sizes=(64, 64, 64, 32, 16),
       fade_fraction=0.5,  # Share of each stage (after the first) spent fading in.
-      lr=1e-3, b1=0.0, b2=0.99, eps=1e-8,
+      learning_rate=1e-3, b1=0.0, b2=0.99, eps=1e-8,
       gp_weight=10.0, drift=1e-3, n_critic=1,
       ema_decay=0.999,
       log_every=50, image_every=500, ckpt_every=500, keep_ckpts=3,
       eval_samples=500,
   ))
 
-  # SR-NAM inference (SR-NAM 3.4/4.1).
+  # Baselines: deterministic 16 -> 64 networks trained on (LR, HR) pairs.
+  # Low-to-High (Bulat et al. 3.4-3.5): pairs (H2L(HR), HR) from the exported degradation
+  # model, hinge GAN (+ GP as our degradation GAN) + L2 pixel loss, alpha = 1, beta = 0.05.
+  c.l2h = ml_collections.ConfigDict(dict(
+      widths=(256, 128, 64), blocks=(2, 3, 12),  # 17 blocks in groups 2, 3, 12 (Bulat 3.4).
+      critic_widths=(64, 64, 128, 128, 256, 256),
+      lr_source='h2l', degrader_ckpt='checkpoints/degrade_cpu',
+      loss='hinge', gp_weight=10.0, pixel_weight=1.0, adv_weight=0.05,
+      n_critic=5, optimizer='adam', learning_rate=1e-4, b1=0.0, b2=0.9, rms_decay=0.99,
+      batch_size=64, steps=570_000,
+      log_every=50, image_every=1000, ckpt_every=1000, keep_ckpts=3,
+  ))
+  # URDGN (Yu & Porikli 2016), adapted to 16 -> 64: bicubic pairs, the original GAN loss,
+  # lambda = 100 on the pixel L2 (here a mean over pixels, not the paper's sum), RMSprop with
+  # learning rate 1e-3 and decay rate 0.01 (optax decay 0.99).
+  c.urdgn = ml_collections.ConfigDict(dict(
+      widths=(256, 128, 64), critic_widths=(32, 64, 128, 256),
+      lr_source='bicubic', degrader_ckpt='',
+      loss='bce', gp_weight=0.0, pixel_weight=100.0, adv_weight=1.0,
+      n_critic=1, optimizer='rmsprop', learning_rate=1e-3, b1=0.9, b2=0.999, rms_decay=0.99,
+      batch_size=64, steps=100_000,
+      log_every=50, image_every=1000, ckpt_every=1000, keep_ckpts=3,
+  ))
+
+  # SR-NAM inference (SR-NAM 3.4/4.1): the one source of inference defaults
+  # (nam_jax/nam/settings.py builds a job's settings from here plus overrides).
   c.nam = ml_collections.ConfigDict(dict(
-      # lr, noise and sphere: best of the option sweep on the test split (README,
+      # learning_rate, noise and sphere: best of the option sweep on the test split (README,
       # "Choosing the inference defaults"; benchmarks/eval_nam.py, docs/nam_sweep.json).
-      seeds=16, steps=300, lr=0.1, b1=0.9, b2=0.999,
+      seeds=16, steps=300, learning_rate=0.1, b1=0.9, b2=0.999,
       noise='optimise',  # 'zero' | 'sample' | 'optimise'
       sphere=False, mean_pull=0.0,
       max_batch=64,
       unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
+      rng_seed=0,
+      # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
+      # relative paths are found from the repository when not from the working directory.
+      prior='progan',
+      prior_ckpts=ml_collections.ConfigDict(dict(progan='checkpoints/progan_cpu')),
+      degradation='h2l',
+      degradation_ckpt='checkpoints/degrade_cpu',
+      input='examples',  # The bundled example faces.
+      out='out',
+      limit=0,
   ))
   return c

@@ -19,7 +19,7 @@ def get_config():
   d.critic_widths = (32, 32, 64, 64, 96, 96)
   d.gamma, d.delta = 1.0, 0.1
   d.n_critic = 2
-  d.lr = 2e-4  # Twice Bulat's 1e-4: ~1k steps here instead of 570k.
+  d.learning_rate = 2e-4  # Twice Bulat's 1e-4: ~1k steps here instead of 570k.
   d.batch_size = 32
   d.steps = 1000
   d.log_every, d.image_every, d.ckpt_every = 25, 250, 250
@@ -33,6 +33,13 @@ def get_config():
   p.ema_decay = 0.995  # Stages last hundreds of steps here, not 50k: a shorter average.
   p.log_every, p.image_every, p.ckpt_every = 25, 250, 250
   p.eval_samples = 500
+
+  # Baselines: about 30 min each on the 2-core CPU.
+  c.l2h.update(widths=(64, 48, 24), critic_widths=(32, 32, 64, 64, 96, 96), n_critic=2,
+               learning_rate=2e-4, batch_size=16, steps=1500, log_every=25, image_every=250,
+               ckpt_every=250)
+  c.urdgn.update(widths=(96, 64, 32), critic_widths=(32, 64, 96, 128), batch_size=16,
+                 steps=3000, log_every=25, image_every=500, ckpt_every=500)
 
   c.nam.update(seeds=16, steps=100, max_batch=64)  # 100: as good as 300 here (README).
   return c

@@ -29,7 +29,7 @@ def get_config():
   d.perceptual_size = 64            # Both LR images upsampled to 64x64 before VGG16.
   d.gp_weight = 10.0                # SR-NAM 4.1: lambda = 10.
   d.n_critic = 5                    # SR-NAM 4.1: 5 critic iterations per generator step.
-  d.lr, d.b1, d.b2 = 1e-4, 0.0, 0.9  # Bulat 3.5 (SR-NAM 4.1 says "Adam default").
+  d.learning_rate, d.b1, d.b2 = 1e-4, 0.0, 0.9  # Bulat 3.5 (SR-NAM 4.1 says "Adam default").
   d.batch_size = 64                 # SR-NAM 4.1.
   d.steps = 500_000                 # SR-NAM 4.1: 500,000 iterations.
   d.eval_every = 10_000
@@ -39,7 +39,7 @@ def get_config():
   p.widths = (512, 512, 512, 512, 256)  # Karras 2017 Table 2 widths up to 64x64.
   p.epochs = (10, 20, 20, 20, 50)   # SR-NAM 4.1: epochs per resolution.
   p.batch_sizes = (64, 64, 64, 32, 16)  # SR-NAM 4.1: batch size per resolution.
-  p.lr, p.b1, p.b2, p.eps = 1e-3, 0.0, 0.99, 1e-8  # pro_gan_pytorch, used by SR-NAM.
+  p.learning_rate, p.b1, p.b2, p.eps = 1e-3, 0.0, 0.99, 1e-8  # pro_gan_pytorch, used by SR-NAM.
   p.drift = 1e-3                    # Karras 2017: epsilon_drift.
   p.ema_decay = 0.999               # pro_gan_pytorch default.
 

@@ -33,5 +33,11 @@ def get_config():
   p.log_every, p.image_every, p.ckpt_every = 1, 2, 2
   p.eval_samples = 4
 
+  c.l2h.update(widths=(8, 8, 4), blocks=(1, 1, 2), critic_widths=(4, 4, 8, 8, 8, 8),
+               n_critic=1, batch_size=4, steps=4, log_every=2, image_every=2, ckpt_every=2,
+               degrader_ckpt='')  # Tests pass an exported test-size degrader.
+  c.urdgn.update(widths=(8, 8, 4), critic_widths=(4, 8), batch_size=4, steps=4, log_every=2,
+                 image_every=2, ckpt_every=2)
+
   c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2)
   return c

@@ -4,6 +4,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from nam_jax import gan
@@ -18,12 +19,14 @@ def cfg():
   return test_cfg.get_config().degrade
 
 
-def test_shapes(cfg):
+def test_shapes_and_dependence_on_the_hr_face(cfg):
   state = degrade_train.init_state(cfg, jax.random.key(0))
-  hr = jnp.zeros((3, 64, 64, 3))
-  out = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(1))
+  hr = jax.random.uniform(jax.random.key(5), (3, 64, 64, 3), minval=-1, maxval=1)
+  out = model.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(1))
   chex.assert_shape(out, (3, 16, 16, 3))
-  assert float(jnp.max(jnp.abs(out))) <= 1.0
+  # Same noise, a different HR face: a different LR face.
+  other = model.degrade_images(cfg, state.g_params, state.g_stats, -hr, jax.random.key(1))
+  assert float(jnp.mean(jnp.abs(out - other))) > 1e-4
   _, d = model.from_config(cfg)
   logits = d.apply({'params': state.d_params}, out)
   chex.assert_shape(logits, (3,))
@@ -38,9 +41,9 @@ def test_generator_rejects_wrong_input_size(cfg):
 def test_different_noise_gives_different_lr(cfg):
   state = degrade_train.init_state(cfg, jax.random.key(0))
   hr = jax.random.uniform(jax.random.key(2), (1, 64, 64, 3), minval=-1, maxval=1)
-  a = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(3))
-  b = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(4))
-  c = degrade_train.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(3))
+  a = model.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(3))
+  b = model.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(4))
+  c = model.degrade_images(cfg, state.g_params, state.g_stats, hr, jax.random.key(3))
   assert float(jnp.mean(jnp.abs(a - b))) > 1e-4
   chex.assert_trees_all_close(a, c)
 
@@ -51,10 +54,19 @@ def test_spectral_norm_critic_keeps_stats(cfg):
   sn.delta = 0.0  # No perceptual term: no VGG16 weights needed here.
   state = degrade_train.init_state(sn, jax.random.key(0))
   assert jax.tree.leaves(state.d_stats)  # Power-iteration vectors exist.
-  hr = jnp.zeros((sn.n_critic + 1, 2, 64, 64, 3))
-  lr = jnp.zeros((sn.n_critic, 2, 16, 16, 3))
-  new, metrics = degrade_train.compile_step(sn)(state, hr, lr, jax.random.key(1), {})
+  hr = jax.random.uniform(jax.random.key(2), (sn.n_critic + 1, 2, 64, 64, 3), minval=-1)
+  lr_images = jax.random.uniform(jax.random.key(3), (sn.n_critic, 2, 16, 16, 3), minval=-1)
+  before = jax.tree.map(np.array, state)  # Copies: the step donates its input state.
+  new, metrics = degrade_train.make_step(sn)(state, hr, lr_images, jax.random.key(1), {})
   assert all(np.isfinite(float(v)) for v in metrics.values())
+  # The returned state carries updated power-iteration vectors and critic weights, with
+  # the same structure and shapes as before.
+  chex.assert_trees_all_equal_shapes(new.d_stats, before.d_stats)
+  moved = [float(np.abs(np.asarray(a) - b).max())
+           for a, b in zip(jax.tree.leaves(new.d_stats), jax.tree.leaves(before.d_stats))]
+  assert max(moved) > 1e-6
+  assert float(optax.global_norm(jax.tree.map(lambda a, b: a - b, new.d_params,
+                                              before.d_params))) > 0
 
 
 def test_gradient_penalty_matches_hand_computation():
@@ -110,8 +122,9 @@ def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, mon
 
 def test_non_finite_guard_fires_and_keeps_last_checkpoint(test_config, tmp_path):
   good = degrade_train.train(_config(test_config, 2), tmp_path)
-  with pytest.raises(loop.NonFiniteError, match='non-finite values at step 2'):
-    degrade_train.train(_config(test_config, 4, lr=float('nan')), tmp_path)
+  # Metrics are fetched at log steps (every 2 here): the NaN of step 2 is seen at step 3.
+  with pytest.raises(loop.NonFiniteError, match='non-finite values at step 3'):
+    degrade_train.train(_config(test_config, 4, learning_rate=float('nan')), tmp_path)
   mngr = checkpoints.manager(tmp_path / 'checkpoints')
   assert mngr.latest_step() == 2
   step, restored, _ = checkpoints.restore_latest(mngr, good)

@@ -29,7 +29,7 @@ def test_infer_runs_on_the_bundled_examples_with_the_shipped_checkpoints(tmp_pat
 
 
 def test_infer_missing_checkpoint_is_one_line(tmp_path):
-  proc = _run(['infer.py', '--progan_ckpt', str(tmp_path / 'none')], tmp_path)
+  proc = _run(['infer.py', '--prior_ckpt', str(tmp_path / 'none')], tmp_path)
   assert proc.returncode == 2
   lines = [l for l in proc.stderr.splitlines() if l.startswith('error:')]
   assert len(lines) == 1 and 'checkpoint directory not found' in lines[0]

@@ -5,7 +5,6 @@ import os
 import pathlib
 import subprocess
 import sys
-import types
 
 import chex
 import jax
@@ -14,75 +13,104 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nam_jax import export
+from configs import test as test_cfg
+from nam_jax.degrade import degradation
 from nam_jax.degrade import train as degrade_train
-from nam_jax.nam import invert
-from nam_jax.nam import main as nam_main
-from nam_jax.nam import run as run_lib
+from nam_jax.nam import chunks, invert, job, settings
+from nam_jax.progan import prior
 from nam_jax.progan import train as progan_train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-OPTS = invert.Options(steps=4, lr=0.05, unroll=2)
+NAM_CFG = test_cfg.get_config().nam
+BASE = dict(steps=4, learning_rate=0.05, unroll=2, progress=False)
 
 
 @pytest.fixture(scope='module')
 def ckpts(tmp_path_factory):
   """Exported test-size networks (random weights: inference cost and logic only)."""
-  from configs import test as test_cfg
   c = test_cfg.get_config()
   root = tmp_path_factory.mktemp('ckpts')
   d = degrade_train.init_state(c.degrade, jax.random.key(0))
   g = progan_train.init_state(c.progan, jax.random.key(1))
-  export.export_degrader(c.degrade, d.g_params, d.g_stats, root / 'degrade')
-  export.export_generator(c.progan, g.g_ema, root / 'progan')
+  degradation.export(c.degrade, d.g_params, d.g_stats, root / 'degrade')
+  prior.export(c.progan, g.g_ema, root / 'progan')
   return root
+
+
+def job_settings(ckpts, **overrides) -> settings.Settings:
+  """Settings of the test config with the test checkpoints, BASE and `overrides` applied."""
+  values = dict(BASE, prior_ckpt=str(ckpts / 'progan'),
+                degradation_ckpt=str(ckpts / 'degrade'))
+  values.update(overrides)
+  return settings.from_config(NAM_CFG, values)
 
 
 @pytest.fixture(scope='module')
 def model(ckpts):
-  return run_lib.load_model(ckpts / 'progan', ckpts / 'degrade')
+  return chunks.load_model(job_settings(ckpts))
+
+
+@pytest.fixture(scope='module')
+def opts(ckpts):
+  return job_settings(ckpts).options
 
 
 def _targets(n, seed=0):
   return jax.random.uniform(jax.random.key(seed), (n, 16, 16, 3), minval=-1, maxval=1)
 
 
-def test_one_compilation_for_repeated_calls_of_one_shape(model):
+def _solve(keys, targets, model, opts):
+  return invert.solve(keys, targets, model.prior_params, model.degradation_vars,
+                      nets=model.nets, opts=opts)
+
+
+def test_one_compilation_for_repeated_calls_of_one_shape(model, opts):
   solve = jax.jit(chex.assert_max_traces(invert.solve_all, n=1),
                   static_argnames=('nets', 'opts'))
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(4))
   for seed in range(3):  # New values, same shapes: no retrace.
-    solve(keys, _targets(4, seed), model.g_params, model.h2l_vars, nets=model.nets, opts=OPTS)
+    solve(keys, _targets(4, seed), model.prior_params, model.degradation_vars,
+          nets=model.nets, opts=opts)
   with pytest.raises(AssertionError):  # A new shape would trace again, and is caught.
-    solve(keys[:2], _targets(2), model.g_params, model.h2l_vars, nets=model.nets, opts=OPTS)
+    solve(keys[:2], _targets(2), model.prior_params, model.degradation_vars, nets=model.nets,
+          opts=opts)
 
 
-def test_super_resolve_reuses_the_compiled_program(model):
-  lr = np.asarray(_targets(3))
-  run_lib.super_resolve(model, lr, OPTS, seeds=2, max_batch=4, progress=False)
-  before = invert.solve._cache_size()
-  run_lib.super_resolve(model, lr[::-1].copy(), OPTS, seeds=2, max_batch=4, progress=False)
-  assert invert.solve._cache_size() == before
+def test_super_resolve_reuses_the_compiled_program(model, ckpts, monkeypatch):
+  traces = []
+
+  def counted(*args, **kwargs):
+    traces.append(1)  # Runs once per trace, not per call.
+    return invert.solve_all(*args, **kwargs)
+
+  monkeypatch.setattr(invert, 'solve', jax.jit(counted, static_argnames=('nets', 'opts')))
+  lr_images = np.asarray(_targets(3))
+  s = job_settings(ckpts, seeds=2, max_batch=4)
+  chunks.super_resolve(model, lr_images, s)  # 6 candidates: two chunks of 4, one trace.
+  chunks.super_resolve(model, lr_images[::-1].copy(), s)
+  assert len(traces) == 1
+  chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=2))
+  assert len(traces) == 2  # A new chunk size is a new program, and the counter sees it.
 
 
-def test_vmapped_result_equals_per_seed_loop(model):
+def test_vmapped_result_equals_per_seed_loop(model, opts):
   keys = jax.vmap(lambda s: invert.candidate_key(3, s))(jnp.arange(3))
   targets = _targets(3)
-  batched = invert.solve(keys, targets, model.g_params, model.h2l_vars, nets=model.nets,
-                         opts=OPTS)
-  one = jax.jit(lambda k, t: invert.solve_one(k, t, model.g_params, model.h2l_vars,
-                                              nets=model.nets, opts=OPTS))
+  batched = _solve(keys, targets, model, opts)
+  one = jax.jit(lambda k, t: invert.solve_one(k, t, model.prior_params,
+                                              model.degradation_vars, nets=model.nets,
+                                              opts=opts))
   for i in range(3):
     single = one(keys[i], targets[i])
     chex.assert_trees_all_close(batched['z'][i], single['z'], atol=1e-4, rtol=1e-4)
     chex.assert_trees_all_close(batched['loss'][i], single['loss'], atol=1e-5, rtol=1e-4)
 
 
-def test_same_rng_seed_same_outputs(model):
-  lr = np.asarray(_targets(2))
-  a = run_lib.super_resolve(model, lr, OPTS, seeds=3, rng_seed=7, progress=False)
-  b = run_lib.super_resolve(model, lr, OPTS, seeds=3, rng_seed=7, progress=False)
-  c = run_lib.super_resolve(model, lr, OPTS, seeds=3, rng_seed=8, progress=False)
+def test_same_rng_seed_same_outputs(model, ckpts):
+  lr_images = np.asarray(_targets(2))
+  a = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=3, rng_seed=7))
+  b = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=3, rng_seed=7))
+  c = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=3, rng_seed=8))
   np.testing.assert_array_equal(a['hr'], b['hr'])
   np.testing.assert_array_equal(a['loss'], b['loss'])
   assert not np.array_equal(a['hr'], c['hr'])
@@ -90,70 +118,109 @@ def test_same_rng_seed_same_outputs(model):
   assert np.abs(a['hr'][0, 0] - a['hr'][0, 1]).mean() > 1e-3
 
 
-def test_chunking_does_not_change_results(model):
-  lr = np.asarray(_targets(3))
-  whole = run_lib.super_resolve(model, lr, OPTS, seeds=2, max_batch=64, progress=False)
-  chunked = run_lib.super_resolve(model, lr, OPTS, seeds=2, max_batch=4, progress=False)
+def test_chunking_does_not_change_results(model, ckpts):
+  lr_images = np.asarray(_targets(3))
+  whole = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=64))
+  chunked = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=4))
   np.testing.assert_allclose(whole['hr'], chunked['hr'], atol=1e-4)
   np.testing.assert_allclose(whole['loss'], chunked['loss'], atol=1e-5)
 
 
-def test_program_reports_every_iteration_and_progress_off_is_silent(model):
+def test_program_reports_every_iteration_and_progress_off_is_silent(model, ckpts):
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(3))
+  loud = job_settings(ckpts, progress=True).options
+  quiet = job_settings(ckpts, progress=False).options
   seen = []
   with invert.watch(seen.append):
-    jax.block_until_ready(invert.solve(keys, _targets(3), model.g_params, model.h2l_vars,
-                                       nets=model.nets, opts=OPTS))
+    out_loud = jax.block_until_ready(_solve(keys, _targets(3), model, loud))
   # Once per iteration, not once per candidate (unordered within an unrolled block).
-  assert sorted(seen) == list(range(OPTS.steps))
-  quiet = invert.Options(steps=4, lr=0.05, unroll=2, progress=False)
+  assert sorted(seen) == list(range(loud.steps))
   seen.clear()
   with invert.watch(seen.append):
-    out = jax.block_until_ready(invert.solve(keys, _targets(3), model.g_params,
-                                             model.h2l_vars, nets=model.nets, opts=quiet))
+    out = jax.block_until_ready(_solve(keys, _targets(3), model, quiet))
   assert not seen
-  loud = invert.solve(keys, _targets(3), model.g_params, model.h2l_vars, nets=model.nets,
-                      opts=OPTS)
-  np.testing.assert_array_equal(out['z'], loud['z'])
+  np.testing.assert_array_equal(out['z'], out_loud['z'])
 
 
-def test_lr_l1_decreases_during_optimisation(model):
-  opts = invert.Options(steps=12, lr=0.05, unroll=4)
-  out = run_lib.super_resolve(model, np.asarray(_targets(2)), opts, seeds=4, progress=False)
+def test_lr_l1_decreases_during_optimisation(model, ckpts):
+  s = job_settings(ckpts, steps=12, unroll=4, seeds=4)
+  out = chunks.super_resolve(model, np.asarray(_targets(2)), s)
   first, last = out['history'][..., 0], out['loss']
   assert np.mean(last) < np.mean(first)
   assert np.mean(last < first) >= 0.75
 
 
 @pytest.mark.parametrize('noise', ['zero', 'sample', 'optimise'])
-def test_noise_modes_and_sphere(model, noise):
-  opts = invert.Options(steps=3, lr=0.05, unroll=1, noise=noise, sphere=True)
-  out = run_lib.super_resolve(model, np.asarray(_targets(1)), opts, seeds=2, progress=False)
+def test_noise_modes(model, ckpts, noise):
+  opts = job_settings(ckpts, steps=3, unroll=1, noise=noise).options
+  keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(2))
+  out = _solve(keys, _targets(2), model, opts)
+  start = jax.vmap(lambda k: invert.initial_latents(k, model.prior_params, model.nets,
+                                                    opts)[1])(keys)
+  if noise == 'zero':  # Fixed at zero.
+    assert not np.any(np.asarray(out['noise']))
+  elif noise == 'sample':  # Drawn per seed, then held fixed.
+    assert float(jnp.std(start)) > 0.5
+    np.testing.assert_array_equal(out['noise'], start)
+  else:  # Drawn per seed, then optimised along with the latent.
+    assert float(jnp.std(start)) > 0.5
+    assert float(jnp.max(jnp.abs(out['noise'] - start))) > 1e-4
+
+
+def test_sphere_keeps_latents_on_the_sphere(model, ckpts):
+  s = job_settings(ckpts, steps=3, unroll=1, seeds=2, sphere=True)
+  out = chunks.super_resolve(model, np.asarray(_targets(1)), s)
   np.testing.assert_allclose(np.linalg.norm(out['z'], axis=-1),
-                             np.sqrt(model.nets.latent_dim), rtol=1e-4)
-  assert np.all(np.isfinite(out['loss']))
+                             np.sqrt(model.nets.prior.latent_dim), rtol=1e-4)
+  off = chunks.super_resolve(model, np.asarray(_targets(1)), job_settings(
+      ckpts, steps=3, unroll=1, seeds=2, sphere=False))
+  assert np.abs(np.linalg.norm(off['z'], axis=-1) - np.sqrt(model.nets.prior.latent_dim)
+                ).max() > 1e-3
 
 
-def test_bad_options_and_inputs_are_clear_errors(model):
+def test_bad_options_and_inputs_are_clear_errors(model, ckpts):
   with pytest.raises(ValueError, match='noise must be one of'):
-    invert.Options(noise='loud')
+    job_settings(ckpts, noise='loud')
+  for bad in (0, -1):
+    with pytest.raises(ValueError, match='seeds must be >= 1'):
+      job_settings(ckpts, seeds=bad)
+  with pytest.raises(ValueError, match='learning_rate must be finite'):
+    job_settings(ckpts, learning_rate=float('nan'))
+  with pytest.raises(ValueError, match='unknown inference settings: lr'):
+    job_settings(ckpts, lr=0.1)
+  s = job_settings(ckpts, seeds=2)
   with pytest.raises(ValueError, match=r'\[N, 16, 16, 3\]'):
-    run_lib.super_resolve(model, np.zeros((1, 32, 32, 3), np.uint8), OPTS, 2, progress=False)
+    chunks.super_resolve(model, np.zeros((1, 32, 32, 3), np.uint8), s)
   with pytest.raises(ValueError, match='NaN'):
-    run_lib.super_resolve(model, np.full((1, 16, 16, 3), np.nan, np.float32), OPTS, 2,
-                          progress=False)
+    chunks.super_resolve(model, np.full((1, 16, 16, 3), np.nan, np.float32), s)
+
+
+def test_settings_come_from_the_config_unless_overridden(ckpts):
+  s = settings.from_config(NAM_CFG)
+  assert (s.seeds, s.options.steps, s.options.learning_rate) == (
+      NAM_CFG.seeds, NAM_CFG.steps, NAM_CFG.learning_rate)
+  assert s.prior == NAM_CFG.prior and s.prior_ckpt == NAM_CFG.prior_ckpts[NAM_CFG.prior]
+  t = settings.from_config(NAM_CFG, {'seeds': 3, 'steps': None, 'noise': 'zero'})
+  assert (t.seeds, t.options.steps, t.options.noise) == (3, NAM_CFG.steps, 'zero')
+  # Relative paths missing from the working directory are taken from base_dir.
+  u = settings.from_config(NAM_CFG, {'prior_ckpt': 'nowhere/ckpt'}, base_dir=ckpts)
+  assert u.prior_ckpt == str(ckpts / 'nowhere' / 'ckpt')
+  with pytest.raises(ValueError, match='no default checkpoint'):
+    settings.from_config(NAM_CFG, {'prior': 'stylegan'})
 
 
 FOUR_DEVICES = '''
 import sys, numpy as np, jax
-sys.path.insert(0, sys.argv[1])
-from nam_jax.nam import invert, run as run_lib
+from configs import test as test_cfg
+from nam_jax.nam import chunks, settings
 assert len(jax.devices()) == 4, jax.devices()
-model = run_lib.load_model(sys.argv[2] + '/progan', sys.argv[2] + '/degrade')
+s = settings.from_config(test_cfg.get_config().nam, dict(
+    steps=4, learning_rate=0.05, unroll=2, seeds=4, max_batch=64, progress=False,
+    prior_ckpt=sys.argv[1] + '/progan', degradation_ckpt=sys.argv[1] + '/degrade'))
+model = chunks.load_model(s)
 lr = np.asarray(jax.random.uniform(jax.random.key(0), (3, 16, 16, 3), minval=-1, maxval=1))
-opts = invert.Options(steps=4, lr=0.05, unroll=2)
-four = run_lib.super_resolve(model, lr, opts, seeds=4, progress=False)
-one = run_lib.super_resolve(model, lr, opts, seeds=4, devices=jax.devices()[:1], progress=False)
+four = chunks.super_resolve(model, lr, s)
+one = chunks.super_resolve(model, lr, s, devices=jax.devices()[:1])
 # Float reassociation differs with the per-device batch and Adam (noise optimised too, the
 # default) amplifies it at a few pixels. Same candidates = every pixel within one 8-bit grey
 # level (2/255), the mean difference far below it, and the same LR L1 to 1e-4.
@@ -167,16 +234,15 @@ print('SAME')
 def test_four_host_devices_give_the_same_candidates(ckpts):
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
              JAX_PLATFORMS='cpu')
-  proc = subprocess.run([sys.executable, '-c', FOUR_DEVICES, str(ROOT), str(ckpts)],
+  proc = subprocess.run([sys.executable, '-c', FOUR_DEVICES, str(ckpts)],
                         capture_output=True, text=True, env=env, timeout=600)
   assert proc.returncode == 0 and 'SAME' in proc.stdout, proc.stderr[-2000:]
 
 
-def _flags(**kw):
-  base = dict(seeds=2, input='', out='', rng_seed=0, limit=0, steps=3, lr=None, noise=None,
-              sphere=None, mean_pull=None, max_batch=8, progan_ckpt='', degrade_ckpt='')
-  base.update(kw)
-  return types.SimpleNamespace(**base)
+def _job(ckpts, config, **overrides) -> int:
+  values = dict(seeds=2, steps=3, max_batch=8)
+  values.update(overrides)
+  return job.super_resolve_job(job_settings(ckpts, **values), config.data)
 
 
 def test_infer_folder_with_bad_files_processes_the_rest(ckpts, tmp_path, test_config, capsys):
@@ -191,9 +257,7 @@ def test_infer_folder_with_bad_files_processes_the_rest(ckpts, tmp_path, test_co
   (inp / 'notes.txt').write_text('hello')
   (inp / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0' + b'\x00' * 50)
   out = tmp_path / 'out'
-  code = nam_main.run(test_config, _flags(input=str(inp), out=str(out),
-                                          progan_ckpt=str(ckpts / 'progan'),
-                                          degrade_ckpt=str(ckpts / 'degrade')))
+  code = _job(ckpts, test_config, input=str(inp), out=str(out))
   assert code == 0
   results = json.loads((out / 'results.json').read_text())
   assert [e['name'] for e in results['inputs']] == ['deep', 'gray', 'rgb', 'rgba']
@@ -212,13 +276,11 @@ def test_infer_folder_with_bad_files_processes_the_rest(ckpts, tmp_path, test_co
 
 def test_missing_and_mismatched_checkpoints_are_one_line_errors(ckpts, tmp_path, test_config,
                                                                 capsys):
-  code = nam_main.run(test_config, _flags(progan_ckpt=str(tmp_path / 'nope'),
-                                          degrade_ckpt=str(ckpts / 'degrade')))
+  code = _job(ckpts, test_config, prior_ckpt=str(tmp_path / 'nope'), out=str(tmp_path))
   err = capsys.readouterr().err.strip()
   assert code == 2 and err.count('\n') == 0 and 'checkpoint directory not found' in err
   # Swapped: a degrader where the generator should be.
-  code = nam_main.run(test_config, _flags(progan_ckpt=str(ckpts / 'degrade'),
-                                          degrade_ckpt=str(ckpts / 'degrade')))
+  code = _job(ckpts, test_config, prior_ckpt=str(ckpts / 'degrade'), out=str(tmp_path))
   err = capsys.readouterr().err.strip()
   assert code == 2 and "expected a 'generator'" in err
   # Weights that do not fit their model.json.
@@ -228,7 +290,6 @@ def test_missing_and_mismatched_checkpoints_are_one_line_errors(ckpts, tmp_path,
   meta = json.loads((bad / 'model.json').read_text())
   meta['widths'] = [w * 2 for w in meta['widths']]
   (bad / 'model.json').write_text(json.dumps(meta))
-  code = nam_main.run(test_config, _flags(progan_ckpt=str(bad),
-                                          degrade_ckpt=str(ckpts / 'degrade')))
+  code = _job(ckpts, test_config, prior_ckpt=str(bad), out=str(tmp_path))
   err = capsys.readouterr().err.strip()
   assert code == 2 and err.count('\n') == 0 and 'do not match model.json' in err

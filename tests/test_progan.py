@@ -126,15 +126,26 @@ def _config(test_config):
   return c
 
 
-def test_each_stage_compiles_once(test_config):
+def test_each_stage_compiles_once(test_config, monkeypatch):
   cfg = _config(test_config).progan
   state = progan_train.init_state(cfg, jax.random.key(0))
-  step = progan_train.compile_step(cfg, 1)
-  assert progan_train.compile_step(cfg, 1) is step
+  traces = []
+  real_step = progan_train.train_step
+
+  def counted(*args, **kwargs):
+    traces.append(kwargs['stage'])  # Runs once per trace.
+    return real_step(*args, **kwargs)
+
+  monkeypatch.setattr(progan_train, 'train_step', counted)
+  step = progan_train.make_step(cfg, 1)
   real = np.zeros((cfg.n_critic, 4, 64, 64, 3), np.float32)
-  for i, alpha in enumerate((0.0, 0.3, 1.0)):
-    state, _ = step(state, real, np.float32(alpha), np.float32(0.9), jax.random.key(i))
-  assert step._cache_size() == 1
+  for i, alpha in enumerate((0.0, 0.3, 1.0)):  # alpha and decay change: no retrace.
+    state, _ = step(state, real, np.float32(alpha), np.float32(0.9 + 0.01 * i),
+                    jax.random.key(i))
+  assert traces == [1]
+  state, _ = progan_train.make_step(cfg, 2)(state, real, np.float32(0.5), np.float32(0.9),
+                                            jax.random.key(9))
+  assert traces == [1, 2]
 
 
 def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, monkeypatch):

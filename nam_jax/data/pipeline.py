@@ -57,7 +57,3 @@ def training_batches(source: ImageSource, batch_size: int, seed: int,
     ds = ds.random_map(_random_flip, seed=seed + 1)
   return ds.batch(batch_size, drop_remainder=True)
 
-
-def eval_batches(source: ImageSource, batch_size: int) -> grain.MapDataset:
-  """Finite, unshuffled float32 batches (last one may be smaller)."""
-  return grain.MapDataset.source(source).map(to_float).batch(batch_size)

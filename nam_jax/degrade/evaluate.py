@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import train as degrade_train
+from nam_jax.degrade import model
 from nam_jax.eval import frechet
 
 
@@ -25,7 +25,7 @@ def frechet_report(config, g_params, g_stats, seed: int = 0) -> dict[str, float]
   outs = []
   for i in range(0, len(hr), 100):
     chunk = pipeline.to_float(hr[i:i + 100])
-    outs.append(np.asarray(degrade_train.degrade_images(
+    outs.append(np.asarray(model.degrade_images(
         config.degrade, g_params, g_stats, chunk, jax.random.key(seed + i))))
   h2l = pipeline.to_uint8(np.concatenate(outs))
   real = frechet.embed(real_lr)

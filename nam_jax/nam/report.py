@@ -25,7 +25,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   for i, name in enumerate(inputs.names):
     order = np.argsort(result['loss'][i], kind='stable')
     folder = out_dir / name
-    images.save_png(folder / 'input_lr.png', inputs.lr[i])
+    images.save_png(folder / 'input_lr.png', inputs.lr_images[i])
     cands = []
     for rank, s in enumerate(order):
       path = folder / f'cand_{rank:02d}_seed{int(s):02d}.png'
@@ -33,8 +33,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
       cands.append({'rank': rank, 'seed': int(s), 'hr_path': str(path.relative_to(out_dir)),
                     'lr_l1': float(result['loss'][i, s]),
                     'lr_l1_first_step': float(result['history'][i, s, 0])})
-    rows = [[inputs.lr[i]] + [result['hr'][i, s] for s in order],
-            [inputs.lr[i]] + [result['lr'][i, s] for s in order]]
+    rows = [[inputs.lr_images[i]] + [result['hr'][i, s] for s in order],
+            [inputs.lr_images[i]] + [result['lr'][i, s] for s in order]]
     if inputs.hr_truth is not None:
       rows.append([inputs.hr_truth[i]])
     images.save_png(folder / 'grid.png', images.grid(rows))

@@ -22,10 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import export, gan, images, layers
+from nam_jax import gan, images, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
-from nam_jax.progan import model
+from nam_jax.progan import model, prior
 from nam_jax.training import checkpoints, loop
 
 
@@ -74,7 +74,7 @@ class Schedule:
 
 
 def optimizer(cfg) -> optax.GradientTransformation:
-  return optax.adam(cfg.lr, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
+  return optax.adam(cfg.learning_rate, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps)
 
 
 def init_state(cfg, key: jax.Array) -> State:
@@ -158,16 +158,9 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Arr
   return State(g_params, g_ema, g_opt, d_params, d_opt), metrics
 
 
-_STEPS: dict[tuple[str, int], Any] = {}
-
-
-def compile_step(cfg, stage: int):
-  """train_step for one stage, jitted with donated state (cached per config and stage)."""
-  key = (cfg.to_json_best_effort(), stage)
-  if key not in _STEPS:
-    _STEPS[key] = jax.jit(functools.partial(train_step, cfg=cfg, stage=stage),
-                          donate_argnums=0)
-  return _STEPS[key]
+def make_step(cfg, stage: int):
+  """train_step of one stage, jitted with the config and stage bound and the state donated."""
+  return jax.jit(functools.partial(train_step, cfg=cfg, stage=stage), donate_argnums=0)
 
 
 @functools.partial(jax.jit, static_argnames=('widths', 'stage'))
@@ -200,6 +193,19 @@ def stage_fvd(config, params, stage: int, hr_test: np.ndarray) -> float:
   return frechet.frechet_distance(frechet.embed(fake), frechet.embed(real))
 
 
+def _finish_stage(config, state: State, stage: int, z_show, hr_test, fvd: dict,
+                  writer: loop.Writer, step: int) -> None:
+  """A stage's row of images/stages.png and its Frechet VGG16 distance (added to `fvd`)."""
+  cfg = config.progan
+  np.save(writer.workdir / 'images' / f'stage{stage}_final.npy',
+          np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)))
+  if cfg.eval_samples:
+    fvd[str(stage)] = stage_fvd(config, state.g_ema, stage, hr_test)
+    writer.scalars(step, {f'fvd_stage{stage}': fvd[str(stage)]})
+    loop.say(f'stage {stage} ({model.resolution(stage)}px): Frechet VGG16 distance '
+             f'{fvd[str(stage)]:.2f}')
+
+
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the Progressive GAN of `config` in `workdir`; returns the state."""
   cfg = config.progan
@@ -225,7 +231,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
         continue
       ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
                                      config.seed + 10 * stage, config.data.flip)
-      step = compile_step(cfg, stage)
+      step = make_step(cfg, stage)
 
       def step_fn(state, k, stage=stage, first=first, ds=ds, step=step):
         local = k - first
@@ -234,7 +240,9 @@ def train(config, workdir: str | pathlib.Path) -> State:
         decay = np.float32(ema_decay(cfg, k))
         return step(state, real, alpha, decay, jax.random.fold_in(train_key, k))
 
-      def save(k, state, stage=stage):
+      def save(k, state, stage=stage, last=last):
+        if k == last:  # End of the stage: its figure row and quality go into this checkpoint.
+          _finish_stage(config, state, stage, z_show, hr_test, fvd, writer, last)
         checkpoints.save(mngr, k, state, {'global_step': k, 'stage': schedule.locate(k)[0],
                                           'fvd': fvd, 'schedule': list(schedule.steps)})
 
@@ -242,27 +250,15 @@ def train(config, workdir: str | pathlib.Path) -> State:
         return images.grid([np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)),
                             np.asarray(sample(cfg, state.g_ema, z_show[8:], stage))])
 
-      state = loop.run(
-          workdir=workdir, state=state, start=max(start, first), stop=last, step_fn=step_fn,
-          save=save, writer=writer, log_every=cfg.log_every, ckpt_every=cfg.ckpt_every,
-          image_every=cfg.image_every, image_fn=grid, image_name=f'progan_stage{stage}',
-          total=schedule.total, desc=f'progan {model.resolution(stage)}px',
-          extra_scalars={'stage': stage}, show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'))
-      # End of a stage: its figure row and quality, kept in the checkpoint meta for resumes.
-      np.save(workdir / 'images' / f'stage{stage}_final.npy',
-              np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)))
-      if cfg.eval_samples:
-        fvd[str(stage)] = stage_fvd(config, state.g_ema, stage, hr_test)
-        writer.scalars(last, {f'fvd_stage{stage}': fvd[str(stage)]})
-        loop.say(f'stage {stage} ({model.resolution(stage)}px): Frechet VGG16 distance '
-                 f'{fvd[str(stage)]:.2f}')
-      mngr.delete(last)  # Re-save the stage's last step with its quality in the meta.
-      save(last, state)
+      plan = loop.Plan(max(start, first), last, cfg.log_every, cfg.ckpt_every, cfg.image_every,
+                       total=schedule.total, desc=f'progan {model.resolution(stage)}px',
+                       show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'))
+      hooks = loop.Hooks(save, grid, f'progan_stage{stage}', {'stage': stage})
+      state = loop.train_loop(state, step_fn, plan, hooks, writer)
   finally:
     writer.close()
-  export.export_generator(cfg, state.g_ema, workdir / 'export',
-                         {'config': config.name, 'global_steps': schedule.total,
-                          'fvd_per_stage': fvd})
+  prior.export(cfg, state.g_ema, workdir / 'export',
+               {'config': config.name, 'global_steps': schedule.total, 'fvd_per_stage': fvd})
   rows = [np.load(p) for p in sorted((workdir / 'images').glob('stage*_final.npy'))]
   if rows:
     images.save_png(workdir / 'images' / 'stages.png', images.grid(rows))

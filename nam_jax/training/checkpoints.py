@@ -39,16 +39,6 @@ def restore_latest(mngr: ocp.CheckpointManager, like: Any) -> tuple[int, Any, di
   return step, out['state'], dict(out['meta'] or {})
 
 
-def restore_meta(directory: str | pathlib.Path) -> tuple[int, dict]:
-  """(step, meta) of the newest checkpoint in a directory, without its arrays."""
-  mngr = manager(directory)
-  step = mngr.latest_step()
-  if step is None:
-    raise FileNotFoundError(f'no checkpoint in {directory}')
-  out = mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
-  return step, dict(out['meta'])
-
-
 def open_workdir(config, workdir, init_state: Any, keep: int
                  ) -> tuple[pathlib.Path, ocp.CheckpointManager, int, Any, dict]:
   """Creates `workdir` (recording the config) and resumes from its newest checkpoint.

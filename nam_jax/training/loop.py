@@ -1,13 +1,20 @@
 """The training machinery both GANs share: progress bar, TensorBoard scalars and images,
-periodic checkpoints, exact resume, and a guard against non-finite values."""
+periodic checkpoints, exact resume, and a guard against non-finite values.
+
+Metrics stay on the device between log and checkpoint steps: the loop fetches them (one
+device sync) only when it logs or is about to save, so the host keeps queueing steps.
+Non-finite values persist (a NaN weight stays NaN, and the weight norms are among the
+metrics), so checking at those steps still stops a run before a bad state is saved.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import pathlib
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import jax
 import numpy as np
@@ -22,7 +29,7 @@ def say(message: str) -> None:
 
 
 class NonFiniteError(FloatingPointError):
-  """Raised when a logged value turns NaN or infinite; the last checkpoint is left intact."""
+  """Raised when a fetched metric is NaN or infinite; the last checkpoint is left intact."""
 
 
 def check_finite(metrics: dict[str, float], step: int, workdir: pathlib.Path) -> None:
@@ -43,7 +50,7 @@ class Writer:
     self._tb = SummaryWriter(str(workdir / 'tensorboard'))
     self._jsonl = open(workdir / 'metrics.jsonl', 'a')
 
-  def scalars(self, step: int, values: dict[str, float]) -> None:
+  def scalars(self, step: int, values: Mapping[str, float]) -> None:
     for k, v in values.items():
       self._tb.add_scalar(k, v, step)
     self._jsonl.write(json.dumps({'step': step, **values}) + '\n')
@@ -60,38 +67,66 @@ class Writer:
     self._jsonl.close()
 
 
-def run(*, workdir: pathlib.Path, state: Any, start: int, stop: int,
-        step_fn: Callable[[Any, int], tuple[Any, dict]],
-        save: Callable[[int, Any], None], writer: Writer,
-        log_every: int, ckpt_every: int, image_every: int = 0,
-        image_fn: Callable[[Any, int], np.ndarray] | None = None, image_name: str = 'samples',
-        total: int | None = None, desc: str = 'train',
-        extra_scalars: dict | None = None, show: tuple[str, ...] = ()) -> Any:
-  """Runs steps [start, stop) of step_fn(state, step) -> (state, metrics).
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """Which steps to run, how often to log, draw and save, and what the bar shows."""
 
-  Metrics are checked for finiteness every step; checkpoints are written every `ckpt_every`
-  steps and at `stop`. `show` names the metrics on the progress bar (all are logged).
-  """
-  bar = tqdm(total=total or stop, initial=start, desc=desc, unit='step',
+  start: int
+  stop: int
+  log_every: int
+  ckpt_every: int
+  image_every: int = 0
+  total: int | None = None          # Bar length, when this loop is one stage of a longer run.
+  desc: str = 'train'
+  show: tuple[str, ...] = ()        # Metrics on the progress bar (all are logged).
+
+  def fetches(self, done: int) -> bool:
+    return self.logs(done) or done % self.ckpt_every == 0 or done == self.stop
+
+  def logs(self, done: int) -> bool:
+    return done % self.log_every == 0 or done == self.stop
+
+  def draws(self, done: int) -> bool:
+    return bool(self.image_every) and (done % self.image_every == 0 or done == self.stop)
+
+  def saves(self, done: int) -> bool:
+    return done % self.ckpt_every == 0 or done == self.stop
+
+
+@dataclasses.dataclass(frozen=True)
+class Hooks:
+  """What the loop calls: save(step, state) at checkpoint steps and at the end, and
+  image(state, step) -> grid at image steps."""
+
+  save: Callable[[int, Any], None]
+  image: Callable[[Any, int], np.ndarray] | None = None
+  image_name: str = 'samples'
+  extra_scalars: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+
+def train_loop(state: Any, step_fn: Callable[[Any, int], tuple[Any, dict]], plan: Plan,
+               hooks: Hooks, writer: Writer) -> Any:
+  """Runs steps [plan.start, plan.stop) of step_fn(state, step) -> (state, device metrics)."""
+  bar = tqdm(total=plan.total or plan.stop, initial=plan.start, desc=plan.desc, unit='step',
              dynamic_ncols=True)
-  t0, n0 = time.perf_counter(), start
+  t0, n0 = time.perf_counter(), plan.start
   try:
-    for step in range(start, stop):
+    for step in range(plan.start, plan.stop):
       state, metrics = step_fn(state, step)
-      metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-      check_finite(metrics, step, workdir)
       done = step + 1
       bar.update(1)
-      if done % log_every == 0 or done == stop:
-        rate = (done - n0) / max(time.perf_counter() - t0, 1e-9)
-        metrics['steps_per_sec'] = rate
-        writer.scalars(done, {**metrics, **(extra_scalars or {})})
-        shown = [k for k in show if k in metrics] or list(metrics)[:5]
-        bar.set_postfix({k: f'{metrics[k]:.3g}' for k in shown + ['steps_per_sec']})
-      if image_fn is not None and image_every and (done % image_every == 0 or done == stop):
-        writer.image(done, image_name, image_fn(state, done))
-      if done % ckpt_every == 0 or done == stop:
-        save(done, state)
+      if plan.fetches(done):
+        metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        check_finite(metrics, step, writer.workdir)
+        if plan.logs(done):
+          metrics['steps_per_sec'] = (done - n0) / max(time.perf_counter() - t0, 1e-9)
+          writer.scalars(done, {**metrics, **hooks.extra_scalars})
+          shown = [k for k in plan.show if k in metrics] or list(metrics)[:5]
+          bar.set_postfix({k: f'{metrics[k]:.3g}' for k in shown + ['steps_per_sec']})
+      if hooks.image is not None and plan.draws(done):
+        writer.image(done, hooks.image_name, hooks.image(state, done))
+      if plan.saves(done):
+        hooks.save(done, state)
   finally:
     bar.close()
   return state

@@ -1,0 +1,95 @@
+"""The settings of one SR-NAM inference job: built in one place, from a config plus overrides.
+
+`config.nam` (configs/common.py, specialised by configs/cpu.py and configs/paper.py) is the
+one source of defaults. infer.py, the benchmarks and the notebooks all call `from_config`
+with whatever the user changed; the library takes the frozen result, never flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Any, Mapping
+
+from nam_jax.nam import invert
+
+# Option names of invert.Options that a config or an override may set.
+_SOLVER_KEYS = ('steps', 'learning_rate', 'b1', 'b2', 'noise', 'sphere', 'mean_pull', 'unroll')
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """Everything an inference job needs besides the networks' weights."""
+
+  options: invert.Options   # How each candidate is optimised.
+  seeds: int                # Candidates (random starts) per input face.
+  rng_seed: int             # Seed of all random starts: same seed, same outputs.
+  max_batch: int            # At most this many candidates per compiled chunk.
+  prior: str                # Face prior: a key of nam_jax.priors.PRIORS.
+  prior_ckpt: str           # Its exported checkpoint.
+  degradation: str          # A key of nam_jax.priors.DEGRADATIONS.
+  degradation_ckpt: str
+  input: str                # Image file, folder or dataset split (see nam_jax/nam/inputs.py).
+  out: str                  # Output folder.
+  limit: int                # Use at most this many inputs (0 = all).
+
+  def __post_init__(self):
+    for name in ('seeds', 'max_batch'):
+      if getattr(self, name) < 1:
+        raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+    if self.limit < 0:
+      raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
+
+  def record(self) -> dict[str, Any]:
+    """A JSON-ready record of the settings (for results.json)."""
+    out = dataclasses.asdict(self)
+    out.update(out.pop('options'))
+    return out
+
+
+def _resolve(path: str, base_dir: pathlib.Path | None) -> str:
+  """Relative paths that do not exist from the working directory are taken from base_dir
+  (the repository, for the shipped checkpoints and examples)."""
+  p = pathlib.Path(path)
+  if not path or p.is_absolute() or p.exists() or base_dir is None or ':' in path:
+    return path
+  return str(base_dir / p)
+
+
+def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
+                base_dir: str | pathlib.Path | None = None) -> Settings:
+  """Settings from `config.nam`, with every non-None override applied.
+
+  Args:
+    nam_cfg: a config's `nam` section.
+    overrides: field names of Settings or invert.Options (e.g. from command-line flags);
+      None values are ignored. `progress` switches the progress bar and callback.
+    base_dir: where relative checkpoint and input paths are found when they do not exist
+      from the working directory.
+  """
+  values = {k: v for k, v in (overrides or {}).items() if v is not None}
+  known = set(_SOLVER_KEYS) | {f.name for f in dataclasses.fields(Settings)} | {'progress'}
+  unknown = sorted(set(values) - known)
+  if unknown:
+    raise ValueError(f'unknown inference settings: {", ".join(unknown)}')
+  solver = {k: values.get(k, nam_cfg[k]) for k in _SOLVER_KEYS}
+  solver['unroll'] = max(1, min(int(solver['unroll']), int(solver['steps'])))
+  options = invert.Options(**solver, progress=values.get('progress', True))
+  prior = values.get('prior', nam_cfg.prior)
+  if prior not in nam_cfg.prior_ckpts and 'prior_ckpt' not in values:
+    raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
+  base = pathlib.Path(base_dir) if base_dir else None
+  return Settings(
+      options=options,
+      seeds=int(values.get('seeds', nam_cfg.seeds)),
+      rng_seed=int(values.get('rng_seed', nam_cfg.rng_seed)),
+      max_batch=int(values.get('max_batch', nam_cfg.max_batch)),
+      prior=prior,
+      prior_ckpt=_resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')), base),
+      degradation=values.get('degradation', nam_cfg.degradation),
+      degradation_ckpt=_resolve(values.get('degradation_ckpt', nam_cfg.degradation_ckpt),
+                                base),
+      input=_resolve(values.get('input', nam_cfg.input), base),
+      out=values.get('out', nam_cfg.out),
+      limit=int(values.get('limit', nam_cfg.limit)),
+  )

@@ -1,0 +1,80 @@
+"""What SR-NAM inference needs from its two fixed networks, and where to find them by name.
+
+Inference (nam_jax/nam/) works with any face prior and any degradation through the two small
+interfaces below and never imports a model family. A model family implements an interface in
+its own package and is listed in the registry by module path; `load_prior` and
+`load_degradation` import it on first use.
+
+Implementations are frozen dataclasses that hold only static information (widths, latent
+size): they are hashable and serve as static arguments of the compiled program. Weights
+travel separately as pytrees.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Any, Protocol
+
+import jax
+
+# name -> module with `load(ckpt_dir) -> (model, weights, meta)`.
+PRIORS = {'progan': 'nam_jax.progan.prior'}
+DEGRADATIONS = {'h2l': 'nam_jax.degrade.degradation'}
+
+
+class FacePrior(Protocol):
+  """A face generator searched by SR-NAM: latents -> 64x64 faces."""
+
+  @property
+  def latent_shape(self) -> tuple[int, ...]:
+    """Shape of one candidate's latent."""
+
+  def initial_latent(self, params: Any, key: jax.Array) -> jax.Array:
+    """A random starting latent of one candidate, drawn from `key`."""
+
+  def generate(self, params: Any, latents: jax.Array) -> jax.Array:
+    """Faces [B, 64, 64, 3], about [-1, 1], of latents [B, *latent_shape]."""
+
+  def project(self, latent: jax.Array) -> jax.Array:
+    """The latent moved back onto the set the prior was trained on (e.g. a sphere)."""
+
+  def mean_latent(self, params: Any) -> jax.Array:
+    """The latent of the average face (the target of a mean-latent pull)."""
+
+
+class Degradation(Protocol):
+  """HR faces [B, 64, 64, 3] + noise [B, noise_dim] -> LR faces [B, 16, 16, 3] in [-1, 1]."""
+
+  @property
+  def noise_dim(self) -> int:
+    """Size of the noise vector of one image."""
+
+  def __call__(self, variables: Any, hr: jax.Array, noise: jax.Array) -> jax.Array:
+    ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+  """A network ready for inference: its static model, its weights and its model.json."""
+
+  model: Any
+  weights: Any
+  meta: dict
+
+
+def _load(registry: dict[str, str], what: str, name: str, ckpt_dir) -> Loaded:
+  if name not in registry:
+    raise ValueError(f'unknown {what} {name!r}; known: {", ".join(sorted(registry))}')
+  module = importlib.import_module(registry[name])
+  return Loaded(*module.load(ckpt_dir))
+
+
+def load_prior(name: str, ckpt_dir) -> Loaded:
+  """The face prior `name` (a key of PRIORS) from its exported checkpoint."""
+  return _load(PRIORS, 'face prior', name, ckpt_dir)
+
+
+def load_degradation(name: str, ckpt_dir) -> Loaded:
+  """The degradation `name` (a key of DEGRADATIONS) from its exported checkpoint."""
+  return _load(DEGRADATIONS, 'degradation', name, ckpt_dir)

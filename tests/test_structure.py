@@ -1,0 +1,93 @@
+"""Module boundaries: no import cycles in nam_jax/, and inference never names a model family."""
+
+import ast
+import pathlib
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'nam_jax'
+FAMILIES = ('nam_jax.progan', 'nam_jax.stylegan')
+
+
+def _module_name(path: pathlib.Path, root: pathlib.Path = PACKAGE) -> str:
+  parts = path.relative_to(root.parent).with_suffix('').parts
+  return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
+
+
+def _imports(path: pathlib.Path, modules: set[str]) -> set[str]:
+  """nam_jax modules imported anywhere in a file (function-level imports included)."""
+  found = set()
+  for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, ast.Import):
+      names = [a.name for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and node.module:
+      # `from pkg import mod` imports pkg.mod when that is a module, else pkg itself.
+      names = [f'{node.module}.{a.name}' if f'{node.module}.{a.name}' in modules
+               else node.module for a in node.names]
+    else:
+      continue
+    found |= {n for n in names if n in modules}
+  return found
+
+
+def import_graph(root: pathlib.Path = PACKAGE) -> dict[str, set[str]]:
+  files = {_module_name(p, root): p for p in root.rglob('*.py')}
+  return {name: _imports(path, set(files)) - {name} for name, path in files.items()}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+  """One import cycle as a list of modules, or None."""
+  state: dict[str, int] = {}  # 1 = on the current path, 2 = done.
+  path: list[str] = []
+
+  def visit(node):
+    state[node] = 1
+    path.append(node)
+    for nxt in sorted(graph.get(node, ())):
+      if state.get(nxt) == 1:
+        return path[path.index(nxt):] + [nxt]
+      if nxt not in state:
+        cycle = visit(nxt)
+        if cycle:
+          return cycle
+    state[node] = 2
+    path.pop()
+    return None
+
+  for node in sorted(graph):
+    if node not in state:
+      cycle = visit(node)
+      if cycle:
+        return cycle
+  return None
+
+
+def test_no_import_cycles_in_the_package():
+  graph = import_graph()
+  assert 'nam_jax.nam.invert' in graph and graph['nam_jax.nam.invert']  # The walk sees imports.
+  assert find_cycle(graph) is None, ' -> '.join(find_cycle(graph))
+
+
+def test_cycle_finder_finds_a_cycle_and_a_package_import(tmp_path):
+  pkg = tmp_path / 'nam_jax'
+  (pkg / 'sub').mkdir(parents=True)
+  (pkg / '__init__.py').write_text('')
+  (pkg / 'sub' / '__init__.py').write_text('')
+  (pkg / 'a.py').write_text('from nam_jax.sub import b\n')
+  (pkg / 'sub' / 'b.py').write_text('def f():\n  import nam_jax.c\n')
+  (pkg / 'c.py').write_text('from nam_jax import a\n')
+  graph = import_graph(pkg)
+  assert graph['nam_jax.a'] == {'nam_jax.sub.b'}
+  assert find_cycle(graph) is not None
+  (pkg / 'c.py').write_text('import numpy\n')
+  assert find_cycle(import_graph(pkg)) is None
+
+
+@pytest.mark.parametrize('path', sorted((PACKAGE / 'nam').glob('*.py')), ids=lambda p: p.name)
+def test_inference_reaches_model_families_only_through_the_registry(path):
+  graph = import_graph()
+  imported = graph[_module_name(path)]
+  named = {m for m in imported if m.startswith(FAMILIES)}
+  assert not named, f'{path.name} imports {sorted(named)}'
+  # And no family module is named as a string either (e.g. importlib by name).
+  assert not any(f in path.read_text() for f in FAMILIES)
