@@ -1,0 +1,157 @@
+"""The evaluation suite: SR-NAM and the baselines on one test set with HR truth, scored with
+the metrics the seed papers name.
+
+A method maps LR faces [N, 16, 16, 3] to candidates [N, S, 64, 64, 3] (S = 1 for the
+deterministic baselines) ranked best first by the method itself (SR-NAM: final LR L1). Per
+method:
+  lr_l1          L1 (images in [-1, 1]) between the input and the top candidate degraded again
+                 by the shipped degradation model with zero noise (the same re-degradation for
+                 every method)
+  psnr/ssim      of the top candidate, the oracle best of S (by PSNR) and the mean over S
+  lpips          AlexNet LPIPS of the top candidate to the truth; lpips_oracle (best of S)
+  diversity      mean pairwise LPIPS among one input's candidates (0 for one output)
+  heatmap, nme   SR-NAM eq. 7 and landmark NME of the top candidate (nam_jax/eval/faces.py)
+  identity       dlib descriptor distance of the top candidate to the truth; identity_kept =
+                 share of inputs with distance < 0.6; identity_kept_oracle = share with ANY
+                 candidate < 0.6
+  frechet_vgg16  Frechet VGG16 distance of the top candidates to reference HR faces (only with
+                 at least 50 inputs; not FID)
+  seconds        wall time per input
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nam_jax import images
+from nam_jax.eval import faces, frechet, lpips, metrics
+
+FRECHET_MIN = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+  name: str
+  run: Callable[[np.ndarray], np.ndarray]   # uint8 LR [N,16,16,3] -> float [N,S,64,64,3] ranked
+
+
+@dataclasses.dataclass(frozen=True)
+class TestSet:
+  name: str
+  lr_images: np.ndarray      # uint8 [N, 16, 16, 3]
+  hr: np.ndarray             # uint8 [N, 64, 64, 3]
+  names: tuple[str, ...]
+
+
+def _float(x: np.ndarray) -> np.ndarray:
+  x = np.asarray(x)
+  return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+
+
+def redegrade_l1(degradation, degradation_vars, hr: np.ndarray, lr_images: np.ndarray
+                 ) -> np.ndarray:
+  """Per-input L1 between degradation(hr, zero noise) and the LR input: [N]."""
+  hr = jnp.asarray(_float(hr))
+  out = jax.jit(degradation.__call__)(degradation_vars, hr,
+                                      jnp.zeros((hr.shape[0], degradation.noise_dim)))
+  return np.mean(np.abs(np.asarray(out) - _float(lr_images)), axis=(1, 2, 3))
+
+
+def diversity(cands: np.ndarray) -> float:
+  """Mean pairwise LPIPS among candidates [S, 64, 64, 3]; 0 for one candidate."""
+  pairs = list(itertools.combinations(range(len(cands)), 2))
+  if not pairs:
+    return 0.0
+  a = np.stack([cands[i] for i, _ in pairs])
+  b = np.stack([cands[j] for _, j in pairs])
+  return float(np.mean(lpips.lpips(a, b)))
+
+
+def score(cands: np.ndarray, test: TestSet, truths: list, degradation, degradation_vars,
+          reference_hr: np.ndarray | None, seconds: float) -> dict:
+  """All metrics of one method's ranked candidates [N, S, 64, 64, 3] (float [-1, 1])."""
+  n, s = cands.shape[:2]
+  top = cands[:, 0]
+  psnr = np.array([[metrics.psnr(c, h) for c in cs] for cs, h in zip(cands, test.hr)])
+  ssim_top = [metrics.ssim(t, h) for t, h in zip(top, test.hr)]
+  lp = lpips.lpips(cands.reshape((n * s,) + cands.shape[2:]),
+                   np.repeat(_float(test.hr), s, axis=0)).reshape(n, s)
+  face = [faces.compare(images.as_uint8(t), tr) for t, tr in zip(top, truths)]
+  ident_all = (np.array([[faces.compare(images.as_uint8(c), tr)['identity'] for c in cs]
+                         for cs, tr in zip(cands, truths)]) if s > 1
+               else np.array([[f['identity']] for f in face]))
+  out = {
+      'inputs': int(n), 'candidates': int(s),
+      'lr_l1': float(np.mean(redegrade_l1(degradation, degradation_vars, top,
+                                          test.lr_images))),
+      'psnr': float(psnr[:, 0].mean()), 'psnr_oracle': float(psnr.max(1).mean()),
+      'psnr_mean': float(psnr.mean()), 'ssim': float(np.mean(ssim_top)),
+      'lpips': float(lp[:, 0].mean()), 'lpips_oracle': float(lp.min(1).mean()),
+      'diversity': float(np.mean([diversity(c) for c in cands])),
+      'heatmap': float(np.mean([f['heatmap'] for f in face])),
+      'nme': float(np.mean([f['nme'] for f in face])),
+      'identity': float(np.mean([f['identity'] for f in face])),
+      'identity_kept': float(np.mean([f['identity'] < faces.SAME_PERSON for f in face])),
+      'identity_kept_oracle': float(np.mean(ident_all.min(1) < faces.SAME_PERSON)),
+      'seconds': seconds / n,
+  }
+  if reference_hr is not None and n >= FRECHET_MIN:
+    out['frechet_vgg16'] = frechet.frechet_vgg16_distance(images.as_uint8(top), reference_hr)
+  return out
+
+
+def evaluate(methods: list[Method], test: TestSet, degradation, degradation_vars,
+             reference_hr: np.ndarray | None = None, on_result=None) -> tuple[dict, dict]:
+  """({method: metrics}, {method: ranked candidates}) on one test set."""
+  truths = [faces.truth(h) for h in test.hr]
+  results, outputs = {}, {}
+  for m in methods:
+    t0 = time.perf_counter()
+    cands = np.asarray(m.run(test.lr_images), np.float32)
+    seconds = time.perf_counter() - t0
+    if cands.ndim != 5 or cands.shape[0] != len(test.hr):
+      raise ValueError(f'{m.name}: expected candidates [N, S, 64, 64, 3], got {cands.shape}')
+    outputs[m.name] = cands
+    results[m.name] = score(cands, test, truths, degradation, degradation_vars, reference_hr,
+                            seconds)
+    results[m.name]['face_boxes_detected'] = float(np.mean([t.detected for t in truths]))
+    if on_result:
+      on_result(m.name, results[m.name])
+  return results, outputs
+
+
+COLUMNS = (('lr_l1', 'LR L1', '.4f'), ('psnr', 'PSNR', '.2f'), ('ssim', 'SSIM', '.3f'),
+           ('psnr_oracle', 'PSNR oracle', '.2f'), ('lpips', 'LPIPS', '.3f'),
+           ('lpips_oracle', 'LPIPS oracle', '.3f'), ('diversity', 'diversity', '.3f'),
+           ('heatmap', 'heatmap (eq. 7)', '.2f'), ('nme', 'NME', '.3f'),
+           ('identity', 'identity dist', '.3f'), ('identity_kept', 'kept < 0.6', '.0%'),
+           ('identity_kept_oracle', 'kept, any cand.', '.0%'),
+           ('frechet_vgg16', 'Frechet VGG16', '.1f'), ('seconds', 's / input', '.2f'))
+
+
+def markdown_table(results: dict) -> str:
+  head = '| method | ' + ' | '.join(c[1] for c in COLUMNS) + ' |'
+  rule = '| --- |' + ' --- |' * len(COLUMNS)
+  rows = [f'| {name} | ' + ' | '.join(format(r[k], f) if k in r else '-'
+                                      for k, _, f in COLUMNS) + ' |'
+          for name, r in results.items()]
+  return '\n'.join([head, rule] + rows)
+
+
+def comparison_grid(test: TestSet, outputs: dict, faces_shown: int = 8, extra: int = 3
+                    ) -> np.ndarray:
+  """One row per face: LR | each method's top candidate (and SR-NAM's next ones) | truth."""
+  rows = []
+  for i in range(min(faces_shown, len(test.hr))):
+    row = [test.lr_images[i]]
+    for cands in outputs.values():
+      row += list(cands[i, :1 + (extra if cands.shape[1] > 1 else 0)])
+    rows.append(row + [test.hr[i]])
+  return images.grid(rows)

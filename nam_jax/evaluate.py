@@ -1,0 +1,194 @@
+"""Scores SR-NAM and the baselines on test sets with HR truth; writes tables, JSON and grids.
+
+  python -m nam_jax.evaluate --sets=real_camera,real_bicubic,synthetic --images=64 --seeds=16
+  python -m nam_jax.evaluate --sets=real_camera --best_of_k=64   # + docs/eval_best_of_k.png
+
+Test sets: `synthetic` (the first --images faces of the camera-degraded synthetic test split),
+`real_camera` and `real_bicubic` (the real photographed faces of nam_jax/data/real_faces.py,
+made LR by the camera pipeline or by plain bicubic downsampling). Methods: bicubic, the
+trained baselines whose checkpoints exist (l2h, urdgn) and SR-NAM with the face prior of the
+inference settings (same defaults and overrides as infer.py). For each set: OUT/eval_SET.json,
+OUT/eval_SET.md (the table) and OUT/eval_SET_grid.png.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+_CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
+                                          'Config file.')
+_SETS = flags.DEFINE_list('sets', ['real_camera', 'real_bicubic', 'synthetic'], 'Test sets.')
+_IMAGES = flags.DEFINE_integer('images', 64, 'Faces of the synthetic test split to use.')
+_SEEDS = flags.DEFINE_integer('seeds', 16, 'SR-NAM candidates per face.')
+_METHODS = flags.DEFINE_list('methods', ['bicubic', 'l2h', 'urdgn', 'sr_nam'], 'Methods.')
+_L2H = flags.DEFINE_string('l2h_ckpt', 'checkpoints/l2h_cpu', 'Low-to-High checkpoint.')
+_URDGN = flags.DEFINE_string('urdgn_ckpt', 'checkpoints/urdgn_cpu', 'URDGN checkpoint.')
+_PRIOR = flags.DEFINE_string('prior', None, 'SR-NAM face prior (default: the config\'s).')
+_STEPS = flags.DEFINE_integer('steps', None, 'SR-NAM steps (default: the config\'s).')
+_OUT = flags.DEFINE_string('out', 'docs', 'Output folder.')
+_BEST_OF_K = flags.DEFINE_integer('best_of_k', 0, 'If > 0: also the best-of-k plot, k = 1..K.')
+
+
+def _path(p: str) -> pathlib.Path:
+  path = pathlib.Path(p)
+  return path if path.is_absolute() or path.exists() else REPO / path
+
+
+def test_set(name: str, config):
+  from nam_jax.data import datasets, real_faces
+  from nam_jax.eval import suite
+  if name == 'synthetic':
+    pairs = datasets.lr_test_pairs(config.data, limit=_IMAGES.value)
+    return suite.TestSet(name, pairs['lr'], pairs['hr'],
+                         tuple(f'seed{int(s)}' for s in pairs['seed']))
+  rf = real_faces.load()
+  if name in ('real_camera', 'real_bicubic'):
+    lr_images = rf.lr_camera if name == 'real_camera' else rf.lr_bicubic
+    return suite.TestSet(name, lr_images, rf.hr, tuple(rf.names))
+  raise ValueError(f'unknown test set {name!r}')
+
+
+def methods(config, job) -> list:
+  from nam_jax.baselines import upsampler
+  from nam_jax.eval import metrics, suite
+  from nam_jax.nam import chunks
+  out = []
+  for name in _METHODS.value:
+    if name == 'bicubic':
+      out.append(suite.Method('bicubic', lambda x: (
+          metrics.bicubic_upsample(x).astype(np.float32) / 127.5 - 1)[:, None]))
+    elif name in ('l2h', 'urdgn'):
+      ckpt = _path(_L2H.value if name == 'l2h' else _URDGN.value)
+      if not (ckpt / 'model.json').is_file():
+        print(f'{name}: no checkpoint at {ckpt}, skipped')
+        continue
+      ups, variables, _ = upsampler.load(ckpt)
+      out.append(suite.Method(name, lambda x, ups=ups, v=variables: upsampler.upsample(
+          ups, v, x)[:, None]))
+    elif name == 'sr_nam':
+      model = chunks.load_model(job)
+
+      def run(x, model=model):
+        r = chunks.super_resolve(model, x, job)
+        order = np.argsort(r['loss'], axis=1, kind='stable')
+        return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1)
+
+      out.append(suite.Method(f'sr_nam ({job.prior})', run))
+    else:
+      raise ValueError(f'unknown method {name!r}')
+  return out
+
+
+def best_of_k_plot(test, job, out_dir: pathlib.Path, k_max: int) -> dict:
+  """Oracle best-of-k LPIPS and identity share (k = 1..k_max) of SR-NAM candidates."""
+  import dataclasses
+
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+
+  from nam_jax import images
+  from nam_jax.eval import faces, lpips
+  from nam_jax.nam import chunks
+  job = dataclasses.replace(job, seeds=k_max)
+  r = chunks.super_resolve(chunks.load_model(job), test.lr_images, job)
+  n = len(test.hr)
+  lp = lpips.lpips(r['hr'].reshape((n * k_max, 64, 64, 3)),
+                   np.repeat(test.hr, k_max, axis=0)).reshape(n, k_max)
+  truths = [faces.truth(h) for h in test.hr]
+  ident = np.array([[faces.compare(images.as_uint8(c), t)['identity'] for c in cs]
+                    for cs, t in zip(r['hr'], truths)])
+  ks = [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 256) if k <= k_max]
+  curve = {'k': ks,
+           'lpips_oracle': [float(lp[:, :k].min(1).mean()) for k in ks],
+           'identity_kept_oracle': [float((ident[:, :k].min(1) < faces.SAME_PERSON).mean())
+                                    for k in ks],
+           # What a user gets without the truth: the lowest LR L1 among the first k seeds.
+           'lpips_top_by_lr_l1': [float(np.mean([lp[i, np.argmin(r['loss'][i, :k])]
+                                                 for i in range(n)])) for k in ks]}
+  fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+  axes[0].plot(ks, curve['lpips_oracle'], 'o-', label='best of k (oracle)')
+  axes[0].plot(ks, curve['lpips_top_by_lr_l1'], 's--', label='lowest LR L1 of k')
+  axes[0].set(xscale='log', xlabel='seeds k', ylabel='LPIPS to true face (lower is better)')
+  axes[0].legend()
+  axes[1].plot(ks, curve['identity_kept_oracle'], 'o-')
+  axes[1].set(xscale='log', xlabel='seeds k', ylabel='share with a candidate < 0.6',
+              ylim=(0, 1))
+  fig.suptitle(f'SR-NAM ({job.prior}) on {test.name}: {n} faces, {k_max} seeds')
+  fig.tight_layout()
+  path = out_dir / f'eval_best_of_k_{test.name}.png'
+  fig.savefig(path, dpi=100)
+  print(f'wrote {path}')
+  return curve
+
+
+def _merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dict):
+  """Adds the methods of an earlier run on the same faces that this run did not redo, so
+  methods can be scored one at a time (e.g. a baseline trained later). The top 4 candidates
+  of every method are kept in OUT/eval_SET_outputs.npz for the grid."""
+  import json
+  from nam_jax import images
+  json_path = out_dir / f'eval_{test.name}.json'
+  npz_path = out_dir / f'eval_{test.name}_outputs.npz'
+  merged_results, merged_outputs = {}, {}
+  if json_path.is_file() and npz_path.is_file():
+    old = json.loads(json_path.read_text())
+    saved = np.load(npz_path)
+    if old.get('faces') == list(test.names):
+      for name, r in old['results'].items():
+        key = f'm{list(old["results"]).index(name)}'
+        if name not in results and key in saved:
+          merged_results[name] = r
+          merged_outputs[name] = saved[key].astype(np.float32) / 127.5 - 1
+  merged_results.update(results)
+  merged_outputs.update({k: v[:, :4] for k, v in outputs.items()})
+  tmp = npz_path.with_name(npz_path.stem + '.tmp.npz')
+  np.savez(tmp, **{f'm{i}': images.as_uint8(merged_outputs[name])
+                   for i, name in enumerate(merged_results)})
+  tmp.replace(npz_path)
+  return merged_results, merged_outputs
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  from nam_jax import images
+  from nam_jax.data import datasets
+  from nam_jax.eval import suite
+  from nam_jax.nam import chunks, report, settings
+  config = _CONFIG.value
+  job = settings.from_config(config.nam, {'seeds': _SEEDS.value, 'prior': _PRIOR.value,
+                                          'steps': _STEPS.value}, base_dir=REPO)
+  out_dir = _path(_OUT.value)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  model = chunks.load_model(job)
+  reference = datasets.take(datasets.hr_source(config.data, 'test'), 500)
+  all_methods = methods(config, job)
+  for set_name in _SETS.value:
+    test = test_set(set_name, config)
+    print(f'== {set_name}: {len(test.hr)} faces')
+    results, outputs = suite.evaluate(
+        all_methods, test, model.nets.degradation, model.degradation_vars, reference,
+        on_result=lambda name, r: print(f'{name}: ' + ', '.join(
+            f'{k} {v:.4g}' for k, v in r.items())))
+    results, outputs = _merge_with_earlier(out_dir, test, results, outputs)
+    record = {'set': set_name, 'faces': list(test.names), 'settings': job.record(),
+              'results': results}
+    report.write_json(out_dir / f'eval_{set_name}.json', record)
+    table = suite.markdown_table(results)
+    (out_dir / f'eval_{set_name}.md').write_text(table + '\n')
+    images.save_png(out_dir / f'eval_{set_name}_grid.png',
+                    suite.comparison_grid(test, outputs))
+    print(table)
+    if _BEST_OF_K.value:
+      curve = best_of_k_plot(test, job, out_dir, _BEST_OF_K.value)
+      report.write_json(out_dir / f'eval_best_of_k_{set_name}.json', curve)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,71 @@
+"""The evaluation suite: known values for a perfect method and for bicubic, table, merging."""
+
+import numpy as np
+import pytest
+from skimage import data, transform
+from skimage.metrics import structural_similarity
+
+from nam_jax.degrade import degradation
+from nam_jax.degrade import train as degrade_train
+from nam_jax.eval import metrics, suite
+
+
+@pytest.fixture(scope='module')
+def test_set():
+  crops = [data.astronaut()[40:210, 130:300], data.astronaut()[40:210, 130:300][:, ::-1]]
+  hr = np.stack([(transform.resize(c, (64, 64), anti_aliasing=True) * 255).astype(np.uint8)
+                 for c in crops])
+  lr_images = np.stack([(transform.resize(h, (16, 16), anti_aliasing=True) * 255
+                         ).astype(np.uint8) for h in hr])
+  return suite.TestSet('toy', lr_images, hr, ('a', 'b'))
+
+
+@pytest.fixture(scope='module')
+def degrader(test_config):
+  import jax
+  d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
+  deg = degradation.LearnedDegradation(tuple(test_config.degrade.gen_widths),
+                                       test_config.degrade.blocks_per_group,
+                                       test_config.degrade.noise_dim)
+  return deg, {'params': d.g_params, 'batch_stats': d.g_stats}
+
+
+def test_a_method_that_returns_the_truth_scores_perfectly(test_set, degrader):
+  perfect = suite.Method('truth', lambda x: (test_set.hr.astype(np.float32) / 127.5 - 1)[:, None])
+  two = suite.Method('truth x2', lambda x: np.repeat(
+      (test_set.hr.astype(np.float32) / 127.5 - 1)[:, None], 2, axis=1))
+  results, outputs = suite.evaluate([perfect, two], test_set, *degrader)
+  r = results['truth']
+  assert r['psnr'] == float('inf') and r['ssim'] == pytest.approx(1.0)
+  assert r['lpips'] == pytest.approx(0.0, abs=1e-6)
+  assert r['heatmap'] == 0.0 and r['nme'] == 0.0 and r['identity'] == 0.0
+  assert r['identity_kept'] == 1.0 and r['diversity'] == 0.0
+  assert results['truth x2']['diversity'] == pytest.approx(0.0, abs=1e-6)  # Identical twins.
+  assert outputs['truth'].shape == (2, 1, 64, 64, 3)
+
+
+def test_bicubic_scores_match_direct_computation(test_set, degrader):
+  up = metrics.bicubic_upsample(test_set.lr_images)
+  bicubic = suite.Method('bicubic', lambda x: (metrics.bicubic_upsample(x).astype(np.float32)
+                                               / 127.5 - 1)[:, None])
+  results, _ = suite.evaluate([bicubic], test_set, *degrader)
+  r = results['bicubic']
+  expected_ssim = np.mean([structural_similarity(u, h, channel_axis=-1, data_range=255)
+                           for u, h in zip(up, test_set.hr)])
+  assert r['ssim'] == pytest.approx(expected_ssim, rel=1e-6)
+  assert r['psnr'] == pytest.approx(np.mean([metrics.psnr(u, h)
+                                             for u, h in zip(up, test_set.hr)]))
+  assert 0 < r['lpips'] < 1 and r['psnr'] == r['psnr_oracle']
+  table = suite.markdown_table(results)
+  assert table.splitlines()[2].startswith('| bicubic | ') and 'Frechet VGG16' in table
+
+
+def test_ffhq_quad_of_an_upright_face():
+  from nam_jax.data import real_faces
+  points = np.zeros((68, 2))
+  points[36:42] = (40.0, 50.0)   # Left eye centre.
+  points[42:48] = (60.0, 50.0)   # Right eye centre: eyes 20 px apart.
+  points[48], points[54] = (42.0, 80.0), (58.0, 80.0)   # Mouth 30 px below the eyes.
+  quad = real_faces.ffhq_quad(points)
+  # Half side = max(2 x 20, 1.8 x 30) = 54; centre = eye midpoint + 0.1 x (0, 30).
+  np.testing.assert_allclose(quad, [[-4, -1], [-4, 107], [104, 107], [104, -1]], atol=1e-9)
