@@ -1,0 +1,206 @@
+"""Converts the MobileStyleGAN of the random-face wheel (OpenVINO IR) to a Flax parameter file.
+
+  python -m nam_jax.stylegan.convert      # -> $NAM_JAX_DATA/stylegan/mobilestylegan.npz
+
+The wheel (random-face 2021.7.21.1, requirements-assets.txt) holds the network only as
+OpenVINO IR: MappingNetwork (z -> w) and SynthesisNetwork (w -> 1024 px image). This script
+reads both graphs with openvino and walks from each named constant (m.layers.i.*) through the
+ops the ONNX export folded into it, so every weight lands in the layout nam_jax's Flax modules
+use (NHWC activations, HWIO / [in, out] kernels). Conversion needs openvino; inference never
+does. The output is cached in the data dir and never committed (the weights derive from
+StyleGAN2-FFHQ: see README for their terms).
+
+Layout of the .npz (keys are '/'-joined paths of the Flax params tree):
+  mapping/dense_{k}/{kernel [512,512], bias, slope, gain}                 k = 0..7
+  synthesis/input [1,4,4,512]
+  synthesis/conv1/{style_kernel [512,C], style_bias, style_scale, kernel [3,3,C,C], noise
+                   [4,4], bias, slope}
+  synthesis/layer_{i}/up/{style_kernel, style_bias}                        i = 0..6
+  synthesis/layer_{i}/conv{1,2}/{style_kernel, style_bias, style_scale, depthwise [3,3,C],
+                   pointwise [C,C'], noise [H,W], bias, slope}
+  synthesis/to_img/{style_kernel, style_bias, style_scale, kernel [64,12], bias [12]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import pathlib
+import sys
+
+import numpy as np
+
+from nam_jax.data import face_synth
+
+# The IR files this converter was written against (sha256 prefixes).
+EXPECTED = {'MappingNetwork.bin': '212dd716bdb556e1', 'SynthesisNetwork.bin': 'c7da15fa22d508c8'}
+LAYERS = 7
+
+
+class ConversionError(RuntimeError):
+  """The wheel is missing or holds different files; the message says which."""
+
+
+def ir_dir() -> pathlib.Path:
+  spec = importlib.util.find_spec('random_face')
+  if spec is None or spec.origin is None:
+    raise ConversionError('the random-face wheel is not installed: run the set-up command in '
+                          'README.md (requirements-assets.txt)')
+  return pathlib.Path(spec.origin).parent / 'data'
+
+
+def check_wheel(directory: pathlib.Path) -> None:
+  for name, digest in EXPECTED.items():
+    path = directory / name
+    if not path.is_file() or not (directory / name.replace('.bin', '.xml')).is_file():
+      raise ConversionError(f'{path}: missing; expected random-face==2021.7.21.1')
+    got = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    if got != digest:
+      raise ConversionError(f'{path}: sha256 {got}... differs from {digest}...; this '
+                            'converter reads random-face==2021.7.21.1 only')
+
+
+def default_path() -> pathlib.Path:
+  return face_synth.default_cache_dir() / 'stylegan' / 'mobilestylegan.npz'
+
+
+class _Graph:
+  """Name lookup and edge walking over an openvino model."""
+
+  def __init__(self, model):
+    self.ops = list(model.get_ordered_ops())
+    self.by_name = {op.get_friendly_name(): op for op in self.ops}
+
+  def __getitem__(self, name):
+    if name not in self.by_name:
+      raise ConversionError(f'the IR has no node {name!r}: a different export?')
+    return self.by_name[name]
+
+  @staticmethod
+  def users(op, of_type: str):
+    found = [t.get_node() for t in op.output(0).get_target_inputs()
+             if t.get_node().get_type_name() == of_type]
+    if len(found) != 1:
+      raise ConversionError(f'{op.get_friendly_name()}: expected one {of_type} user, '
+                            f'found {len(found)}')
+    return found[0]
+
+  @staticmethod
+  def constant_input(op) -> np.ndarray:
+    consts = [op.input(i).get_source_output().get_node() for i in range(op.get_input_size())]
+    consts = [c for c in consts if c.get_type_name() == 'Constant']
+    if len(consts) != 1:
+      raise ConversionError(f'{op.get_friendly_name()}: expected one constant input')
+    return consts[0].get_data().copy()
+
+  @staticmethod
+  def weight_input(op, index: int = 1) -> np.ndarray:
+    return op.input(index).get_source_output().get_node().get_data().copy()
+
+
+def _style(g: _Graph, prefix: str, scaled: bool = True) -> dict:
+  """A modulation (style = w @ kernel + bias, optionally times a folded scale)."""
+  weight, bias = g[prefix + '.modulation.weight'], g[prefix + '.modulation.bias']
+  matmul = g.users(weight, 'MatMul')
+  if not matmul.get_attributes()['transpose_b']:
+    raise ConversionError(f'{prefix}: unexpected MatMul layout')
+  out = {'style_kernel': weight.get_data().T.copy(),            # [512, C]
+         'style_bias': bias.get_data().reshape(-1).copy()}
+  if scaled:
+    add = g.users(bias, 'Add')
+    out['style_scale'] = g.constant_input(g.users(g.users(add, 'Reshape'), 'Multiply')
+                                          ).reshape(())
+  return out
+
+
+def _tail(g: _Graph, conv, bias_name: str) -> dict:
+  """conv -> + baked noise -> + bias -> leaky ReLU (PRelu with a constant slope)."""
+  add_noise = g.users(conv, 'Add')
+  noise = g.constant_input(add_noise)
+  add_bias = g.users(add_noise, 'Add')
+  prelu = g.users(add_bias, 'PRelu')
+  return {'noise': noise.reshape(noise.shape[-2:]),
+          'bias': g[bias_name].get_data().reshape(-1).copy(),
+          'slope': g.constant_input(prelu).reshape(())}
+
+
+def _mapping(model) -> dict:
+  g = _Graph(model)
+  out = {}
+  matmuls = [op for op in g.ops if op.get_type_name() == 'MatMul']
+  if len(matmuls) != 8:
+    raise ConversionError(f'mapping: expected 8 dense layers, found {len(matmuls)}')
+  for k, op in enumerate(matmuls):
+    w = g.weight_input(op)
+    kernel = w.T if op.get_attributes()['transpose_b'] else w      # y = x @ kernel
+    add = g.users(op, 'Add')
+    prelu = g.users(add, 'PRelu')
+    gain = g.users(prelu, 'Multiply')
+    out.update({f'mapping/dense_{k}/kernel': kernel, f'mapping/dense_{k}/bias':
+                g.constant_input(add).reshape(-1), f'mapping/dense_{k}/slope':
+                g.constant_input(prelu).reshape(()), f'mapping/dense_{k}/gain':
+                g.constant_input(gain).reshape(())})
+  return out
+
+
+def _synthesis(model) -> dict:
+  g = _Graph(model)
+  out = {'synthesis/input': g['m.input.input'].get_data().transpose(0, 2, 3, 1).copy()}
+  conv1 = _style(g, 'm.conv1.conv')
+  modulate = g.users(g.users(g.users(g['m.conv1.conv.modulation.bias'], 'Add'), 'Reshape'),
+                     'Multiply')
+  conv = g.users(g.users(modulate, 'Multiply'), 'Convolution')
+  conv1['kernel'] = g.weight_input(conv).transpose(2, 3, 1, 0)    # OIHW -> HWIO
+  conv1.update(_tail(g, conv, 'm.conv1.bias'))
+  out.update({f'synthesis/conv1/{k}': v for k, v in conv1.items()})
+  for i in range(LAYERS):
+    for k, v in _style(g, f'm.layers.{i}.up', scaled=False).items():
+      out[f'synthesis/layer_{i}/up/{k}'] = v
+    for c in (1, 2):
+      prefix = f'm.layers.{i}.conv{c}'
+      block = _style(g, prefix + '.conv')
+      dw = g[prefix + '.conv.weight_dw']
+      group_conv = g.users(dw, 'GroupConvolution')
+      if group_conv.get_attributes()['pads_begin'] != [1, 1]:
+        raise ConversionError(f'{prefix}: unexpected depthwise padding')
+      channels = dw.get_output_shape(0)[0]
+      block['depthwise'] = dw.get_data().reshape(channels, 3, 3).transpose(1, 2, 0).copy()
+      pointwise = g.users(group_conv, 'Convolution')
+      pw = g.weight_input(pointwise)
+      block['pointwise'] = pw.reshape(pw.shape[0], pw.shape[1]).T.copy()   # [Cin, Cout]
+      block.update(_tail(g, pointwise, prefix + '.bias'))
+      out.update({f'synthesis/layer_{i}/conv{c}/{k}': v for k, v in block.items()})
+  to_img = _style(g, 'm.layers.6.to_img.conv')
+  w = g['m.layers.6.to_img.conv.weight'].get_data()
+  to_img['kernel'] = w.reshape(w.shape[0], w.shape[1]).T.copy()          # [64, 12]
+  to_img['bias'] = g['m.layers.6.to_img.bias'].get_data().reshape(-1).copy()
+  out.update({f'synthesis/to_img/{k}': v for k, v in to_img.items()})
+  return out
+
+
+def convert(out_path: pathlib.Path | None = None) -> pathlib.Path:
+  """Writes the converted weights (atomic) and returns their path."""
+  import openvino
+  directory = ir_dir()
+  check_wheel(directory)
+  core = openvino.Core()
+  arrays = {**_mapping(core.read_model(directory / 'MappingNetwork.xml')),
+            **_synthesis(core.read_model(directory / 'SynthesisNetwork.xml'))}
+  arrays = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+  out_path = pathlib.Path(out_path or default_path())
+  out_path.parent.mkdir(parents=True, exist_ok=True)
+  tmp = out_path.with_name(out_path.stem + '.tmp.npz')
+  np.savez(tmp, **arrays)
+  tmp.replace(out_path)
+  return out_path
+
+
+if __name__ == '__main__':
+  try:
+    path = convert(pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+  except ConversionError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  z = np.load(path)
+  print(f'wrote {path}: {len(z.files)} arrays, '
+        f'{sum(z[k].size for k in z.files) / 1e6:.2f} M values')
