@@ -4,6 +4,7 @@
   python train.py --stage=progan  --config=configs/cpu.py --workdir=runs/cpu_progan
   python train.py --stage=l2h     --config=configs/cpu.py --workdir=runs/cpu_l2h    # baseline
   python train.py --stage=urdgn   --config=configs/cpu.py --workdir=runs/cpu_urdgn  # baseline
+  python train.py --stage=stylegan_head --config=configs/cpu.py --workdir=runs/cpu_head
 Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a command
 resumes from the newest checkpoint in --workdir.
 """
@@ -12,7 +13,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
-_STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan', 'l2h', 'urdgn'],
+_STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan', 'l2h', 'urdgn', 'stylegan_head'],
                            'What to train.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go here.')
 flags.mark_flags_as_required(['stage', 'workdir'])
@@ -26,6 +27,9 @@ def main(argv):
     stage.train(_CONFIG.value, _WORKDIR.value)
   elif _STAGE.value == 'progan':
     from nam_jax.progan import train as stage
+    stage.train(_CONFIG.value, _WORKDIR.value)
+  elif _STAGE.value == 'stylegan_head':
+    from nam_jax.stylegan import train_head as stage
     stage.train(_CONFIG.value, _WORKDIR.value)
   else:
     from nam_jax.baselines import train as stage

@@ -77,6 +77,13 @@ def base_config() -> ml_collections.ConfigDict:
       log_every=50, image_every=1000, ckpt_every=1000, keep_ckpts=3,
   ))
 
+  # The 64 px head of the MobileStyleGAN prior, distilled on the synthetic HR faces.
+  c.stylegan_head = ml_collections.ConfigDict(dict(
+      width=64, learning_rate=1e-3, batch_size=16, steps=3000,
+      perceptual_weight=0.1, perceptual_taps=('relu2_2',),
+      eval_faces=200, log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
+  ))
+
   # SR-NAM inference (SR-NAM 3.4/4.1): the one source of inference defaults
   # (nam_jax/nam/settings.py builds a job's settings from here plus overrides).
   c.nam = ml_collections.ConfigDict(dict(
@@ -91,7 +98,8 @@ def base_config() -> ml_collections.ConfigDict:
       # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
       # relative paths are found from the repository when not from the working directory.
       prior='progan',
-      prior_ckpts=ml_collections.ConfigDict(dict(progan='checkpoints/progan_cpu')),
+      prior_ckpts=ml_collections.ConfigDict(dict(progan='checkpoints/progan_cpu',
+                                                 stylegan='checkpoints/stylegan_head_cpu')),
       degradation='h2l',
       degradation_ckpt='checkpoints/degrade_cpu',
       input='examples',  # The bundled example faces.

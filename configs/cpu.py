@@ -36,10 +36,12 @@ def get_config():
 
   # Baselines: cut to about 15-30 min each on the 2-core CPU (Bulat: 570k steps).
   c.l2h.update(widths=(48, 32, 16), critic_widths=(16, 16, 32, 32, 64, 64), n_critic=1,
-               learning_rate=2e-4, batch_size=16, steps=600, log_every=25, image_every=200,
+               learning_rate=2e-4, batch_size=16, steps=300, log_every=25, image_every=100,
                ckpt_every=100)
   c.urdgn.update(widths=(96, 64, 32), critic_widths=(32, 64, 96, 128), batch_size=16,
-                 steps=2000, log_every=25, image_every=500, ckpt_every=250)
+                 steps=800, log_every=25, image_every=200, ckpt_every=100)
+
+  c.stylegan_head.update(steps=600)  # About 30 min on the 2-core CPU.
 
   c.nam.update(seeds=16, steps=100, max_batch=64)  # 100: as good as 300 here (README).
   return c

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import jax
 
 # name -> module with `load(ckpt_dir) -> (model, weights, meta)`.
-PRIORS = {'progan': 'nam_jax.progan.prior'}
+PRIORS = {'progan': 'nam_jax.progan.prior', 'stylegan': 'nam_jax.stylegan.prior'}
 DEGRADATIONS = {'h2l': 'nam_jax.degrade.degradation'}
 
 
@@ -36,7 +36,7 @@ class FacePrior(Protocol):
   def generate(self, params: Any, latents: jax.Array) -> jax.Array:
     """Faces [B, 64, 64, 3], about [-1, 1], of latents [B, *latent_shape]."""
 
-  def project(self, latent: jax.Array) -> jax.Array:
+  def project(self, params: Any, latent: jax.Array) -> jax.Array:
     """The latent moved back onto the set the prior was trained on (e.g. a sphere)."""
 
   def mean_latent(self, params: Any) -> jax.Array:

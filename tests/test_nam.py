@@ -206,7 +206,7 @@ def test_settings_come_from_the_config_unless_overridden(ckpts):
   u = settings.from_config(NAM_CFG, {'prior_ckpt': 'nowhere/ckpt'}, base_dir=ckpts)
   assert u.prior_ckpt == str(ckpts / 'nowhere' / 'ckpt')
   with pytest.raises(ValueError, match='no default checkpoint'):
-    settings.from_config(NAM_CFG, {'prior': 'stylegan'})
+    settings.from_config(NAM_CFG, {'prior': 'made_up'})
 
 
 FOUR_DEVICES = '''

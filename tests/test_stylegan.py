@@ -93,3 +93,69 @@ def test_conversion_fails_clearly_without_the_wheel_or_with_other_files(tmp_path
   with pytest.raises(convert.ConversionError, match='differs'):
     convert.convert(tmp_path / 'out.npz')
   assert not (tmp_path / 'out.npz').exists()
+
+
+def test_head_distillation_runs_exports_and_loads(test_config, tmp_path):
+  from nam_jax.stylegan import head, train_head
+  state = train_head.train(test_config, tmp_path / 'head')
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(state.params))
+  spec, params, meta = head.load(tmp_path / 'head' / 'export')
+  assert spec.width == test_config.stylegan_head.width
+  assert set(meta['source']['heldout']) == {'psnr', 'lpips', 'faces'}
+  feats = jnp.zeros((2, 32, 32, msg.WIDTHS[head.FEATURE_LEVEL]))
+  out = head.Head64(spec.width).apply({'params': params}, feats)
+  assert out.shape == (2, 64, 64, 3)
+
+
+def test_style_mean_truncation_reproduces_the_synthetic_faces(test_config, params):
+  """The head's training pairs are right only if our w equals the renderer's: rendering a
+  test face from its seed through the full Flax network and downsampling it as the data
+  pipeline does must give the stored face."""
+  from nam_jax.data import datasets, face_synth
+  from nam_jax.stylegan import train_head
+  record = datasets.hr_records(test_config.data, 'test')[0]
+  mean = train_head.style_mean(params['mapping'])
+  w = train_head.truncated_styles(params['mapping'], mean,
+                                  jnp.asarray(face_synth.seed_latents([record['seed']])),
+                                  test_config.data.truncation)
+  _, image = msg.Synthesis().apply({'params': params['synthesis']}, w)
+  img = np.clip((np.asarray(image[0]) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+  face = face_synth.resize_antialiased(img[None], 64)[0]
+  assert np.abs(face.astype(int) - record['image'].astype(int)).max() <= 2
+
+
+def test_stylegan_prior_through_the_registry_and_sr_nam(test_config, tmp_path, params):
+  """The prior loads by name, keeps W / W+ shapes, projects into the typical ball, and SR-NAM
+  optimises through it (vmapped) with the LR loss going down."""
+  from configs import test as test_cfg
+  from nam_jax import priors
+  from nam_jax.degrade import degradation
+  from nam_jax.degrade import train as degrade_train
+  from nam_jax.nam import chunks, settings
+  from nam_jax.stylegan import head
+  from nam_jax.stylegan import prior as stylegan_prior
+  spec = head.HeadSpec(8)
+  head_params = head.Head64(8).init(jax.random.key(0), jnp.zeros((1, 32, 32, 512)))['params']
+  head.export(spec, head_params, tmp_path / 'head')
+  d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
+  degradation.export(test_config.degrade, d.g_params, d.g_stats, tmp_path / 'degrade')
+  loaded = priors.load_prior('stylegan', tmp_path / 'head')
+  prior_, p = loaded.model, loaded.weights
+  w = prior_.initial_latent(p, jax.random.key(3))
+  assert w.shape == (512,)
+  far = p['w_mean'] + 10 * (w - p['w_mean'])
+  np.testing.assert_allclose(jnp.linalg.norm(prior_.project(p, far) - p['w_mean']),
+                             p['w_radius'], rtol=1e-4)
+  near = p['w_mean'] + 1e-3 * (w - p['w_mean'])
+  np.testing.assert_allclose(prior_.project(p, near), near, atol=1e-6)
+  plus = stylegan_prior.StyleGANPrior(8, w_plus=True)
+  assert plus.initial_latent(p, jax.random.key(3)).shape == (23, 512)
+  assert prior_.generate(p, w[None]).shape == (1, 64, 64, 3)
+  job = settings.from_config(test_cfg.get_config().nam, dict(
+      prior='stylegan', prior_ckpt=str(tmp_path / 'head'),
+      degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, steps=3, unroll=1,
+      learning_rate=0.05, progress=False))
+  model = chunks.load_model(job)
+  out = chunks.super_resolve(model, np.zeros((1, 16, 16, 3), np.uint8), job)
+  assert out['hr'].shape == (1, 2, 64, 64, 3) and out['z'].shape == (1, 2, 512)
+  assert np.all(out['loss'] <= out['history'][..., 0] + 1e-6)

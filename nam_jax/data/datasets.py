@@ -86,6 +86,15 @@ def hr_source(data_cfg, split: str, auto_prepare: bool = True):
   return real.CelebAFaces(split, data_cfg.hr_size, _data_dir(data_cfg))
 
 
+def hr_records(data_cfg, split: str):
+  """The synthetic HR split as records {'image': uint8 [64, 64, 3], 'seed': int}: each face
+  with the seed it was rendered from (what the StyleGAN head is distilled on)."""
+  if data_cfg.source != 'synthetic':
+    raise ValueError('seeded HR faces exist only for data.source=synthetic')
+  prepare(data_cfg, which=('hr',))
+  return synthetic.require(_hr_builder(data_cfg), split)
+
+
 def lr_source(data_cfg, split: str, auto_prepare: bool = True):
   """uint8 [16, 16, 3] real-world LR faces of a split (unpaired for 'train')."""
   _check_source(data_cfg)

@@ -84,7 +84,7 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options)
   kz, kn = jax.random.split(key)
   z = nets.prior.initial_latent(prior_params, kz)
   if opts.sphere:
-    z = nets.prior.project(z)
+    z = nets.prior.project(prior_params, z)
   noise_dim = nets.degradation.noise_dim
   n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
        else jax.random.normal(kn, (noise_dim,)))
@@ -120,7 +120,7 @@ def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars,
     updates, opt_state = tx.update(grads, opt_state, vs)
     vs = optax.apply_updates(vs, updates)
     if opts.sphere:
-      vs = (nets.prior.project(vs[0]),) + tuple(vs[1:])
+      vs = (nets.prior.project(prior_params, vs[0]),) + tuple(vs[1:])
     if opts.progress:
       jax.debug.callback(_report_step, i)  # `i` is not batched: one call per iteration.
     return (vs, opt_state), loss

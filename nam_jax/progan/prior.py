@@ -37,8 +37,9 @@ class ProGANPrior:
     g = model.Generator(self.widths)
     return g.apply({'params': params}, latents, len(self.widths) - 1, 1.0)
 
-  def project(self, latent: jax.Array) -> jax.Array:
+  def project(self, params, latent: jax.Array) -> jax.Array:
     """Back to the sphere of radius sqrt(latent_dim), where N(0, I) latents concentrate."""
+    del params
     return latent * jnp.sqrt(latent.shape[-1]) / jnp.linalg.norm(latent)
 
   def mean_latent(self, params) -> jax.Array:

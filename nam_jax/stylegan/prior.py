@@ -1,0 +1,74 @@
+"""MobileStyleGAN as SR-NAM's face prior: search in W (or W+), render at 64 px with the head.
+
+Latent: one style w [512] (W space) or one per modulation [23, 512] (W+). A candidate starts
+from the mapping of z ~ N(0, I) (the distribution the network was trained on; no truncation).
+Rendering runs the synthesis to its 32 px features and the distilled 64 px head
+(nam_jax/stylegan/head.py), which keeps a candidate-iteration within a small multiple of the
+ProGAN's. `project` keeps a latent within the typical distance of the mean style (the ball
+where mapped styles lie, the W-space analogue of PULSE's sphere); `mean_latent` is the mean
+style (Cheikh Sidiya et al.'s pull target).
+
+Weights: the converted network (python -m nam_jax.stylegan.convert, cached in the data dir,
+never committed) and the head checkpoint (checkpoints/stylegan_head_cpu, shipped).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import jax
+import jax.numpy as jnp
+
+from nam_jax.stylegan import head, model as msg
+
+
+@dataclasses.dataclass(frozen=True)
+class StyleGANPrior:
+  """FacePrior (nam_jax/priors.py) of MobileStyleGAN + a 64 px head."""
+
+  head_width: int
+  w_plus: bool = False
+
+  @property
+  def latent_shape(self) -> tuple[int, ...]:
+    return (msg.NUM_STYLES, msg.STYLE_DIM) if self.w_plus else (msg.STYLE_DIM,)
+
+  def initial_latent(self, params, key: jax.Array) -> jax.Array:
+    z = jax.random.normal(key, (1, msg.STYLE_DIM))
+    w = msg.Mapping().apply({'params': params['mapping']}, z)[0]
+    return jnp.broadcast_to(w, self.latent_shape) if self.w_plus else w
+
+  def generate(self, params, latents: jax.Array) -> jax.Array:
+    feats = head.features32(params['synthesis'], latents)
+    return head.Head64(self.head_width).apply({'params': params['head']}, feats)
+
+  def project(self, params, latent: jax.Array) -> jax.Array:
+    """Scales the offset from the mean style down to at most the typical radius of mapped
+    styles (per row in W+); latents inside that ball are unchanged."""
+    offset = latent - params['w_mean']
+    norm = jnp.linalg.norm(offset, axis=-1, keepdims=True)
+    return params['w_mean'] + offset * jnp.minimum(1.0, params['w_radius'] / (norm + 1e-8))
+
+  def mean_latent(self, params) -> jax.Array:
+    mean = params['w_mean']
+    return jnp.broadcast_to(mean, self.latent_shape) if self.w_plus else mean
+
+
+def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
+  """(mean style, mean distance of mapped styles to it) of z ~ N(0, I), from a fixed key."""
+  z = jax.random.normal(jax.random.key(seed), (samples, msg.STYLE_DIM))
+  w = msg.Mapping().apply({'params': mapping_params}, z)
+  mean = jnp.mean(w, axis=0)
+  return mean, jnp.mean(jnp.linalg.norm(w - mean, axis=-1))
+
+
+def load(ckpt_dir, w_plus: bool = False) -> tuple[StyleGANPrior, dict, dict]:
+  """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}."""
+  from nam_jax.stylegan import train_head
+  spec, head_params, meta = head.load(pathlib.Path(ckpt_dir))
+  net = train_head.load_network()
+  mean, radius = style_statistics(net['mapping'])
+  params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
+            'w_mean': mean, 'w_radius': radius}
+  return StyleGANPrior(spec.width, w_plus), params, meta
