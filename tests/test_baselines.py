@@ -37,7 +37,8 @@ def test_bicubic_pairs_are_downsampled_hr(test_config):
   np.testing.assert_allclose(lr_images, 0.5, atol=1e-5)
 
 
-@pytest.mark.parametrize('network', ['l2h', 'urdgn'])
+# The l2h case (about a minute: a 64 px critic with gradient penalty) runs with -m slow.
+@pytest.mark.parametrize('network', [pytest.param('l2h', marks=pytest.mark.slow), 'urdgn'])
 def test_train_export_load_upsample(test_config, tmp_path, network):
   config = test_config.copy_and_resolve_references()
   if network == 'l2h':  # Pairs from a (random-weight) test-size degradation model.
