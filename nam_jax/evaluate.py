@@ -53,15 +53,17 @@ def test_set(name: str, config):
   raise ValueError(f'unknown test set {name!r}')
 
 
-def methods(config, job) -> list:
+def methods(job, model) -> list:
+  """The methods of --methods; `model` is the job's loaded prior and degradation."""
+  from nam_jax import images
   from nam_jax.baselines import upsampler
   from nam_jax.eval import metrics, suite
   from nam_jax.nam import chunks
   out = []
   for name in _METHODS.value:
     if name == 'bicubic':
-      out.append(suite.Method('bicubic', lambda x: (
-          metrics.bicubic_upsample(x).astype(np.float32) / 127.5 - 1)[:, None]))
+      out.append(suite.Method('bicubic', lambda x: images.as_float(
+          metrics.bicubic_upsample(x))[:, None]))
     elif name in ('l2h', 'urdgn'):
       ckpt = _path(_L2H.value if name == 'l2h' else _URDGN.value)
       if not (ckpt / 'model.json').is_file():
@@ -71,9 +73,8 @@ def methods(config, job) -> list:
       out.append(suite.Method(name, lambda x, ups=ups, v=variables: upsampler.upsample(
           ups, v, x)[:, None]))
     elif name == 'sr_nam':
-      model = chunks.load_model(job)
 
-      def run(x, model=model):
+      def run(x):
         r = chunks.super_resolve(model, x, job)
         order = np.argsort(r['loss'], axis=1, kind='stable')
         return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1)
@@ -84,7 +85,7 @@ def methods(config, job) -> list:
   return out
 
 
-def best_of_k_plot(test, job, out_dir: pathlib.Path, k_max: int) -> dict:
+def best_of_k_plot(test, job, model, out_dir: pathlib.Path, k_max: int) -> dict:
   """Oracle best-of-k LPIPS and identity share (k = 1..k_max) of SR-NAM candidates."""
   import dataclasses
 
@@ -96,7 +97,7 @@ def best_of_k_plot(test, job, out_dir: pathlib.Path, k_max: int) -> dict:
   from nam_jax.eval import faces, lpips
   from nam_jax.nam import chunks
   job = dataclasses.replace(job, seeds=k_max)
-  r = chunks.super_resolve(chunks.load_model(job), test.lr_images, job)
+  r = chunks.super_resolve(model, test.lr_images, job)
   n = len(test.hr)
   lp = lpips.lpips(r['hr'].reshape((n * k_max, 64, 64, 3)),
                    np.repeat(test.hr, k_max, axis=0)).reshape(n, k_max)
@@ -144,7 +145,7 @@ def _merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dic
         key = f'm{list(old["results"]).index(name)}'
         if name not in results and key in saved:
           merged_results[name] = r
-          merged_outputs[name] = saved[key].astype(np.float32) / 127.5 - 1
+          merged_outputs[name] = images.as_float(saved[key])
   merged_results.update(results)
   merged_outputs.update({k: v[:, :4] for k, v in outputs.items()})
   tmp = npz_path.with_name(npz_path.stem + '.tmp.npz')
@@ -168,7 +169,7 @@ def main(argv):
   out_dir.mkdir(parents=True, exist_ok=True)
   model = chunks.load_model(job)
   reference = datasets.take(datasets.hr_source(config.data, 'test'), 500)
-  all_methods = methods(config, job)
+  all_methods = methods(job, model)
   for set_name in _SETS.value:
     test = test_set(set_name, config)
     print(f'== {set_name}: {len(test.hr)} faces')
@@ -186,7 +187,7 @@ def main(argv):
                     suite.comparison_grid(test, outputs))
     print(table)
     if _BEST_OF_K.value:
-      curve = best_of_k_plot(test, job, out_dir, _BEST_OF_K.value)
+      curve = best_of_k_plot(test, job, model, out_dir, _BEST_OF_K.value)
       report.write_json(out_dir / f'eval_best_of_k_{set_name}.json', curve)
 
 

@@ -9,13 +9,19 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from nam_jax.data.pipeline import to_uint8
+from nam_jax.data.pipeline import to_float, to_uint8
 
 
 def as_uint8(images: np.ndarray) -> np.ndarray:
   """Accepts uint8 images or float images in [-1, 1]; returns uint8."""
   images = np.asarray(images)
   return images if images.dtype == np.uint8 else to_uint8(images)
+
+
+def as_float(images: np.ndarray) -> np.ndarray:
+  """Accepts uint8 images or float images in [-1, 1]; returns float32 in [-1, 1]."""
+  images = np.asarray(images)
+  return to_float(images) if images.dtype == np.uint8 else images.astype(np.float32)
 
 
 def upscale(images: np.ndarray, size: int) -> np.ndarray:

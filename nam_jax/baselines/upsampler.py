@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nam_jax import weights
+from nam_jax import images, weights
 from nam_jax.baselines import models
 
 KIND = 'upsampler'
@@ -66,7 +66,6 @@ def _apply(variables, lr_images, upsampler):
 def upsample(upsampler: Upsampler, variables, lr_images: np.ndarray, batch: int = 64
              ) -> np.ndarray:
   """HR faces [N, 64, 64, 3] in [-1, 1] of LR faces (uint8, or float in [-1, 1])."""
-  x = np.asarray(lr_images)
-  x = x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
+  x = images.as_float(lr_images)
   return np.concatenate([np.asarray(_apply(variables, jnp.asarray(x[i:i + batch]), upsampler))
                          for i in range(0, len(x), batch)])

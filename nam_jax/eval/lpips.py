@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nam_jax import images
 from nam_jax.eval import wheel_weights
 
 # The input scaling layer of LPIPS, for inputs in [-1, 1].
@@ -69,7 +70,7 @@ def _distance(params, a: jax.Array, b: jax.Array) -> jax.Array:
 
 def lpips(a: np.ndarray, b: np.ndarray, batch: int = 256) -> np.ndarray:
   """LPIPS distance of each pair of images [N, H, W, 3] (uint8, or float in [-1, 1]): [N]."""
-  a, b = _as_float(a), _as_float(b)
+  a, b = images.as_float(a), images.as_float(b)
   if a.shape != b.shape:
     raise ValueError(f'LPIPS needs two batches of one shape, got {a.shape} and {b.shape}')
   params = load_params()
@@ -77,9 +78,3 @@ def lpips(a: np.ndarray, b: np.ndarray, batch: int = 256) -> np.ndarray:
                                               jnp.asarray(b[i:i + batch])))
                          for i in range(0, len(a), batch)])
 
-
-def _as_float(images: np.ndarray) -> np.ndarray:
-  images = np.asarray(images)
-  if images.dtype == np.uint8:
-    return images.astype(np.float32) / 127.5 - 1.0
-  return images.astype(np.float32)

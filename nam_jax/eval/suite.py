@@ -50,18 +50,13 @@ class TestSet:
   names: tuple[str, ...]
 
 
-def _float(x: np.ndarray) -> np.ndarray:
-  x = np.asarray(x)
-  return x.astype(np.float32) / 127.5 - 1.0 if x.dtype == np.uint8 else x.astype(np.float32)
-
-
 def redegrade_l1(degradation, degradation_vars, hr: np.ndarray, lr_images: np.ndarray
                  ) -> np.ndarray:
   """Per-input L1 between degradation(hr, zero noise) and the LR input: [N]."""
-  hr = jnp.asarray(_float(hr))
+  hr = jnp.asarray(images.as_float(hr))
   out = jax.jit(degradation.__call__)(degradation_vars, hr,
                                       jnp.zeros((hr.shape[0], degradation.noise_dim)))
-  return np.mean(np.abs(np.asarray(out) - _float(lr_images)), axis=(1, 2, 3))
+  return np.mean(np.abs(np.asarray(out) - images.as_float(lr_images)), axis=(1, 2, 3))
 
 
 def diversity(cands: np.ndarray) -> float:
@@ -82,7 +77,7 @@ def score(cands: np.ndarray, test: TestSet, truths: list, degradation, degradati
   psnr = np.array([[metrics.psnr(c, h) for c in cs] for cs, h in zip(cands, test.hr)])
   ssim_top = [metrics.ssim(t, h) for t, h in zip(top, test.hr)]
   lp = lpips.lpips(cands.reshape((n * s,) + cands.shape[2:]),
-                   np.repeat(_float(test.hr), s, axis=0)).reshape(n, s)
+                   np.repeat(images.as_float(test.hr), s, axis=0)).reshape(n, s)
   face = [faces.compare(images.as_uint8(t), tr) for t, tr in zip(top, truths)]
   ident_all = (np.array([[faces.compare(images.as_uint8(c), tr)['identity'] for c in cs]
                          for cs, tr in zip(cands, truths)]) if s > 1
