@@ -28,14 +28,16 @@ flags.DEFINE_float('learning_rate', None, 'Adam learning rate on the latent.')
 flags.DEFINE_enum('noise', None, ['zero', 'sample', 'optimise'], 'Degradation noise.')
 flags.DEFINE_bool('sphere', None, 'Project the latent back onto the prior\'s sphere each step.')
 flags.DEFINE_float('mean_pull', None, 'Pull the latent toward the mean latent at the end.')
+flags.DEFINE_float('spread', None, 'W+ only: loss weight on the spread of the per-layer styles.')
+flags.DEFINE_bool('w_plus', None, 'StyleGAN prior: search W+ (one style per modulation).')
 flags.DEFINE_integer('max_batch', None, 'At most this many candidates per compiled chunk.')
 flags.DEFINE_string('prior', None, 'Face prior (nam_jax.priors.PRIORS).')
 flags.DEFINE_string('prior_ckpt', None, 'Exported face prior (default: the config\'s).')
 flags.DEFINE_string('degradation_ckpt', None, 'Exported degradation model.')
 
 _SETTING_FLAGS = ('seeds', 'input', 'out', 'rng_seed', 'limit', 'steps', 'learning_rate',
-                  'noise', 'sphere', 'mean_pull', 'max_batch', 'prior', 'prior_ckpt',
-                  'degradation_ckpt')
+                  'noise', 'sphere', 'mean_pull', 'spread', 'w_plus', 'max_batch', 'prior',
+                  'prior_ckpt', 'degradation_ckpt')
 
 
 def main(argv):

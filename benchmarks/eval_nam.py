@@ -35,17 +35,9 @@ _PRIOR = flags.DEFINE_string('prior', None, 'Face prior (default: the config\'s)
 _PRIOR_CKPT = flags.DEFINE_string('prior_ckpt', None, 'Its checkpoint (default: the config\'s).')
 _DEGRADE = flags.DEFINE_string('degradation_ckpt', None, 'Degradation model checkpoint.')
 
-_INTS = ('steps', 'unroll', 'seeds', 'max_batch')
-_STRINGS = ('noise', 'prior', 'prior_ckpt')
-
-
 def _parse(spec: str, nam_cfg, common: dict) -> tuple[str, settings.Settings]:
   name, _, body = spec.partition(':')
-  overrides = dict(common)
-  for item in filter(None, body.split(',')):
-    key, _, value = item.partition('=')
-    overrides[key] = (value == 'True' if value in ('True', 'False') else value
-                      if key in _STRINGS else int(value) if key in _INTS else float(value))
+  overrides = {**common, **settings.parse_overrides(body)}
   return name, settings.from_config(nam_cfg, overrides, base_dir=REPO)
 
 

@@ -80,8 +80,15 @@ def base_config() -> ml_collections.ConfigDict:
   # The 64 px head of the MobileStyleGAN prior, distilled on the synthetic HR faces.
   c.stylegan_head = ml_collections.ConfigDict(dict(
       width=64, learning_rate=1e-3, batch_size=16, steps=3000,
+      block=True,                 # Fine-tune a copy of layer 2 (16 -> 32 px) with the head.
+      block_learning_rate=1e-4,
+      modulated=True,             # Per-channel style scales on the head's inputs.
+      # Training / held-out pairs: faces of the HR split's seeds at data.truncation (0.7) and
+      # untruncated (psi 1) faces of their own seed ranges.
+      truncated_train=1000, untruncated_train=1500,
+      truncated_test=200, untruncated_test=100,
       perceptual_weight=0.1, perceptual_taps=('relu2_2',),
-      eval_faces=200, log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
+      log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
   ))
 
   # SR-NAM inference (SR-NAM 3.4/4.1): the one source of inference defaults
@@ -92,6 +99,8 @@ def base_config() -> ml_collections.ConfigDict:
       seeds=16, steps=300, learning_rate=0.1, b1=0.9, b2=0.999,
       noise='optimise',  # 'zero' | 'sample' | 'optimise'
       sphere=False, mean_pull=0.0,
+      spread=0.0,   # W+ only: loss weight on the spread of the per-layer styles.
+      w_plus=False,  # StyleGAN prior: search W+ (one style per modulation) instead of W.
       max_batch=64,
       unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
       rng_seed=0,

@@ -41,7 +41,7 @@ def get_config():
   c.urdgn.update(widths=(96, 64, 32), critic_widths=(32, 64, 96, 128), batch_size=16,
                  steps=800, log_every=25, image_every=200, ckpt_every=100)
 
-  c.stylegan_head.update(steps=600)  # About 30 min on the 2-core CPU.
+  c.stylegan_head.update(steps=1500)
 
   c.nam.update(seeds=16, steps=100, max_batch=64)  # 100: as good as 300 here (README).
   return c

@@ -39,8 +39,11 @@ def get_config():
   c.urdgn.update(widths=(8, 8, 4), critic_widths=(4, 8), batch_size=4, steps=4, log_every=2,
                  image_every=2, ckpt_every=2)
 
-  c.stylegan_head.update(width=8, batch_size=4, steps=2, eval_faces=4, log_every=1,
+  c.stylegan_head.update(width=8, batch_size=4, steps=2, log_every=1,
+                         truncated_train=4, untruncated_train=2,
+                         truncated_test=2, untruncated_test=2,
                          image_every=2, ckpt_every=1, perceptual_weight=0.0)
 
-  c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2)
+  # Tests exercise the generic machinery with a tiny ProGAN (tests/test_stylegan.py: the other).
+  c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2, prior='progan')
   return c

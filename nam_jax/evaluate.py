@@ -32,6 +32,9 @@ _PRIOR = flags.DEFINE_string('prior', None, 'SR-NAM face prior (default: the con
 _STEPS = flags.DEFINE_integer('steps', None, 'SR-NAM steps (default: the config\'s).')
 _OUT = flags.DEFINE_string('out', 'docs', 'Output folder.')
 _BEST_OF_K = flags.DEFINE_integer('best_of_k', 0, 'If > 0: also the best-of-k plot, k = 1..K.')
+_SETTINGS = flags.DEFINE_multi_string(
+    'settings', [], 'NAME:key=value,... (inference settings): score SR-NAM once per entry, as '
+    'method "sr_nam NAME", instead of once with the defaults. For option sweeps.')
 
 
 def _path(p: str) -> pathlib.Path:
@@ -53,12 +56,40 @@ def test_set(name: str, config):
   raise ValueError(f'unknown test set {name!r}')
 
 
+def sr_nam_method(name: str, job, model):
+  from nam_jax.eval import suite
+  from nam_jax.nam import chunks
+
+  def run(x):
+    r = chunks.super_resolve(model, x, job)
+    order = np.argsort(r['loss'], axis=1, kind='stable')
+    return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1)
+  return suite.Method(name, run)
+
+
+def _networks(job) -> tuple:
+  return job.prior, job.prior_ckpt, job.w_plus, job.degradation, job.degradation_ckpt
+
+
+def sweep_methods(config, common: dict, base_job, base_model) -> list:
+  """One SR-NAM method per --settings entry (models loaded once per distinct network)."""
+  from nam_jax.nam import chunks, settings
+  out, models = [], {_networks(base_job): base_model}
+  for spec in _SETTINGS.value:
+    name, _, body = spec.partition(':')
+    job = settings.from_config(config.nam, {**common, **settings.parse_overrides(body)},
+                               base_dir=REPO)
+    if _networks(job) not in models:
+      models[_networks(job)] = chunks.load_model(job)
+    out.append(sr_nam_method(f'sr_nam {name}', job, models[_networks(job)]))
+  return out
+
+
 def methods(job, model) -> list:
   """The methods of --methods; `model` is the job's loaded prior and degradation."""
   from nam_jax import images
   from nam_jax.baselines import upsampler
   from nam_jax.eval import metrics, suite
-  from nam_jax.nam import chunks
   out = []
   for name in _METHODS.value:
     if name == 'bicubic':
@@ -73,13 +104,7 @@ def methods(job, model) -> list:
       out.append(suite.Method(name, lambda x, ups=ups, v=variables: upsampler.upsample(
           ups, v, x)[:, None]))
     elif name == 'sr_nam':
-
-      def run(x):
-        r = chunks.super_resolve(model, x, job)
-        order = np.argsort(r['loss'], axis=1, kind='stable')
-        return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1)
-
-      out.append(suite.Method(f'sr_nam ({job.prior})', run))
+      out.append(sr_nam_method(f'sr_nam ({job.prior})', job, model))
     else:
       raise ValueError(f'unknown method {name!r}')
   return out
@@ -163,13 +188,17 @@ def main(argv):
   from nam_jax.eval import suite
   from nam_jax.nam import chunks, report, settings
   config = _CONFIG.value
-  job = settings.from_config(config.nam, {'seeds': _SEEDS.value, 'prior': _PRIOR.value,
-                                          'steps': _STEPS.value}, base_dir=REPO)
+  common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'steps': _STEPS.value}
+  job = settings.from_config(config.nam, common, base_dir=REPO)
   out_dir = _path(_OUT.value)
   out_dir.mkdir(parents=True, exist_ok=True)
   model = chunks.load_model(job)
-  reference = datasets.take(datasets.hr_source(config.data, 'test'), 500)
+  reference = (datasets.take(datasets.hr_source(config.data, 'test'), 500)
+                if 'synthetic' in _SETS.value and _IMAGES.value >= suite.FRECHET_MIN else None)
   all_methods = methods(job, model)
+  if _SETTINGS.value:
+    all_methods = [m for m in all_methods if not m.name.startswith('sr_nam')]
+    all_methods += sweep_methods(config, common, job, model)
   for set_name in _SETS.value:
     test = test_set(set_name, config)
     print(f'== {set_name}: {len(test.hr)} faces')

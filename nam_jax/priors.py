@@ -63,16 +63,17 @@ class Loaded:
   meta: dict
 
 
-def _load(registry: dict[str, str], what: str, name: str, ckpt_dir) -> Loaded:
+def _load(registry: dict[str, str], what: str, name: str, ckpt_dir, **options) -> Loaded:
   if name not in registry:
     raise ValueError(f'unknown {what} {name!r}; known: {", ".join(sorted(registry))}')
   module = importlib.import_module(registry[name])
-  return Loaded(*module.load(ckpt_dir))
+  return Loaded(*module.load(ckpt_dir, **options))
 
 
-def load_prior(name: str, ckpt_dir) -> Loaded:
-  """The face prior `name` (a key of PRIORS) from its exported checkpoint."""
-  return _load(PRIORS, 'face prior', name, ckpt_dir)
+def load_prior(name: str, ckpt_dir, w_plus: bool = False) -> Loaded:
+  """The face prior `name` (a key of PRIORS) from its exported checkpoint; `w_plus`: search
+  one style per modulation (priors without such a space refuse it)."""
+  return _load(PRIORS, 'face prior', name, ckpt_dir, w_plus=w_plus)
 
 
 def load_degradation(name: str, ckpt_dir) -> Loaded:

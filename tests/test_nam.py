@@ -207,6 +207,24 @@ def test_settings_come_from_the_config_unless_overridden(ckpts):
   assert u.prior_ckpt == str(ckpts / 'nowhere' / 'ckpt')
   with pytest.raises(ValueError, match='no default checkpoint'):
     settings.from_config(NAM_CFG, {'prior': 'made_up'})
+  with pytest.raises(ValueError, match='spread must be'):
+    settings.from_config(NAM_CFG, {'spread': -1.0})
+
+
+def test_settings_text_is_typed_like_the_settings():
+  assert settings.parse_overrides('steps=50,learning_rate=0.03,w_plus=True,noise=zero') == {
+      'steps': 50, 'learning_rate': 0.03, 'w_plus': True, 'noise': 'zero'}
+  assert settings.parse_overrides('') == {}
+  with pytest.raises(ValueError, match='not key=value'):
+    settings.parse_overrides('sphere')
+
+
+def test_row_spread_is_zero_for_w_and_equal_rows_and_grows_with_their_distance():
+  assert float(invert.row_spread(jnp.ones((512,)))) == 0.0
+  assert float(invert.row_spread(jnp.ones((23, 512)))) == 0.0
+  rows = jnp.zeros((2, 4)).at[0].set(1.0)   # Rows 1 and 0: each 0.5 from their mean.
+  np.testing.assert_allclose(float(invert.row_spread(rows)), 0.25)
+  np.testing.assert_allclose(float(invert.row_spread(3 * rows)), 9 * 0.25)
 
 
 FOUR_DEVICES = '''

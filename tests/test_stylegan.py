@@ -1,5 +1,6 @@
 """MobileStyleGAN in Flax against OpenVINO running the wheel's own IR, level by level."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -95,16 +96,31 @@ def test_conversion_fails_clearly_without_the_wheel_or_with_other_files(tmp_path
   assert not (tmp_path / 'out.npz').exists()
 
 
-def test_head_distillation_runs_exports_and_loads(test_config, tmp_path):
+def test_head_distillation_runs_exports_and_loads(test_config, tmp_path, params):
+  """The trainer runs on both kinds of pairs, exports, and the export renders through the
+  network; a block head starts exactly at the network's own 32 px features."""
   from nam_jax.stylegan import head, train_head
   state = train_head.train(test_config, tmp_path / 'head')
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state.params))
-  spec, params, meta = head.load(tmp_path / 'head' / 'export')
-  assert spec.width == test_config.stylegan_head.width
-  assert set(meta['source']['heldout']) == {'psnr', 'lpips', 'faces'}
-  feats = jnp.zeros((2, 32, 32, msg.WIDTHS[head.FEATURE_LEVEL]))
-  out = head.Head64(spec.width).apply({'params': params}, feats)
-  assert out.shape == (2, 64, 64, 3)
+  spec, head_params, meta = head.load(tmp_path / 'head' / 'export')
+  cfg = test_config.stylegan_head
+  assert spec == head.HeadSpec(cfg.width, cfg.block, cfg.modulated)
+  assert set(meta['source']['heldout']) == {'psi0.70', 'psi1.00'}
+  assert all(set(r) == {'psnr', 'lpips', 'faces'} for r in meta['source']['heldout'].values())
+  w = msg.Mapping().apply({'params': params['mapping']}, jax.random.normal(
+      jax.random.key(0), (2, msg.STYLE_DIM)))
+  assert head.render(spec, head_params, params['synthesis'], w).shape == (2, 64, 64, 3)
+  fresh = head.init(head.HeadSpec(8, block=True), jax.random.key(1), params['synthesis'])
+
+  class Layer2(nn.Module):
+    @nn.compact
+    def __call__(self, x, w):
+      return msg.layer(head.BLOCK, x, w)
+
+  mine = Layer2().apply({'params': {k: fresh[k] for k in msg.layer_names(head.BLOCK)}},
+                        head.features(params['synthesis'], w, head.BLOCK), w)
+  np.testing.assert_array_equal(np.asarray(mine), np.asarray(
+      head.features(params['synthesis'], w, head.BLOCK + 1)))
 
 
 def test_style_mean_truncation_reproduces_the_synthetic_faces(test_config, params):
@@ -131,12 +147,11 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(test_config, tmp_path, p
   from nam_jax import priors
   from nam_jax.degrade import degradation
   from nam_jax.degrade import train as degrade_train
-  from nam_jax.nam import chunks, settings
+  from nam_jax.nam import chunks, invert, settings
   from nam_jax.stylegan import head
   from nam_jax.stylegan import prior as stylegan_prior
-  spec = head.HeadSpec(8)
-  head_params = head.Head64(8).init(jax.random.key(0), jnp.zeros((1, 32, 32, 512)))['params']
-  head.export(spec, head_params, tmp_path / 'head')
+  spec = head.HeadSpec(8, block=True)
+  head.export(spec, head.init(spec, jax.random.key(0), params['synthesis']), tmp_path / 'head')
   d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
   degradation.export(test_config.degrade, d.g_params, d.g_stats, tmp_path / 'degrade')
   loaded = priors.load_prior('stylegan', tmp_path / 'head')
@@ -148,7 +163,7 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(test_config, tmp_path, p
                              p['w_radius'], rtol=1e-4)
   near = p['w_mean'] + 1e-3 * (w - p['w_mean'])
   np.testing.assert_allclose(prior_.project(p, near), near, atol=1e-6)
-  plus = stylegan_prior.StyleGANPrior(8, w_plus=True)
+  plus = stylegan_prior.StyleGANPrior(spec, w_plus=True)
   assert plus.initial_latent(p, jax.random.key(3)).shape == (23, 512)
   assert prior_.generate(p, w[None]).shape == (1, 64, 64, 3)
   job = settings.from_config(test_cfg.get_config().nam, dict(
@@ -159,3 +174,20 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(test_config, tmp_path, p
   out = chunks.super_resolve(model, np.zeros((1, 16, 16, 3), np.uint8), job)
   assert out['hr'].shape == (1, 2, 64, 64, 3) and out['z'].shape == (1, 2, 512)
   assert np.all(out['loss'] <= out['history'][..., 0] + 1e-6)
+  plus_jobs = [settings.from_config(test_cfg.get_config().nam, dict(
+      prior='stylegan', prior_ckpt=str(tmp_path / 'head'), w_plus=True, spread=spread,
+      degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, steps=4, unroll=1,
+      learning_rate=0.05, noise='zero', progress=False)) for spread in (0.0, 100.0)]
+  spreads = []
+  for plus_job in plus_jobs:
+    r = chunks.super_resolve(chunks.load_model(plus_job), np.zeros((1, 16, 16, 3), np.uint8),
+                             plus_job)
+    assert r['z'].shape == (1, 2, 23, 512)
+    spreads.append(float(invert.row_spread(jnp.asarray(r['z'][0, 0]))))
+  assert spreads[1] < spreads[0]
+
+
+def test_progan_refuses_w_plus():
+  from nam_jax import priors
+  with pytest.raises(ValueError, match='w_plus'):
+    priors.load_prior('progan', 'checkpoints/progan_cpu', w_plus=True)

@@ -11,6 +11,10 @@ SEED_OFFSETS = {
     'hr_test': 10_000_000,
     'lr_train': 20_000_000,
     'lr_test': 30_000_000,
+    # Untruncated faces (psi 1) for distilling the StyleGAN head over the whole W region that
+    # SR-NAM searches (nam_jax/stylegan/train_head.py); cached as shards, not TFDS.
+    'head_train': 40_000_000,
+    'head_test': 50_000_000,
 }
 MAX_SPLIT_SIZE = 10_000_000  # Ranges above never overlap while splits stay below this.
 

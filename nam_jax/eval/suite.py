@@ -89,6 +89,8 @@ def score(cands: np.ndarray, test: TestSet, truths: list, degradation, degradati
       'psnr': float(psnr[:, 0].mean()), 'psnr_oracle': float(psnr.max(1).mean()),
       'psnr_mean': float(psnr.mean()), 'ssim': float(np.mean(ssim_top)),
       'lpips': float(lp[:, 0].mean()), 'lpips_oracle': float(lp.min(1).mean()),
+      # Any candidate at random: what the method's ranking gains over no ranking.
+      'lpips_mean': float(lp.mean()),
       'diversity': float(np.mean([diversity(c) for c in cands])),
       'heatmap': float(np.mean([f['heatmap'] for f in face])),
       'nme': float(np.mean([f['nme'] for f in face])),
@@ -124,7 +126,8 @@ def evaluate(methods: list[Method], test: TestSet, degradation, degradation_vars
 
 COLUMNS = (('lr_l1', 'LR L1', '.4f'), ('psnr', 'PSNR', '.2f'), ('ssim', 'SSIM', '.3f'),
            ('psnr_oracle', 'PSNR oracle', '.2f'), ('lpips', 'LPIPS', '.3f'),
-           ('lpips_oracle', 'LPIPS oracle', '.3f'), ('diversity', 'diversity', '.3f'),
+           ('lpips_oracle', 'LPIPS oracle', '.3f'), ('lpips_mean', 'LPIPS mean', '.3f'),
+           ('diversity', 'diversity', '.3f'),
            ('heatmap', 'heatmap (eq. 7)', '.2f'), ('nme', 'NME', '.3f'),
            ('identity', 'identity dist', '.3f'), ('identity_kept', 'kept < 0.6', '.0%'),
            ('identity_kept_oracle', 'kept, any cand.', '.0%'),

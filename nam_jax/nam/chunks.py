@@ -36,7 +36,7 @@ class Model:
 
 def load_model(settings: Settings) -> Model:
   """The face prior and degradation a job's settings name, from their checkpoints."""
-  prior = priors.load_prior(settings.prior, settings.prior_ckpt)
+  prior = priors.load_prior(settings.prior, settings.prior_ckpt, w_plus=settings.w_plus)
   deg = priors.load_degradation(settings.degradation, settings.degradation_ckpt)
   return Model(invert.Networks(prior.model, deg.model), prior.weights, deg.weights,
                prior.meta, deg.meta)

@@ -65,6 +65,8 @@ class Options:
   noise: str                 # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
   sphere: bool               # Project the latent back with prior.project after every step.
   mean_pull: float           # Cheikh Sidiya eq. 9: z <- z + gamma * (mean latent - z) at the end.
+  spread: float              # Loss weight on the spread of a W+ latent's rows (PULSE's cross
+                             # loss in spirit): mean squared distance of each row to their mean.
   unroll: int                # Iterations unrolled per lax.scan step.
   progress: bool = True      # Report each iteration to `watch`ers (a host callback).
 
@@ -75,6 +77,8 @@ class Options:
       raise ValueError(f'steps must be >= 1, got {self.steps}')
     if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
       raise ValueError(f'learning_rate must be finite and > 0, got {self.learning_rate}')
+    if not (math.isfinite(self.spread) and self.spread >= 0):
+      raise ValueError(f'spread must be finite and >= 0, got {self.spread}')
     if not 1 <= self.unroll <= self.steps:
       raise ValueError(f'unroll must be in [1, steps={self.steps}], got {self.unroll}')
 
@@ -98,6 +102,14 @@ def lr_l1(nets: Networks, prior_params, degradation_vars, z, n, target) -> jax.A
   return jnp.mean(jnp.abs(lr_image - target))
 
 
+def row_spread(z: jax.Array) -> jax.Array:
+  """Mean squared distance (per element) of the rows of a W+ latent [R, D] to their mean;
+  0 for a single-row latent [D]."""
+  if z.ndim < 2:
+    return jnp.zeros(())
+  return jnp.mean(jnp.square(z - jnp.mean(z, axis=0, keepdims=True)))
+
+
 def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars, *,
               nets: Networks, opts: Options) -> dict[str, jax.Array]:
   """Optimises one candidate for one LR target [16, 16, 3] in [-1, 1].
@@ -111,8 +123,9 @@ def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars,
   tx = optax.adam(opts.learning_rate, b1=opts.b1, b2=opts.b2)
 
   def loss_fn(vs, n_fixed):
-    return lr_l1(nets, prior_params, degradation_vars, vs[0],
+    loss = lr_l1(nets, prior_params, degradation_vars, vs[0],
                  vs[1] if len(vs) > 1 else n_fixed, target)
+    return loss + opts.spread * row_spread(vs[0]) if opts.spread else loss
 
   def step(carry, i):
     vs, opt_state = carry

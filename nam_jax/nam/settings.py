@@ -14,7 +14,8 @@ from typing import Any, Mapping
 from nam_jax.nam import invert
 
 # Option names of invert.Options that a config or an override may set.
-_SOLVER_KEYS = ('steps', 'learning_rate', 'b1', 'b2', 'noise', 'sphere', 'mean_pull', 'unroll')
+_SOLVER_KEYS = ('steps', 'learning_rate', 'b1', 'b2', 'noise', 'sphere', 'mean_pull', 'spread',
+                'unroll')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Settings:
   max_batch: int            # At most this many candidates per compiled chunk.
   prior: str                # Face prior: a key of nam_jax.priors.PRIORS.
   prior_ckpt: str           # Its exported checkpoint.
+  w_plus: bool              # Search one style per modulation (W+) where the prior has them.
   degradation: str          # A key of nam_jax.priors.DEGRADATIONS.
   degradation_ckpt: str
   input: str                # Image file, folder or dataset split (see nam_jax/nam/inputs.py).
@@ -86,6 +88,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       max_batch=int(values.get('max_batch', nam_cfg.max_batch)),
       prior=prior,
       prior_ckpt=_resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')), base),
+      w_plus=bool(values.get('w_plus', nam_cfg.w_plus)),
       degradation=values.get('degradation', nam_cfg.degradation),
       degradation_ckpt=_resolve(values.get('degradation_ckpt', nam_cfg.degradation_ckpt),
                                 base),
@@ -93,3 +96,20 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       out=values.get('out', nam_cfg.out),
       limit=int(values.get('limit', nam_cfg.limit)),
   )
+
+
+_INTS = ('steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
+_STRINGS = ('noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out')
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+  """'key=value,key=value' (as the benchmarks' and evaluation's --settings take them) ->
+  overrides for from_config, each value typed as its setting is."""
+  out: dict[str, Any] = {}
+  for item in filter(None, text.split(',')):
+    key, sep, value = item.partition('=')
+    if not sep:
+      raise ValueError(f'setting {item!r} is not key=value')
+    out[key] = (value == 'True' if value in ('True', 'False') else value if key in _STRINGS
+                else int(value) if key in _INTS else float(value))
+  return out

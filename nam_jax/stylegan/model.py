@@ -139,6 +139,22 @@ class ToImage(_Style):
     return inverse_haar(f + self.param('bias', nn.initializers.zeros, (12,)), 3)
 
 
+def layer(i: int, x: jax.Array, w: jax.Array) -> jax.Array:
+  """Layer i (level i + 1): up, conv1, conv2. Call it inside a compact method: its modules
+  (layer_{i}_up, layer_{i}_conv1, layer_{i}_conv2) become the caller's submodules, named as
+  the converted weights name them."""
+  up, conv1, conv2 = layer_names(i)
+  x = Up(WIDTHS[i], scaled=False, name=up)(x, style_at(w, 1 + 3 * i))
+  x = StyledSeparable(WIDTHS[i] // 4, features=WIDTHS[i + 1], name=conv1)(
+      x, style_at(w, 2 + 3 * i))
+  return StyledSeparable(WIDTHS[i + 1], features=WIDTHS[i + 1], name=conv2)(
+      x, style_at(w, 3 + 3 * i))
+
+
+def layer_names(i: int) -> tuple[str, str, str]:
+  return f'layer_{i}_up', f'layer_{i}_conv1', f'layer_{i}_conv2'
+
+
 class Mapping(nn.Module):
   """z [B, 512] -> w [B, 512]."""
 
@@ -179,11 +195,7 @@ class Synthesis(nn.Module):
     x = StyledConv3x3(WIDTHS[0], features=WIDTHS[0], name='conv1')(x, style_at(w, 0))
     features = [x]
     for i in range(self.levels):
-      x = Up(WIDTHS[i], scaled=False, name=f'layer_{i}_up')(x, style_at(w, 1 + 3 * i))
-      x = StyledSeparable(WIDTHS[i] // 4, features=WIDTHS[i + 1], name=f'layer_{i}_conv1')(
-          x, style_at(w, 2 + 3 * i))
-      x = StyledSeparable(WIDTHS[i + 1], features=WIDTHS[i + 1], name=f'layer_{i}_conv2')(
-          x, style_at(w, 3 + 3 * i))
+      x = layer(i, x, w)
       features.append(x)
     image = None
     if self.to_image:

@@ -2,7 +2,7 @@
 
 Latent: one style w [512] (W space) or one per modulation [23, 512] (W+). A candidate starts
 from the mapping of z ~ N(0, I) (the distribution the network was trained on; no truncation).
-Rendering runs the synthesis to its 32 px features and the distilled 64 px head
+Rendering runs the synthesis to its 16 or 32 px features and the distilled 64 px head
 (nam_jax/stylegan/head.py), which keeps a candidate-iteration within a small multiple of the
 ProGAN's. `project` keeps a latent within the typical distance of the mean style (the ball
 where mapped styles lie, the W-space analogue of PULSE's sphere); `mean_latent` is the mean
@@ -27,7 +27,7 @@ from nam_jax.stylegan import head, model as msg
 class StyleGANPrior:
   """FacePrior (nam_jax/priors.py) of MobileStyleGAN + a 64 px head."""
 
-  head_width: int
+  head_spec: head.HeadSpec
   w_plus: bool = False
 
   @property
@@ -40,8 +40,7 @@ class StyleGANPrior:
     return jnp.broadcast_to(w, self.latent_shape) if self.w_plus else w
 
   def generate(self, params, latents: jax.Array) -> jax.Array:
-    feats = head.features32(params['synthesis'], latents)
-    return head.Head64(self.head_width).apply({'params': params['head']}, feats)
+    return head.render(self.head_spec, params['head'], params['synthesis'], latents)
 
   def project(self, params, latent: jax.Array) -> jax.Array:
     """Scales the offset from the mean style down to at most the typical radius of mapped
@@ -70,4 +69,4 @@ def load(ckpt_dir, w_plus: bool = False) -> tuple[StyleGANPrior, dict, dict]:
   mean, radius = style_statistics(net['mapping'])
   params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
             'w_mean': mean, 'w_radius': radius}
-  return StyleGANPrior(spec.width, w_plus), params, meta
+  return StyleGANPrior(spec, w_plus), params, meta

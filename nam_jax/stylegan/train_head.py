@@ -1,10 +1,14 @@
-"""Distilling the 64 px head: (w, face) pairs from the synthetic HR data, L1 + VGG16 loss.
+"""Distilling the 64 px head: (w, face) pairs rendered by the full network, L1 + VGG16 loss.
 
-Every synthetic HR face was rendered by the full MobileStyleGAN at 1024 px from its seed's z
+Every synthetic face was rendered by the full MobileStyleGAN at 1024 px from its seed's z
 (truncation psi, mean style from a fixed seed) and Lanczos-downsampled to 64 px. So the pairs
-are free: w = truncate(mapping(z_seed)) through our Flax port, target = the stored face. The
-synthesis up to 32 px is frozen; only the head learns. Held-out faces (the HR test split) give
-the head's PSNR and LPIPS against the full network.
+are free: w = truncate(mapping(z_seed)) through our Flax port, target = the stored face. Two
+sources, both read from the face cache (rendered on first use): faces of the synthetic HR
+split's seeds (psi = data.truncation, 0.7) and untruncated faces (psi 1, the head_train /
+head_test seed ranges), because SR-NAM searches the whole region of mapped styles, not only
+its truncated core. The
+synthesis below the head is frozen; only the head (and its copy of layer 2) learns. Held-out
+faces of both kinds give the head's PSNR and LPIPS against the full network.
 
   python train.py --stage=stylegan_head --config=configs/cpu.py --workdir=runs/cpu_head
 """
@@ -24,7 +28,7 @@ import numpy as np
 import optax
 
 from nam_jax import images
-from nam_jax.data import datasets, face_synth, pipeline
+from nam_jax.data import face_synth, pipeline, splits
 from nam_jax.degrade import train as degrade_train
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import head, model as msg
@@ -51,77 +55,109 @@ def truncated_styles(mapping_params, mean, z: jax.Array, psi: float) -> jax.Arra
   return mean + psi * (w - mean)
 
 
+def optimizer(cfg) -> optax.GradientTransformation:
+  """Adam; a fine-tuned copy of the network's layer learns at its own (smaller) rate."""
+  block = set(msg.layer_names(head.BLOCK))
+  return optax.multi_transform(
+      {'head': optax.adam(cfg.learning_rate), 'block': optax.adam(cfg.block_learning_rate)},
+      lambda params: {k: 'block' if k in block else 'head' for k in params})
+
+
+def spec_of(cfg) -> head.HeadSpec:
+  return head.HeadSpec(cfg.width, cfg.block, cfg.modulated)
+
+
 def train_step(state: State, w: jax.Array, target: jax.Array, synthesis_params, vgg_params,
                *, cfg) -> tuple[State, dict]:
-  tx = optax.adam(cfg.learning_rate)
-  feats = jax.lax.stop_gradient(head.features32(synthesis_params, w))
+  spec = spec_of(cfg)
+  feats = jax.lax.stop_gradient(head.features(synthesis_params, w, spec.feature_level))
 
   def loss_fn(params):
-    out = head.Head64(cfg.width).apply({'params': params}, feats)
+    out = head.Head64(spec).apply({'params': params}, feats, w)
     l1 = jnp.mean(jnp.abs(out - target))
     perc = (degrade_train.perceptual_loss(vgg_params, out, target, cfg.perceptual_taps, 64)
             if cfg.perceptual_weight else jnp.zeros(()))
     return l1 + cfg.perceptual_weight * perc, {'l1': l1, 'perceptual': perc}
 
   (loss, m), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  updates, opt_state = optimizer(cfg).update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   return State(params, opt_state), {'loss': loss, **m, 'grad_norm': optax.global_norm(grads),
                                     'param_norm': optax.global_norm(params)}
 
 
-def batches(records, batch_size: int, seed: int) -> grain.MapDataset:
-  """Endless shuffled batches {'image': uint8 [B,64,64,3], 'seed': [B]} (no flips: a
-  flipped face is not the face of its w)."""
+def pairs(config, split: str) -> dict[str, np.ndarray]:
+  """{'image': uint8 [N, 64, 64, 3], 'seed': [N], 'psi': [N]} of a split ('train' | 'test'):
+  faces of the synthetic HR split's seeds at the data's truncation, then untruncated faces.
+  Read from the face cache (rendered on first use), so the TFDS datasets are not needed."""
+  cfg = config.stylegan_head
+  kinds = ((f'hr_{split}', cfg[f'truncated_{split}'], config.data.truncation),
+           (f'head_{split}', cfg[f'untruncated_{split}'], 1.0))
+  out = {'image': [], 'seed': [], 'psi': []}
+  for seed_split, num, psi in kinds:
+    if not num:
+      continue
+    seeds = splits.seed_range(seed_split, num)
+    out['image'].append(face_synth.load_faces(face_synth.ensure_faces(
+        seeds.start, num, truncation=psi, desc=f'{seed_split} faces (psi {psi})')))
+    out['seed'].append(np.asarray(seeds, np.int64))
+    out['psi'].append(np.full(num, psi, np.float32))
+  return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def batches(data: dict[str, np.ndarray], batch_size: int, seed: int) -> grain.MapDataset:
+  """Endless shuffled batches of `pairs` (no flips: a flipped face is not the face of its w)."""
+  records = [{k: v[i] for k, v in data.items()} for i in range(len(data['seed']))]
   return (grain.MapDataset.source(records).shuffle(seed=seed).repeat()
           .batch(batch_size, drop_remainder=True))
 
 
-@functools.partial(jax.jit, static_argnames='width')
-def render(head_params, synthesis_params, w, width: int):
-  return head.Head64(width).apply({'params': head_params},
-                                  head.features32(synthesis_params, w))
+render = jax.jit(head.render, static_argnums=0)
 
 
-def evaluate(cfg, params, net, mean, records, n: int, psi: float) -> dict:
-  """PSNR / LPIPS of the head against the full network's faces on held-out seeds."""
-  n = min(n, len(records))
-  outs, truth = [], []
-  for i in range(0, n, 32):
-    rows = [records[j] for j in range(i, min(n, i + 32))]
-    z = jnp.asarray(face_synth.seed_latents([r['seed'] for r in rows]))
-    w = truncated_styles(net['mapping'], mean, z, psi)
-    outs.append(np.asarray(render(params, net['synthesis'], w, cfg.width)))
-    truth.append(np.stack([r['image'] for r in rows]))
-  out, truth = np.concatenate(outs), np.concatenate(truth)
-  return {'psnr': float(np.mean([metrics.psnr(o, t) for o, t in zip(out, truth)])),
-          'lpips': float(np.mean(lpips.lpips(out, truth))), 'faces': int(n),
-          'grid': images.grid([list(out[:8]), list(truth[:8])])}
+def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0) -> dict:
+  """PSNR / LPIPS of the head against the full network's faces, per truncation psi
+  ({'psi0.70': {...}, 'psi1.00': {...}}), on at most `limit` faces of each (0: all), and
+  a grid (head row over full-network row) of the first faces of each."""
+  styles = jax.jit(lambda z, psi: truncated_styles(net['mapping'], mean, z, psi))
+  result, rows = {}, []
+  for psi in sorted(set(data['psi'].tolist())):
+    idx = np.flatnonzero(data['psi'] == psi)[:limit or None]
+    outs = []
+    for i in range(0, len(idx), 32):
+      sel = idx[i:i + 32]
+      w = styles(jnp.asarray(face_synth.seed_latents(data['seed'][sel])),
+                 jnp.asarray(data['psi'][sel])[:, None])
+      outs.append(np.asarray(render(spec_of(cfg), params, net['synthesis'], w)))
+    out, truth = np.concatenate(outs), data['image'][idx]
+    result[f'psi{psi:.2f}'] = {
+        'psnr': float(np.mean([metrics.psnr(o, t) for o, t in zip(out, truth)])),
+        'lpips': float(np.mean(lpips.lpips(out, truth))), 'faces': int(len(idx))}
+    rows += [list(out[:8]), list(truth[:8])]
+  return {**result, 'grid': images.grid(rows)}
 
 
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
-  psi = config.data.truncation
   net = msg.load_params()
   mean = style_mean(net['mapping'])
-  train_records = datasets.hr_records(config.data, 'train')
-  test_records = datasets.hr_records(config.data, 'test')
-  ds = batches(train_records, cfg.batch_size, config.seed)
-  tx = optax.adam(cfg.learning_rate)
-  init = head.Head64(cfg.width).init(jax.random.key(config.seed),
-                                     jnp.zeros((1, 32, 32, msg.WIDTHS[3])))['params']
+  train_pairs, test_pairs = pairs(config, 'train'), pairs(config, 'test')
+  ds = batches(train_pairs, cfg.batch_size, config.seed)
+  tx = optimizer(cfg)
+  spec = spec_of(cfg)
+  init = head.init(spec, jax.random.key(config.seed), net['synthesis'])
   workdir, mngr, start, state, _ = checkpoints.open_workdir(
       config, workdir, State(init, tx.init(init)), cfg.keep_ckpts)
-  spec = head.HeadSpec(cfg.width)
 
   def finish(state):
-    result = evaluate(cfg, state.params, net, mean, test_records, cfg.eval_faces, psi)
+    result = evaluate(cfg, state.params, net, mean, test_pairs)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
     head.export(spec, state.params, workdir / 'export',
                 {'config': config.name, 'steps': cfg.steps, 'heldout': result})
     (workdir / 'eval.json').write_text(json.dumps(result, indent=2))
-    loop.say(f'head vs full network on {result["faces"]} held-out faces: '
-             f'PSNR {result["psnr"]:.2f} dB, LPIPS {result["lpips"]:.3f}')
+    for name, r in result.items():
+      loop.say(f'head vs full network, {r["faces"]} held-out faces at {name}: '
+               f'PSNR {r["psnr"]:.2f} dB, LPIPS {r["lpips"]:.3f}')
 
   if start >= cfg.steps:
     loop.say(f'already trained for {start} steps')
@@ -130,15 +166,16 @@ def train(config, workdir: str | pathlib.Path) -> State:
     return state
   vgg_params = vgg.load_params() if cfg.perceptual_weight else {}
   step = jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
-  mapping = jax.jit(lambda z: truncated_styles(net['mapping'], mean, z, psi))
+  mapping = jax.jit(lambda z, psi: truncated_styles(net['mapping'], mean, z, psi))
 
   def step_fn(state, k):
     batch = ds[k]
-    w = mapping(jnp.asarray(face_synth.seed_latents(batch['seed'])))
+    w = mapping(jnp.asarray(face_synth.seed_latents(batch['seed'])),
+                jnp.asarray(batch['psi'])[:, None])
     return step(state, w, pipeline.to_float(batch['image']), net['synthesis'], vgg_params)
 
   def grid(state, k):
-    return evaluate(cfg, state.params, net, mean, test_records, 8, psi)['grid']
+    return evaluate(cfg, state.params, net, mean, test_pairs, 8)['grid']
 
   writer = loop.Writer(workdir)
   try:
