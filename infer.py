@@ -3,6 +3,7 @@
   python infer.py --seeds 16                       # the bundled examples/, shipped checkpoints
   python infer.py --input=my_faces/ --out=results  # a folder (or one file) of face images
   python infer.py --input=synthetic:test --limit=10
+  python infer.py --input=group_photo.jpg --align  # every face in a photo, aligned
 Outputs: OUT/<input>/grid.png, OUT/<input>/cand_*.png and OUT/results.json.
 Every flag left unset takes its value from the config's `nam` section (configs/common.py).
 """
@@ -34,10 +35,12 @@ flags.DEFINE_integer('max_batch', None, 'At most this many candidates per compil
 flags.DEFINE_string('prior', None, 'Face prior (nam_jax.priors.PRIORS).')
 flags.DEFINE_string('prior_ckpt', None, 'Exported face prior (default: the config\'s).')
 flags.DEFINE_string('degradation_ckpt', None, 'Exported degradation model.')
+flags.DEFINE_bool('align', None, 'Inputs are photos: find every face with dlib, align it as '
+                  'the training faces are, and write a contact sheet of what was found.')
 
 _SETTING_FLAGS = ('seeds', 'input', 'out', 'rng_seed', 'limit', 'steps', 'learning_rate',
                   'noise', 'sphere', 'mean_pull', 'spread', 'w_plus', 'max_batch', 'prior',
-                  'prior_ckpt', 'degradation_ckpt')
+                  'prior_ckpt', 'degradation_ckpt', 'align')
 
 
 def main(argv):

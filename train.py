@@ -9,6 +9,8 @@ Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a
 resumes from the newest checkpoint in --workdir.
 """
 
+import sys
+
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -19,21 +21,30 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go
 flags.mark_flags_as_required(['stage', 'workdir'])
 
 
+def _train(config, workdir: str, stage: str):
+  if stage == 'degrade':
+    from nam_jax.degrade import train as trainer
+  elif stage == 'progan':
+    from nam_jax.progan import train as trainer
+  elif stage == 'stylegan_head':
+    from nam_jax.stylegan import train_head as trainer
+  else:
+    from nam_jax.baselines import train as trainer
+    return trainer.train(config, workdir, stage)
+  return trainer.train(config, workdir)
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
-  if _STAGE.value == 'degrade':
-    from nam_jax.degrade import train as stage
-    stage.train(_CONFIG.value, _WORKDIR.value)
-  elif _STAGE.value == 'progan':
-    from nam_jax.progan import train as stage
-    stage.train(_CONFIG.value, _WORKDIR.value)
-  elif _STAGE.value == 'stylegan_head':
-    from nam_jax.stylegan import train_head as stage
-    stage.train(_CONFIG.value, _WORKDIR.value)
-  else:
-    from nam_jax.baselines import train as stage
-    stage.train(_CONFIG.value, _WORKDIR.value, _STAGE.value)
+  from nam_jax import weights
+  from nam_jax.training import checkpoints, lock, loop
+  try:
+    _train(_CONFIG.value, _WORKDIR.value, _STAGE.value)
+  except (checkpoints.CheckpointDamaged, checkpoints.CheckpointMismatch, lock.WorkdirBusy,
+          loop.NonFiniteError, weights.CheckpointError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
 
 
 if __name__ == '__main__':

@@ -18,9 +18,9 @@ import pathlib
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from nam_jax import images
+from nam_jax import files, images
 from nam_jax.data import datasets
-from nam_jax.nam import chunks, evaluate, report, settings
+from nam_jax.nam import chunks, evaluate, settings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
@@ -86,7 +86,7 @@ def main(argv):
     if key not in models:
       models[key] = chunks.load_model(job)
     out[name], result = evaluate.evaluate_setting(models[key], pairs['lr'], pairs['hr'], job)
-    report.write_json(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
+    files.write_json(_OUT.value, out)  # After every setting, so an interrupted sweep keeps its results.
     if _GRID.value:
       path = f'{os.path.splitext(_OUT.value)[0]}_{name}.png'
       images.save_png(path, evaluate.comparison_grid(pairs['lr'], pairs['hr'], result,

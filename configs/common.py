@@ -43,12 +43,16 @@ def base_config() -> ml_collections.ConfigDict:
   c.progan = ml_collections.ConfigDict(dict(
       latent_dim=512,
       widths=(512, 512, 512, 512, 256),  # Feature maps at 4, 8, 16, 32, 64.
-      epochs=(10, 20, 20, 20, 50),
+      # Images shown per stage (Karras et al. count phases in images): the new block fades
+      # in over fade_images (none at 4 px), then the stage stabilises for stable_images.
+      fade_images=(0, 1_800_000, 1_800_000, 1_800_000, 4_500_000),
+      stable_images=(1_800_000, 1_800_000, 1_800_000, 1_800_000, 4_500_000),
       batch_sizes=(64, 64, 64, 32, 16),
-      fade_fraction=0.5,  # Share of each stage (after the first) spent fading in.
+      minutes=0.0,        # > 0: wall-time budget of the last stage (after its fade-in).
       learning_rate=1e-3, b1=0.0, b2=0.99, eps=1e-8,
       gp_weight=10.0, drift=1e-3, n_critic=1,
-      ema_decay=0.999,
+      ema_decay=0.999,           # Per step, used when ema_half_life_images is 0.
+      ema_half_life_images=0,    # > 0: EMA decay 0.5 ** (batch / this), per image shown.
       log_every=50, image_every=500, ckpt_every=500, keep_ckpts=3,
       eval_samples=500,
   ))
@@ -106,13 +110,19 @@ def base_config() -> ml_collections.ConfigDict:
       rng_seed=0,
       # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
       # relative paths are found from the repository when not from the working directory.
-      prior='progan',
+      prior='stylegan',  # Wins on real faces (README, "Choosing the default prior").
       prior_ckpts=ml_collections.ConfigDict(dict(progan='checkpoints/progan_cpu',
                                                  stylegan='checkpoints/stylegan_head_cpu')),
+      # Each prior's own solver defaults, over the shared ones above (same keys). stylegan:
+      # best of the W/W+ sweep on real faces (docs/sweep_stylegan); progan: the shared ones.
+      prior_options=ml_collections.ConfigDict(dict(
+          progan=dict(learning_rate=0.1, sphere=False),
+          stylegan=dict(learning_rate=0.03, sphere=True))),
       degradation='h2l',
       degradation_ckpt='checkpoints/degrade_cpu',
       input='examples',  # The bundled example faces.
       out='out',
       limit=0,
+      align=False,  # True: image inputs are photos; every face is found and aligned.
   ))
   return c

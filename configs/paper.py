@@ -37,7 +37,10 @@ def get_config():
   p = c.progan
   p.latent_dim = 512                # SR-NAM 4.1: latent size 512.
   p.widths = (512, 512, 512, 512, 256)  # Karras 2017 Table 2 widths up to 64x64.
-  p.epochs = (10, 20, 20, 20, 50)   # SR-NAM 4.1: epochs per resolution.
+  # SR-NAM 4.1: 10, 20, 20, 20, 50 epochs per resolution, here of 180k faces, half of each
+  # stage after the first fading in (pro_gan_pytorch's fade_in_percentage 50).
+  p.fade_images = (0, 1_800_000, 1_800_000, 1_800_000, 4_500_000)
+  p.stable_images = (1_800_000, 1_800_000, 1_800_000, 1_800_000, 4_500_000)
   p.batch_sizes = (64, 64, 64, 32, 16)  # SR-NAM 4.1: batch size per resolution.
   p.learning_rate, p.b1, p.b2, p.eps = 1e-3, 0.0, 0.99, 1e-8  # pro_gan_pytorch, used by SR-NAM.
   p.drift = 1e-3                    # Karras 2017: epsilon_drift.
@@ -46,4 +49,5 @@ def get_config():
   n = c.nam
   n.steps = 300                     # SR-NAM 4.1: 250-500 iterations.
   n.seeds = 16
+  n.prior = 'progan'                # SR-NAM searches its own ProGAN (SR-NAM 3.4).
   return c

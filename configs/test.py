@@ -28,7 +28,8 @@ def get_config():
   p = c.progan
   p.latent_dim = 16
   p.widths = (8, 8, 8, 8, 8)
-  p.epochs = (1, 1, 1, 1, 1)
+  p.fade_images = (0, 4, 4, 4, 4)       # Three steps per stage, the first fading in.
+  p.stable_images = (12, 8, 8, 8, 8)
   p.batch_sizes = (4, 4, 4, 4, 4)
   p.log_every, p.image_every, p.ckpt_every = 1, 2, 2
   p.eval_samples = 4

@@ -183,10 +183,10 @@ def _merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dic
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  from nam_jax import images
+  from nam_jax import files, images
   from nam_jax.data import datasets
   from nam_jax.eval import suite
-  from nam_jax.nam import chunks, report, settings
+  from nam_jax.nam import chunks, settings
   config = _CONFIG.value
   common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'steps': _STEPS.value}
   job = settings.from_config(config.nam, common, base_dir=REPO)
@@ -209,7 +209,7 @@ def main(argv):
     results, outputs = _merge_with_earlier(out_dir, test, results, outputs)
     record = {'set': set_name, 'faces': list(test.names), 'settings': job.record(),
               'results': results}
-    report.write_json(out_dir / f'eval_{set_name}.json', record)
+    files.write_json(out_dir / f'eval_{set_name}.json', record)
     table = suite.markdown_table(results)
     (out_dir / f'eval_{set_name}.md').write_text(table + '\n')
     images.save_png(out_dir / f'eval_{set_name}_grid.png',
@@ -217,7 +217,7 @@ def main(argv):
     print(table)
     if _BEST_OF_K.value:
       curve = best_of_k_plot(test, job, model, out_dir, _BEST_OF_K.value)
-      report.write_json(out_dir / f'eval_best_of_k_{set_name}.json', curve)
+      files.write_json(out_dir / f'eval_best_of_k_{set_name}.json', curve)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
 """Inference checkpoints on disk: the weights inference needs, plus the model's shape in JSON.
 
-  DIR/model.json   {"kind": ..., the model's static shape (widths, ...), "source": training info}
+  DIR/model.json   {"kind": ..., the model's static shape (widths, ...), "source": training info,
+                   "params_sha256": checksum of the weights, verified on every load}
   DIR/params/      orbax StandardCheckpointer tree
 
 This module knows no model family: each family writes and reads its own checkpoints through
@@ -10,30 +11,50 @@ Training workdirs hold full training state instead; the trainers export from it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 import shutil
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
+
+from nam_jax import files
 
 
 class CheckpointError(ValueError):
   """A missing, foreign or mismatched checkpoint; the message names the directory."""
 
 
+def digest(tree) -> str:
+  """SHA-256 over every array of a pytree: path, shape, dtype and bytes."""
+  h = hashlib.sha256()
+  flat, _ = jax.tree_util.tree_flatten_with_path(jax.device_get(tree))
+  for path, leaf in flat:
+    leaf = np.asarray(leaf)
+    h.update(f'{jax.tree_util.keystr(path)}|{leaf.shape}|{leaf.dtype}|'.encode())
+    h.update(np.ascontiguousarray(leaf).tobytes())
+  return h.hexdigest()
+
+
 def save(out_dir: str | pathlib.Path, meta: dict, tree) -> pathlib.Path:
-  """Writes DIR/model.json and DIR/params; the previous DIR stays until the new one is whole."""
+  """Writes DIR/model.json (with the weights' checksum) and DIR/params; the previous DIR
+  stays until the new one is whole."""
   out_dir = pathlib.Path(out_dir).absolute()
   tmp = out_dir.with_name(out_dir.name + '.tmp')
+  old = out_dir.with_name(out_dir.name + '.old')
   shutil.rmtree(tmp, ignore_errors=True)
   tmp.mkdir(parents=True)
   ckptr = ocp.StandardCheckpointer()
   ckptr.save(tmp / 'params', tree)
   ckptr.wait_until_finished()
-  (tmp / 'model.json').write_text(json.dumps(meta, indent=2))
-  shutil.rmtree(out_dir, ignore_errors=True)
+  files.write_json(tmp / 'model.json', {**meta, 'params_sha256': digest(tree)})
+  shutil.rmtree(old, ignore_errors=True)
+  if out_dir.exists():
+    out_dir.rename(old)
   tmp.rename(out_dir)
+  shutil.rmtree(old, ignore_errors=True)
   return out_dir
 
 
@@ -48,20 +69,55 @@ def read_meta(ckpt_dir: str | pathlib.Path, kind: str) -> dict:
                           '(model.json and params/ expected; see nam_jax/weights.py)')
   try:
     meta = json.loads(meta_path.read_text())
-  except json.JSONDecodeError as e:
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
     raise CheckpointError(f'{meta_path}: corrupt model.json ({e})') from None
-  if meta.get('kind') != kind:
-    raise CheckpointError(f'{ckpt_dir}: holds a {meta.get("kind")!r} checkpoint, '
-                          f'expected a {kind!r} one')
+  if not isinstance(meta, dict) or meta.get('kind') != kind:
+    found = meta.get('kind') if isinstance(meta, dict) else None
+    raise CheckpointError(f'{ckpt_dir}: holds a {found!r} checkpoint, expected a {kind!r} one')
   return meta
 
 
+def _stored_shapes(params_dir: pathlib.Path) -> dict[str, tuple]:
+  """keystr path -> shape of every array orbax recorded for a params/ tree."""
+  tree = ocp.StandardCheckpointer().metadata(params_dir)
+  tree = getattr(tree, 'item_metadata', tree)
+  flat, _ = jax.tree_util.tree_flatten_with_path(
+      tree, is_leaf=lambda x: hasattr(x, 'shape'))
+  return {jax.tree_util.keystr(p): tuple(x.shape) for p, x in flat}
+
+
 def restore(ckpt_dir: str | pathlib.Path, like) -> dict:
-  """The params/ tree of a checkpoint, restored into the structure and shapes of `like`."""
+  """The params/ tree of a checkpoint, restored into the structure and shapes of `like` and
+  checked against the checksum in model.json (when it has one) and for finite values.
+
+  Errors name the problem in one line: weights of another shape ("do not match
+  model.json") are told apart from damaged files (truncated, missing, flipped bits).
+  """
   ckpt_dir = pathlib.Path(ckpt_dir)
+  params_dir = ckpt_dir.absolute() / 'params'
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
   try:
-    return ocp.StandardCheckpointer().restore(ckpt_dir.absolute() / 'params', abstract)
-  except Exception as e:  # orbax raises several types for shape/structure mismatches.
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise CheckpointError(f'{ckpt_dir}: weights do not match model.json ({first})') from None
+    tree = ocp.StandardCheckpointer().restore(params_dir, abstract)
+  except Exception as e:  # orbax and tensorstore raise many types.
+    first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    try:
+      stored = _stored_shapes(params_dir)
+    except Exception:  # The metadata itself is unreadable.
+      stored = None
+    flat, _ = jax.tree_util.tree_flatten_with_path(abstract)
+    wanted = {jax.tree_util.keystr(p): tuple(x.shape) for p, x in flat}
+    if stored is not None and stored != wanted:
+      raise CheckpointError(f'{ckpt_dir}: weights do not match model.json ({first})') from None
+    raise CheckpointError(f'{ckpt_dir}: weight files are damaged or incomplete '
+                          f'({first})') from None
+  meta = json.loads((ckpt_dir / 'model.json').read_text())
+  expected = meta.get('params_sha256')
+  if expected and digest(tree) != expected:
+    raise CheckpointError(f'{ckpt_dir}: weight files are damaged (their checksum does not '
+                          'match model.json)')
+  flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+  bad = [jax.tree_util.keystr(p) for p, x in flat
+         if np.issubdtype(np.asarray(x).dtype, np.floating) and not np.all(np.isfinite(x))]
+  if bad:
+    raise CheckpointError(f'{ckpt_dir}: weights hold non-finite values ({bad[0]})')
+  return tree

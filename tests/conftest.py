@@ -27,3 +27,21 @@ def test_config(data_root):
   config = test_cfg.get_config()
   datasets.prepare(config.data)
   return config
+
+
+@pytest.fixture(scope='session')
+def ckpts(tmp_path_factory):
+  """Exported test-size networks (random weights: inference cost and logic only)."""
+  import jax
+  from configs import test as test_cfg
+  from nam_jax.degrade import degradation
+  from nam_jax.degrade import train as degrade_train
+  from nam_jax.progan import prior
+  from nam_jax.progan import train as progan_train
+  c = test_cfg.get_config()
+  root = tmp_path_factory.mktemp('ckpts')
+  d = degrade_train.init_state(c.degrade, jax.random.key(0))
+  g = progan_train.init_state(c.progan, jax.random.key(1))
+  degradation.export(c.degrade, d.g_params, d.g_stats, root / 'degrade')
+  prior.export(c.progan, g.g_ema, root / 'progan')
+  return root

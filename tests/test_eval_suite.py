@@ -58,14 +58,3 @@ def test_bicubic_scores_match_direct_computation(test_set, degrader):
   assert 0 < r['lpips'] < 1 and r['psnr'] == r['psnr_oracle']
   table = suite.markdown_table(results)
   assert table.splitlines()[2].startswith('| bicubic | ') and 'Frechet VGG16' in table
-
-
-def test_ffhq_quad_of_an_upright_face():
-  from nam_jax.data import real_faces
-  points = np.zeros((68, 2))
-  points[36:42] = (40.0, 50.0)   # Left eye centre.
-  points[42:48] = (60.0, 50.0)   # Right eye centre: eyes 20 px apart.
-  points[48], points[54] = (42.0, 80.0), (58.0, 80.0)   # Mouth 30 px below the eyes.
-  quad = real_faces.ffhq_quad(points)
-  # Half side = max(2 x 20, 1.8 x 30) = 54; centre = eye midpoint + 0.1 x (0, 30).
-  np.testing.assert_allclose(quad, [[-4, -1], [-4, 107], [104, 107], [104, -1]], atol=1e-9)

@@ -14,27 +14,11 @@ import pytest
 from PIL import Image
 
 from configs import test as test_cfg
-from nam_jax.degrade import degradation
-from nam_jax.degrade import train as degrade_train
 from nam_jax.nam import chunks, invert, job, settings
-from nam_jax.progan import prior
-from nam_jax.progan import train as progan_train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAM_CFG = test_cfg.get_config().nam
 BASE = dict(steps=4, learning_rate=0.05, unroll=2, progress=False)
-
-
-@pytest.fixture(scope='module')
-def ckpts(tmp_path_factory):
-  """Exported test-size networks (random weights: inference cost and logic only)."""
-  c = test_cfg.get_config()
-  root = tmp_path_factory.mktemp('ckpts')
-  d = degrade_train.init_state(c.degrade, jax.random.key(0))
-  g = progan_train.init_state(c.progan, jax.random.key(1))
-  degradation.export(c.degrade, d.g_params, d.g_stats, root / 'degrade')
-  prior.export(c.progan, g.g_ema, root / 'progan')
-  return root
 
 
 def job_settings(ckpts, **overrides) -> settings.Settings:
@@ -211,6 +195,18 @@ def test_settings_come_from_the_config_unless_overridden(ckpts):
     settings.from_config(NAM_CFG, {'spread': -1.0})
 
 
+def test_each_prior_has_its_own_solver_defaults_under_the_overrides():
+  cfg = NAM_CFG.copy_and_resolve_references()
+  cfg.update(learning_rate=0.5, sphere=False)
+  cfg.prior_options = {'stylegan': {'learning_rate': 0.03, 'sphere': True}}
+  style = settings.from_config(cfg, {'prior': 'stylegan'})
+  assert (style.options.learning_rate, style.options.sphere) == (0.03, True)
+  gan = settings.from_config(cfg, {'prior': 'progan'})  # No options of its own: shared ones.
+  assert (gan.options.learning_rate, gan.options.sphere) == (0.5, False)
+  mine = settings.from_config(cfg, {'prior': 'stylegan', 'learning_rate': 0.2})
+  assert (mine.options.learning_rate, mine.options.sphere) == (0.2, True)
+
+
 def test_settings_text_is_typed_like_the_settings():
   assert settings.parse_overrides('steps=50,learning_rate=0.03,w_plus=True,noise=zero') == {
       'steps': 50, 'learning_rate': 0.03, 'w_plus': True, 'noise': 'zero'}
@@ -294,11 +290,11 @@ def test_infer_folder_with_bad_files_processes_the_rest(ckpts, tmp_path, test_co
 
 def test_missing_and_mismatched_checkpoints_are_one_line_errors(ckpts, tmp_path, test_config,
                                                                 capsys):
-  code = _job(ckpts, test_config, prior_ckpt=str(tmp_path / 'nope'), out=str(tmp_path))
+  code = _job(ckpts, test_config, prior_ckpt=str(tmp_path / 'nope'), out=str(tmp_path / 'out'))
   err = capsys.readouterr().err.strip()
   assert code == 2 and err.count('\n') == 0 and 'checkpoint directory not found' in err
   # Swapped: a degrader where the generator should be.
-  code = _job(ckpts, test_config, prior_ckpt=str(ckpts / 'degrade'), out=str(tmp_path))
+  code = _job(ckpts, test_config, prior_ckpt=str(ckpts / 'degrade'), out=str(tmp_path / 'out'))
   err = capsys.readouterr().err.strip()
   assert code == 2 and "expected a 'generator'" in err
   # Weights that do not fit their model.json.
@@ -308,6 +304,6 @@ def test_missing_and_mismatched_checkpoints_are_one_line_errors(ckpts, tmp_path,
   meta = json.loads((bad / 'model.json').read_text())
   meta['widths'] = [w * 2 for w in meta['widths']]
   (bad / 'model.json').write_text(json.dumps(meta))
-  code = _job(ckpts, test_config, prior_ckpt=str(bad), out=str(tmp_path))
+  code = _job(ckpts, test_config, prior_ckpt=str(bad), out=str(tmp_path / 'out'))
   err = capsys.readouterr().err.strip()
   assert code == 2 and err.count('\n') == 0 and 'do not match model.json' in err

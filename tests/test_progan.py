@@ -1,8 +1,11 @@
 """Progressive GAN: per-stage shapes, fade-in, equalized lr, minibatch stddev, EMA, resume."""
 
+import json
+
 import chex
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -107,22 +110,35 @@ def test_ema_update():
   chex.assert_trees_all_close(out['w'], jnp.array([1.2, 2.4]))
   from configs import test as test_cfg
   cfg = test_cfg.get_config().progan
-  assert progan_train.ema_decay(cfg, 0) == pytest.approx(0.1)  # Warm-up: follow early weights.
-  assert progan_train.ema_decay(cfg, 10**6) == cfg.ema_decay
+  assert progan_train.ema_decay(cfg, 0, 4) == pytest.approx(0.1)  # Warm-up: early weights.
+  assert progan_train.ema_decay(cfg, 10**6, 4) == cfg.ema_decay
+  by_images = cfg.copy_and_resolve_references()
+  by_images.ema_half_life_images = 100
+  # Same forgetting per image: 8 steps of batch 4 halve as much as 1 step of batch 32.
+  assert progan_train.ema_decay(by_images, 10**6, 4) ** 8 == pytest.approx(
+      progan_train.ema_decay(by_images, 10**6, 32))
+  assert progan_train.ema_decay(by_images, 10**6, 100) == pytest.approx(0.5)
 
 
-def test_schedule():
-  s = progan_train.Schedule((10, 20, 20), (4, 4, 2), 0.5)
-  assert s.total == 50 and s.locate(0) == (0, 0) and s.locate(10) == (1, 0)
-  assert s.locate(35) == (2, 5)
+def test_schedule_counts_images_shown():
+  cfg = ml_collections.ConfigDict(dict(fade_images=(100, 40, 80), stable_images=(40, 40, 38),
+                                       batch_sizes=(4, 4, 2)))
+  s = progan_train.Schedule.from_config(cfg)
+  # The first stage never fades (nothing older to fade from); steps round up.
+  assert s.fade_steps == (0, 10, 40) and s.stable_steps == (10, 10, 19)
+  assert s.steps == (10, 20, 59) and s.total == 89 and s.images(2) == 118
+  assert s.locate(0) == (0, 0) and s.locate(10) == (1, 0) and s.locate(35) == (2, 5)
   assert s.alpha(0, 3) == 1.0 and s.alpha(1, 0) == 0.0 and s.alpha(1, 5) == 0.5
-  assert s.alpha(1, 10) == 1.0 and s.alpha(1, 19) == 1.0
+  assert s.alpha(1, 10) == 1.0 and s.alpha(1, 19) == 1.0 and s.alpha(2, 20) == 0.5
+  with pytest.raises(ValueError, match='one entry per stage'):
+    progan_train.Schedule.from_config(ml_collections.ConfigDict(dict(
+        fade_images=(0, 1), stable_images=(1, 1, 1), batch_sizes=(4, 4, 4))))
 
 
 def _config(test_config):
   c = test_config.copy_and_resolve_references()
-  c.progan.update(widths=(8, 8, 8), epochs=(1, 1, 1), batch_sizes=(4, 4, 4), ckpt_every=2,
-                  image_every=0, eval_samples=0)
+  c.progan.update(widths=(8, 8, 8), fade_images=(0, 4, 4), stable_images=(12, 8, 8),
+                  batch_sizes=(4, 4, 4), ckpt_every=2, image_every=0, eval_samples=0)
   return c
 
 
@@ -173,3 +189,17 @@ def test_generator_ignores_latent_scale(nets):
   g, _, gp, _ = nets
   z = jax.random.normal(jax.random.key(5), (2, LATENT))
   chex.assert_trees_all_close(g.apply(gp, 0.3 * z, 4, 1.0), g.apply(gp, z, 4, 1.0), atol=1e-4)
+
+
+def test_last_stage_wall_time_budget_stops_after_fade_in_and_holds_on_rerun(
+    test_config, tmp_path):
+  c = _config(test_config)
+  c.progan.update(stable_images=(12, 8, 400), minutes=1e-6)  # Last stage: 1 + 100 steps.
+  progan_train.train(c, tmp_path / 'run')
+  mngr = checkpoints.manager(tmp_path / 'run' / 'checkpoints')
+  # Stages 0 and 1 take 3 steps each; the budget ends stage 2 once its one fade step is done.
+  assert mngr.latest_step() == 7
+  meta = json.loads((tmp_path / 'run' / 'export' / 'model.json').read_text())
+  assert meta['source']['images_shown'] == [12, 12, 4]
+  progan_train.train(c, tmp_path / 'run')  # Budget spent: nothing more is trained.
+  assert checkpoints.manager(tmp_path / 'run' / 'checkpoints').latest_step() == 7

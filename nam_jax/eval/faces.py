@@ -47,7 +47,7 @@ def _models_dir() -> pathlib.Path:
 
 
 @functools.lru_cache(maxsize=1)
-def _dlib_models():
+def dlib_models():
   try:
     import dlib
   except ImportError as e:
@@ -69,7 +69,7 @@ def _big(image: np.ndarray) -> np.ndarray:
 
 def face_box(image: np.ndarray) -> tuple[tuple[int, int, int, int], bool]:
   """(box at 64 px scale, found by the detector?) of one face image."""
-  _, detector, _, _ = _dlib_models()
+  _, detector, _, _ = dlib_models()
   rects = detector(_big(image), 0)
   if not len(rects):
     return FIXED_BOX, False
@@ -78,7 +78,7 @@ def face_box(image: np.ndarray) -> tuple[tuple[int, int, int, int], bool]:
 
 
 def _shape(big: np.ndarray, box):
-  dlib, _, predictor, _ = _dlib_models()
+  dlib, _, predictor, _ = dlib_models()
   rect = dlib.rectangle(*[int(round(v * UPSAMPLE)) for v in box])
   return predictor(big, rect)
 
@@ -91,7 +91,7 @@ def landmarks(image: np.ndarray, box) -> np.ndarray:
 
 def descriptor(image: np.ndarray, box) -> np.ndarray:
   """dlib's 128-d identity descriptor of the face inside `box`."""
-  _, _, _, recognizer = _dlib_models()
+  _, _, _, recognizer = dlib_models()
   big = _big(image)
   return np.array(recognizer.compute_face_descriptor(big, _shape(big, box)))
 

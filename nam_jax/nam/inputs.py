@@ -2,7 +2,8 @@
 
   PATH.png / PATH/           image file or folder, any size: largest centred square resized
                              with anti-aliasing to 16x16; colour modes converted; unusable files
-                             reported and skipped
+                             reported and skipped. With align: every face of each photo, found
+                             and aligned as the training faces (nam_jax/data/align.py)
   synthetic:test             the config's paired real-world LR test split (has HR truth)
   synthetic:train            the config's unpaired LR train split
   tfds:wider_face:SPLIT      face crops of TFDS wider_face (see nam_jax/data/real.py)
@@ -25,18 +26,26 @@ class Inputs:
   names: list[str]
   sources: list[str]
   lr_images: np.ndarray               # uint8 [N, 16, 16, 3]
-  skipped: list[str]                  # One message per unusable file.
+  skipped: list[str]                  # One message per unusable file (or face, with align).
   hr_truth: np.ndarray | None = None  # uint8 [N, 64, 64, 3] where known.
+  found: list[str] = dataclasses.field(default_factory=list)  # With align: one line per face.
+  sheets: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # name -> contact sheet
 
 
 def _limit(n: int, limit: int | None) -> int:
   return n if not limit else min(n, limit)
 
 
-def resolve(spec: str, data_cfg, limit: int | None = None) -> Inputs:
-  """The LR faces named by `spec` (see the module docstring), at most `limit` (0 = all)."""
+def resolve(spec: str, data_cfg, limit: int | None = None, align: bool = False) -> Inputs:
+  """The LR faces named by `spec` (see the module docstring), at most `limit` (0 = all).
+
+  With `align`, image files are photos: every face in them is found and aligned
+  (nam_jax/data/align.py) and becomes one input.
+  """
   if not spec:
     raise ValueError('no input given: pass an image file, a folder or a dataset split')
+  if align and ':' in spec and not pathlib.Path(spec).exists():
+    raise ValueError(f'--align works on photos (image files or folders), not on {spec}')
   if spec.startswith('synthetic:'):
     split = spec.split(':', 1)[1]
     if split == 'test':
@@ -67,9 +76,41 @@ def resolve(spec: str, data_cfg, limit: int | None = None) -> Inputs:
     files = [path]
   else:
     raise FileNotFoundError(f'--input {path}: no such file or folder')
+  if align:
+    return _aligned_faces(files, limit)
   lr_images, used, skipped = folder.load_images(files, LR_SIZE, skip_bad=True)
   names = _unique([p.stem for p in used])
   return Inputs(names, [str(p) for p in used], lr_images, skipped)
+
+
+def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
+  """Every face of every photo, aligned to LR_SIZE, with one line per face found."""
+  from nam_jax.data import align
+  names, sources, lr, skipped, found, sheets = [], [], [], [], [], {}
+  for path in files:
+    try:
+      photo = folder.read_rgb(path)
+    except folder.BadImageError as e:
+      skipped.append(str(e))
+      continue
+    faces = align.find_faces(photo)
+    sheets[path.stem] = align.contact_sheet(photo, faces)
+    if not faces:
+      skipped.append(f'{path}: no face found')
+    for f in faces:
+      where = f'{path}: face {f.index} at x={f.box[0]}, y={f.box[1]}'
+      if f.problem:
+        skipped.append(f'{where}: {f.problem}')
+        continue
+      names.append(f'{path.stem}_face{f.index}')
+      sources.append(f'{path} face {f.index}')
+      lr.append(align.crop(photo, f.quad, LR_SIZE))
+      found.append(f'{where}: square {f.side:.0f} px, aligned -> {names[-1]}')
+  if limit:
+    names, sources, lr = names[:limit], sources[:limit], lr[:limit]
+  if not names:
+    raise ValueError('no face to super-resolve: ' + '; '.join(skipped))
+  return Inputs(_unique(names), sources, np.stack(lr), skipped, found=found, sheets=sheets)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import numpy as np
@@ -16,24 +17,49 @@ from nam_jax.nam.settings import Settings
 def super_resolve_job(settings: Settings, data_cfg) -> int:
   """Runs one inference job; returns the process exit code. Errors are one line on stderr.
 
+  Everything that can be checked is checked before the compute: the networks, the inputs and
+  --out (nam_jax/nam/report.py: results go to a staging folder that replaces the previous
+  results only when complete). Exit codes: 0 done, 2 bad input or setting, 1 every candidate
+  diverged (nothing written).
+
   Args:
     settings: the job (nam_jax.nam.settings.from_config).
     data_cfg: `config.data`, for dataset inputs such as synthetic:test.
   """
   try:
-    model = chunks.load_model(settings)
-    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit)
-  except (weights.CheckpointError, folder.BadImageError, FileNotFoundError, ValueError) as e:
+    staging = report.prepare(settings.out)
+  except report.OutputError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  for msg in inputs.skipped:
-    print(f'skipped: {msg}', file=sys.stderr)
-  print(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, '
-        f'{settings.options.steps} steps each')
-  result = chunks.super_resolve(model, inputs.lr_images, settings)
-  path = report.write(settings.out, inputs, result, settings.record())
-  best = result['loss'].min(axis=1)
-  print(f'wrote {path}: best LR L1 per input mean {np.mean(best):.4f}, '
-        f'{result["seconds"]:.1f} s in all, {result["seconds"] / len(inputs.names):.1f} s '
-        'per input')
+  try:
+    try:
+      model = chunks.load_model(settings)
+      inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
+    except (weights.CheckpointError, folder.BadImageError, FileNotFoundError,
+            ValueError) as e:
+      print(f'error: {e}', file=sys.stderr)
+      return 2
+    for msg in inputs.found:
+      print(f'found: {msg}')
+    for msg in inputs.skipped:
+      print(f'skipped: {msg}', file=sys.stderr)
+    print(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, '
+          f'{settings.options.steps} steps each')
+    result = chunks.super_resolve(model, inputs.lr_images, settings)
+    bad = report.diverged(result)
+    for i, s in zip(*np.nonzero(bad)):
+      print(f'diverged: {inputs.names[i]} seed {s} (non-finite result, left out)',
+            file=sys.stderr)
+    if bad.all():
+      print('error: every candidate diverged (non-finite); nothing written. Check the '
+            'checkpoints and lower --learning_rate', file=sys.stderr)
+      return 1
+    report.write(staging, inputs, result, settings.record())
+    out = report.commit(staging, settings.out)
+  finally:
+    shutil.rmtree(staging, ignore_errors=True)
+  best = np.where(bad, np.inf, result['loss']).min(axis=1)
+  print(f'wrote {out / "results.json"}: best LR L1 per input mean '
+        f'{np.mean(best[np.isfinite(best)]):.4f}, {result["seconds"]:.1f} s in all, '
+        f'{result["seconds"] / len(inputs.names):.1f} s per input')
   return 0

@@ -34,6 +34,7 @@ class Settings:
   input: str                # Image file, folder or dataset split (see nam_jax/nam/inputs.py).
   out: str                  # Output folder.
   limit: int                # Use at most this many inputs (0 = all).
+  align: bool = False       # Image inputs are photos: find, align and use every face.
 
   def __post_init__(self):
     for name in ('seeds', 'max_batch'):
@@ -62,6 +63,9 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
                 base_dir: str | pathlib.Path | None = None) -> Settings:
   """Settings from `config.nam`, with every non-None override applied.
 
+  Precedence of a solver option: the override, then `nam.prior_options[prior]`, then the
+  shared `nam` value.
+
   Args:
     nam_cfg: a config's `nam` section.
     overrides: field names of Settings or invert.Options (e.g. from command-line flags);
@@ -74,10 +78,12 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   unknown = sorted(set(values) - known)
   if unknown:
     raise ValueError(f'unknown inference settings: {", ".join(unknown)}')
-  solver = {k: values.get(k, nam_cfg[k]) for k in _SOLVER_KEYS}
+  prior = values.get('prior', nam_cfg.prior)
+  # Solver defaults: the prior's own (nam.prior_options) over the shared ones.
+  defaults = {**nam_cfg, **nam_cfg.get('prior_options', {}).get(prior, {})}
+  solver = {k: values.get(k, defaults[k]) for k in _SOLVER_KEYS}
   solver['unroll'] = max(1, min(int(solver['unroll']), int(solver['steps'])))
   options = invert.Options(**solver, progress=values.get('progress', True))
-  prior = values.get('prior', nam_cfg.prior)
   if prior not in nam_cfg.prior_ckpts and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
@@ -95,6 +101,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       input=_resolve(values.get('input', nam_cfg.input), base),
       out=values.get('out', nam_cfg.out),
       limit=int(values.get('limit', nam_cfg.limit)),
+      align=bool(values.get('align', nam_cfg.get('align', False))),
   )
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 import pathlib
+import time
 from typing import Any
 
 import flax
@@ -22,11 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import gan, images, layers
+from nam_jax import files, gan, images, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import model, prior
-from nam_jax.training import checkpoints, loop
+from nam_jax.training import checkpoints, lock, loop
 
 
 @flax.struct.dataclass
@@ -40,21 +40,43 @@ class State:
 
 @dataclasses.dataclass(frozen=True)
 class Schedule:
-  """Steps and batch size of each stage; maps a global step to (stage, step in stage)."""
+  """Images shown per phase, as Karras et al. count them, turned into steps.
 
-  steps: tuple[int, ...]
+  Each stage after the first fades its new block in over `fade_images` images, then
+  stabilises for `stable_images`; a global step maps to (stage, step in stage), so a run
+  resumes mid-phase exactly. The last stage's stabilise phase may also end on a wall-time
+  budget (`minutes`, see `train`).
+  """
+
+  fade_steps: tuple[int, ...]
+  stable_steps: tuple[int, ...]
   batch_sizes: tuple[int, ...]
-  fade_fraction: float
 
   @classmethod
-  def from_config(cls, cfg, num_images: int) -> 'Schedule':
-    steps = tuple(max(1, math.ceil(e * num_images / b))
-                  for e, b in zip(cfg.epochs, cfg.batch_sizes))
-    return cls(steps, tuple(cfg.batch_sizes), cfg.fade_fraction)
+  def from_config(cls, cfg) -> 'Schedule':
+    n = len(cfg.batch_sizes)
+    if not len(cfg.fade_images) == len(cfg.stable_images) == n:
+      raise ValueError(f'progan.fade_images, stable_images and batch_sizes need one entry per '
+                       f'stage ({n}); got {len(cfg.fade_images)} and {len(cfg.stable_images)}')
+    if any(i < 0 for i in (*cfg.fade_images, *cfg.stable_images)):
+      raise ValueError('progan.fade_images and stable_images must not be negative')
+    steps = lambda images, b: math.ceil(images / b)
+    fade = tuple(0 if s == 0 else steps(f, b)
+                 for s, (f, b) in enumerate(zip(cfg.fade_images, cfg.batch_sizes)))
+    stable = tuple(max(1, steps(i, b)) for i, b in zip(cfg.stable_images, cfg.batch_sizes))
+    return cls(fade, stable, tuple(cfg.batch_sizes))
+
+  @property
+  def steps(self) -> tuple[int, ...]:
+    return tuple(f + s for f, s in zip(self.fade_steps, self.stable_steps))
 
   @property
   def total(self) -> int:
     return sum(self.steps)
+
+  def images(self, stage: int) -> int:
+    """Images shown in a whole stage."""
+    return self.steps[stage] * self.batch_sizes[stage]
 
   def start(self, stage: int) -> int:
     return sum(self.steps[:stage])
@@ -66,11 +88,9 @@ class Schedule:
     return len(self.steps) - 1, self.steps[-1]
 
   def alpha(self, stage: int, step_in_stage: int) -> float:
-    """Fade-in weight of the newest block: ramps 0 -> 1 over the first part of a stage."""
-    if stage == 0:
-      return 1.0
-    fade = max(1, int(self.fade_fraction * self.steps[stage]))
-    return min(1.0, step_in_stage / fade)
+    """Fade-in weight of the newest block: ramps 0 -> 1 over the fade phase."""
+    fade = self.fade_steps[stage]
+    return 1.0 if fade == 0 else min(1.0, step_in_stage / fade)
 
 
 def optimizer(cfg) -> optax.GradientTransformation:
@@ -100,10 +120,17 @@ def real_at_stage(x64: jax.Array, stage: int, alpha) -> jax.Array:
   return alpha * x + (1.0 - alpha) * model.upsample(layers.avg_pool(x))
 
 
-def ema_decay(cfg, global_step: int) -> float:
-  """EMA decay with warm-up: min(decay, (1 + t) / (10 + t)), so the average does not drag
-  the random initial weights along in short runs."""
-  return min(cfg.ema_decay, (1.0 + global_step) / (10.0 + global_step))
+def ema_decay(cfg, global_step: int, batch_size: int) -> float:
+  """EMA decay of one step, with warm-up min(decay, (1 + t) / (10 + t)) so the average does
+  not drag the random initial weights along in short runs.
+
+  With `ema_half_life_images` > 0 the decay is 0.5 ** (batch / half-life): the average
+  forgets at the same rate per image shown whatever the stage's batch (StyleGAN's 10k-image
+  half-life; ProGAN used a fixed 0.999 per step); otherwise the fixed per-step `ema_decay`.
+  """
+  decay = (0.5 ** (batch_size / cfg.ema_half_life_images) if cfg.ema_half_life_images
+           else cfg.ema_decay)
+  return min(decay, (1.0 + global_step) / (10.0 + global_step))
 
 
 def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Array,
@@ -206,29 +233,46 @@ def _finish_stage(config, state: State, stage: int, z_show, hr_test, fvd: dict,
              f'{fvd[str(stage)]:.2f}')
 
 
+def _images_shown(schedule: Schedule, global_step: int) -> list[int]:
+  """Images shown per stage up to a global step."""
+  return [max(0, min(global_step - schedule.start(s), n)) * schedule.batch_sizes[s]
+          for s, n in enumerate(schedule.steps)]
+
+
+@lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the Progressive GAN of `config` in `workdir`; returns the state."""
   cfg = config.progan
   hr_train = datasets.hr_source(config.data, 'train')
   hr_test = (datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
              if cfg.eval_samples else None)
-  schedule = Schedule.from_config(cfg, len(hr_train))
-  loop.say(f'ProGAN schedule: steps per stage {schedule.steps} (total {schedule.total})')
+  schedule = Schedule.from_config(cfg)
+  loop.say(f'ProGAN schedule: steps per stage {schedule.steps} (fade-in '
+           f'{schedule.fade_steps}; total {schedule.total}), images per stage '
+           f'{[schedule.images(s) for s in range(len(schedule.steps))]}'
+           + (f', last stage capped at {cfg.minutes:g} min' if cfg.minutes else ''))
 
   base_key = jax.random.key(config.seed)
   workdir, mngr, start, state, meta = checkpoints.open_workdir(
-      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts)
+      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts,
+      loop.say)
   if start:
     loop.say(f'resumed from global step {start} (stage {schedule.locate(start)[0]})')
   fvd = dict(meta.get('fvd', {}))
+  # Wall time spent in the last stage, summed over resumed sessions (for cfg.minutes).
+  spent = float(meta.get('last_stage_seconds', 0.0))
+  budget = 60.0 * cfg.minutes
+  final_stage = len(schedule.steps) - 1
   z_show = fixed_latents(cfg)
   train_key = jax.random.fold_in(base_key, 1)
   writer = loop.Writer(workdir)
   try:
     for stage in range(len(schedule.steps)):
       first, last = schedule.start(stage), schedule.start(stage) + schedule.steps[stage]
-      if start >= last:
+      if start >= last or (stage == final_stage and budget and spent >= budget):
         continue
+      timed = stage == final_stage and bool(budget)
+      resumed_at = time.monotonic()
       ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
                                      config.seed + 10 * stage, config.data.flip)
       step = make_step(cfg, stage)
@@ -237,14 +281,17 @@ def train(config, workdir: str | pathlib.Path) -> State:
         local = k - first
         real = np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)])
         alpha = np.float32(schedule.alpha(stage, local))
-        decay = np.float32(ema_decay(cfg, k))
+        decay = np.float32(ema_decay(cfg, k, schedule.batch_sizes[stage]))
         return step(state, real, alpha, decay, jax.random.fold_in(train_key, k))
 
-      def save(k, state, stage=stage, last=last):
-        if k == last:  # End of the stage: its figure row and quality go into this checkpoint.
-          _finish_stage(config, state, stage, z_show, hr_test, fvd, writer, last)
+      def finish(k, state, stage=stage):  # Figure row and quality go into k's checkpoint.
+        _finish_stage(config, state, stage, z_show, hr_test, fvd, writer, k)
+
+      def save(k, state, timed=timed, resumed_at=resumed_at):
+        seconds = spent + (time.monotonic() - resumed_at if timed else 0.0)
         checkpoints.save(mngr, k, state, {'global_step': k, 'stage': schedule.locate(k)[0],
-                                          'fvd': fvd, 'schedule': list(schedule.steps)})
+                                          'fvd': fvd, 'schedule': list(schedule.steps),
+                                          'last_stage_seconds': seconds})
 
       def grid(state, k, stage=stage):
         return images.grid([np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)),
@@ -252,15 +299,19 @@ def train(config, workdir: str | pathlib.Path) -> State:
 
       plan = loop.Plan(max(start, first), last, cfg.log_every, cfg.ckpt_every, cfg.image_every,
                        total=schedule.total, desc=f'progan {model.resolution(stage)}px',
-                       show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'))
-      hooks = loop.Hooks(save, grid, f'progan_stage{stage}', {'stage': stage})
+                       show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'),
+                       deadline=resumed_at + budget - spent if timed else None,
+                       earliest_stop=first + schedule.fade_steps[stage])
+      hooks = loop.Hooks(save, grid, f'progan_stage{stage}', {'stage': stage}, finish)
       state = loop.train_loop(state, step_fn, plan, hooks, writer)
   finally:
     writer.close()
   prior.export(cfg, state.g_ema, workdir / 'export',
-               {'config': config.name, 'global_steps': schedule.total, 'fvd_per_stage': fvd})
+               {'config': config.name, 'global_steps': mngr.latest_step(),
+                'images_shown': _images_shown(schedule, mngr.latest_step()),
+                'fvd_per_stage': fvd})
   rows = [np.load(p) for p in sorted((workdir / 'images').glob('stage*_final.npy'))]
   if rows:
     images.save_png(workdir / 'images' / 'stages.png', images.grid(rows))
-  (workdir / 'eval.json').write_text(json.dumps({'fvd_per_stage': fvd}, indent=2))
+  files.write_json(workdir / 'eval.json', {'fvd_per_stage': fvd})
   return state

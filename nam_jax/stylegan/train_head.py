@@ -16,7 +16,6 @@ faces of both kinds give the head's PSNR and LPIPS against the full network.
 from __future__ import annotations
 
 import functools
-import json
 import pathlib
 from typing import Any
 
@@ -27,12 +26,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import images
+from nam_jax import files, images
 from nam_jax.data import face_synth, pipeline, splits
 from nam_jax.degrade import train as degrade_train
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import head, model as msg
-from nam_jax.training import checkpoints, loop
+from nam_jax.training import checkpoints, lock, loop
 
 
 @flax.struct.dataclass
@@ -137,6 +136,7 @@ def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0
   return {**result, 'grid': images.grid(rows)}
 
 
+@lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
   net = msg.load_params()
@@ -147,22 +147,22 @@ def train(config, workdir: str | pathlib.Path) -> State:
   spec = spec_of(cfg)
   init = head.init(spec, jax.random.key(config.seed), net['synthesis'])
   workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, State(init, tx.init(init)), cfg.keep_ckpts)
+      config, workdir, State(init, tx.init(init)), cfg.keep_ckpts, loop.say)
 
   def finish(state):
     result = evaluate(cfg, state.params, net, mean, test_pairs)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
     head.export(spec, state.params, workdir / 'export',
                 {'config': config.name, 'steps': cfg.steps, 'heldout': result})
-    (workdir / 'eval.json').write_text(json.dumps(result, indent=2))
+    files.write_json(workdir / 'eval.json', result)
     for name, r in result.items():
       loop.say(f'head vs full network, {r["faces"]} held-out faces at {name}: '
                f'PSNR {r["psnr"]:.2f} dB, LPIPS {r["lpips"]:.3f}')
 
   if start >= cfg.steps:
     loop.say(f'already trained for {start} steps')
-    if not (workdir / 'export').is_dir():
-      finish(state)
+    if not all((workdir / f).is_file() for f in ('export/model.json', 'eval.json')):
+      finish(state)  # A kill during the first attempt: write the results again.
     return state
   vgg_params = vgg.load_params() if cfg.perceptual_weight else {}
   step = jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)

@@ -36,8 +36,9 @@ def check_finite(metrics: dict[str, float], step: int, workdir: pathlib.Path) ->
   bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
   if bad:
     raise NonFiniteError(
-        f'non-finite values at step {step}: {bad}; stopped without saving, the last good '
-        f'checkpoint in {workdir / "checkpoints"} is intact (lower the learning rate?)')
+        f'training diverged at step {step} (non-finite {", ".join(sorted(bad))}); stopped '
+        f'without saving. The checkpoints in {workdir / "checkpoints"} were verified when '
+        'loaded, so the optimisation itself blew up: rerun with a lower learning rate')
 
 
 class Writer:
@@ -79,34 +80,41 @@ class Plan:
   total: int | None = None          # Bar length, when this loop is one stage of a longer run.
   desc: str = 'train'
   show: tuple[str, ...] = ()        # Metrics on the progress bar (all are logged).
+  deadline: float | None = None     # time.monotonic() after which the loop ends early,
+  earliest_stop: int = 0            # but not before this step.
 
-  def fetches(self, done: int) -> bool:
-    return self.logs(done) or done % self.ckpt_every == 0 or done == self.stop
+  def final(self, done: int) -> bool:
+    """Whether step `done` ends the loop: the last step, or the first one past the deadline."""
+    return done == self.stop or (self.deadline is not None and done >= self.earliest_stop
+                                 and time.monotonic() >= self.deadline)
 
-  def logs(self, done: int) -> bool:
-    return done % self.log_every == 0 or done == self.stop
+  def logs(self, done: int, final: bool = False) -> bool:
+    return done % self.log_every == 0 or final
 
-  def draws(self, done: int) -> bool:
-    return bool(self.image_every) and (done % self.image_every == 0 or done == self.stop)
+  def draws(self, done: int, final: bool = False) -> bool:
+    return bool(self.image_every) and (done % self.image_every == 0 or final)
 
-  def saves(self, done: int) -> bool:
-    return done % self.ckpt_every == 0 or done == self.stop
+  def saves(self, done: int, final: bool = False) -> bool:
+    return done % self.ckpt_every == 0 or final
 
 
 @dataclasses.dataclass(frozen=True)
 class Hooks:
-  """What the loop calls: save(step, state) at checkpoint steps and at the end, and
-  image(state, step) -> grid at image steps."""
+  """What the loop calls: save(step, state) at checkpoint steps and at the end,
+  image(state, step) -> grid at image steps, and finish(step, state) once at the final step,
+  before its save (so what it records goes into that checkpoint)."""
 
   save: Callable[[int, Any], None]
   image: Callable[[Any, int], np.ndarray] | None = None
   image_name: str = 'samples'
   extra_scalars: Mapping[str, float] = dataclasses.field(default_factory=dict)
+  finish: Callable[[int, Any], None] | None = None
 
 
 def train_loop(state: Any, step_fn: Callable[[Any, int], tuple[Any, dict]], plan: Plan,
                hooks: Hooks, writer: Writer) -> Any:
-  """Runs steps [plan.start, plan.stop) of step_fn(state, step) -> (state, device metrics)."""
+  """Runs steps [plan.start, plan.stop) of step_fn(state, step) -> (state, device metrics),
+  or fewer when plan.deadline passes; returns the state after the last step run."""
   bar = tqdm(total=plan.total or plan.stop, initial=plan.start, desc=plan.desc, unit='step',
              dynamic_ncols=True)
   t0, n0 = time.perf_counter(), plan.start
@@ -115,18 +123,25 @@ def train_loop(state: Any, step_fn: Callable[[Any, int], tuple[Any, dict]], plan
       state, metrics = step_fn(state, step)
       done = step + 1
       bar.update(1)
-      if plan.fetches(done):
+      final = plan.final(done)
+      if plan.logs(done, final) or plan.saves(done, final):
         metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
         check_finite(metrics, step, writer.workdir)
-        if plan.logs(done):
+        if plan.logs(done, final):
           metrics['steps_per_sec'] = (done - n0) / max(time.perf_counter() - t0, 1e-9)
           writer.scalars(done, {**metrics, **hooks.extra_scalars})
           shown = [k for k in plan.show if k in metrics] or list(metrics)[:5]
           bar.set_postfix({k: f'{metrics[k]:.3g}' for k in shown + ['steps_per_sec']})
-      if hooks.image is not None and plan.draws(done):
+      if hooks.image is not None and plan.draws(done, final):
         writer.image(done, hooks.image_name, hooks.image(state, done))
-      if plan.saves(done):
+      if final and hooks.finish is not None:
+        hooks.finish(done, state)
+      if plan.saves(done, final):
         hooks.save(done, state)
+      if final:
+        if done < plan.stop:
+          say(f'{plan.desc}: wall-time budget reached at step {done} of {plan.stop}')
+        break
   finally:
     bar.close()
   return state

@@ -1,0 +1,205 @@
+"""nam_jax's ProGAN against pro-gan-pth (the PyTorch ProGAN SR-NAM trained) on equal terms.
+
+Both train three stages (4 -> 8 -> 16 px) on the same synthetic HR faces, fed in the same
+order (one deterministic batch stream, average-pooled to 16 px for pro-gan-pth as its data
+loader would resize), with the same widths, latent size, batch sizes, fade-in and images
+shown, WGAN-GP + drift, Adam(lr, 0, 0.99) and a generator EMA of the same per-step decay.
+Then the EMA generators are scored by the Frechet VGG16 distance at 16 px (same test faces,
+same number of samples) and shown side by side, and the training speeds (steps/s over the
+whole run) are compared. Writes DIR/results.json and DIR/samples.png.
+
+  pip install -r requirements-bench.txt && pip install --no-deps pro-gan-pth==3.4
+  python benchmarks/compare_pro_gan_pth.py --out=docs/progan_vs_pro_gan_pth
+
+pro-gan-pth is used as its own training loop uses it: its Generator, Discriminator, WganGP
+loss, ProGAN.optimize_discriminator / optimize_generator and update_average, with its alpha
+ramp (ticker / fader point). Its widths come from a module function nf(stage); the script
+replaces it so both networks have the config's widths. torchvision is imported by the
+package only for its data loader and image saving, which this script does not use; the
+torchvision wheels here are built against another torch, so a stand-in module is installed
+for that import, and one call that newer torch changed is adapted (see _import_pro_gan_pth).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sys
+import time
+import types
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from nam_jax import images, layers
+from nam_jax.data import datasets, pipeline
+from nam_jax.eval import frechet
+from nam_jax.progan import train as progan_train
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+_CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
+                                          'Config file (widths, batch sizes, optimiser).')
+_OUT = flags.DEFINE_string('out', 'docs/progan_vs_pro_gan_pth', 'Output folder.')
+_FADE = flags.DEFINE_list('fade_images', ['0', '16000', '16000'], 'Images per fade-in phase.')
+_STABLE = flags.DEFINE_list('stable_images', ['32000', '16000', '16000'],
+                            'Images per stabilise phase.')
+_TRAIN_FACES = flags.DEFINE_integer('train_faces', 1000, 'HR training faces.')
+_TEST_FACES = flags.DEFINE_integer('test_faces', 200, 'HR test faces (Frechet reference).')
+_SAMPLES = flags.DEFINE_integer('samples', 1000, 'Generated faces per Frechet distance.')
+_ONLY = flags.DEFINE_enum('only', 'both', ['both', 'nam_jax', 'pro_gan_pth'], 'What to train.')
+
+STAGES = 3  # 4, 8, 16 px.
+RES = 16
+
+
+def _config():
+  config = _CONFIG.value.copy_and_resolve_references()
+  config.data.update(hr_train=_TRAIN_FACES.value, hr_test=_TEST_FACES.value)
+  p = config.progan
+  p.update(widths=tuple(p.widths[:STAGES]), batch_sizes=tuple(p.batch_sizes[:STAGES]),
+           fade_images=tuple(int(i) for i in _FADE.value),
+           stable_images=tuple(int(i) for i in _STABLE.value),
+           minutes=0.0, ema_half_life_images=0, eval_samples=0, image_every=0,
+           ckpt_every=10**9, log_every=100)
+  return config
+
+
+def _real16(source, n: int) -> np.ndarray:
+  """The first n faces, average-pooled to 16 px, float in [-1, 1]."""
+  x = pipeline.to_float(datasets.take(source, n))
+  return np.asarray(layers.avg_pool(jnp.asarray(x), 64 // RES))
+
+
+def train_nam_jax(config, workdir: pathlib.Path):
+  """Ours, through the project's own trainer; returns a sampler z [N, 512] -> 16 px images."""
+  t0 = time.perf_counter()
+  state = progan_train.train(config, workdir)
+  seconds = time.perf_counter() - t0
+  cfg = config.progan
+  sampler = lambda z: np.asarray(progan_train.sample(cfg, state.g_ema, jnp.asarray(z),
+                                                     STAGES - 1))
+  return sampler, seconds
+
+
+def _import_pro_gan_pth(widths):
+  """pro_gan_pytorch with nf() returning the config's widths (see the module docstring)."""
+  if 'torchvision' not in sys.modules:
+    tv = types.ModuleType('torchvision')
+    tv.utils = types.ModuleType('torchvision.utils')
+    unused = lambda *args, **kwargs: None
+    tv.utils.save_image = unused
+    tv.transforms = types.ModuleType('torchvision.transforms')
+    for name in ('Compose', 'RandomHorizontalFlip', 'Resize', 'ToTensor'):
+      setattr(tv.transforms, name, unused)
+    sys.modules.update({'torchvision': tv, 'torchvision.utils': tv.utils,
+                        'torchvision.transforms': tv.transforms})
+  import torch
+  from pro_gan_pytorch import custom_layers, gan, losses, networks
+  networks.nf = lambda stage, **_: int(widths[stage - 1])
+  # Written for torch 1.10: newer torch added an argument (the number of spatial dims) to
+  # ConvTranspose2d._output_padding, which its first generator block calls.
+  base = torch.nn.ConvTranspose2d._output_padding
+  custom_layers.EqualizedConvTranspose2d._output_padding = (
+      lambda self, inp, size, stride, padding, kernel, dilation=None:
+      base(self, inp, size, stride, padding, kernel, 2, dilation))
+  return gan, losses, networks
+
+
+def train_pro_gan_pth(config, schedule: progan_train.Schedule, hr_train):
+  """pro-gan-pth's training steps on our batch stream; returns a sampler and seconds."""
+  import torch
+  torch.manual_seed(config.seed)
+  torch.set_num_threads(len(os.sched_getaffinity(0)))
+  cfg = config.progan
+  gan, losses, networks = _import_pro_gan_pth(cfg.widths)
+  depth = STAGES + 1  # pro-gan-pth counts depth from 2 (4 px): 16 px is depth 4.
+  gen = networks.Generator(depth, 3, cfg.latent_dim, use_eql=True)
+  dis = networks.Discriminator(depth, 3, cfg.latent_dim, use_eql=True)
+  progan = gan.ProGAN(gen, dis, torch.device('cpu'), use_ema=True, ema_beta=cfg.ema_decay)
+  loss = losses.WganGP(drift=cfg.drift)
+  adam = lambda net: torch.optim.Adam(net.parameters(), lr=cfg.learning_rate,
+                                      betas=(cfg.b1, cfg.b2), eps=cfg.eps)
+  g_opt, d_opt = adam(progan.gen), adam(progan.dis)
+  t0 = time.perf_counter()
+  for stage in range(STAGES):
+    ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
+                                   config.seed + 10 * stage, config.data.flip)
+    fade = schedule.fade_steps[stage]
+    for k in range(schedule.steps[stage]):
+      # Their ramp: alpha = ticker / fader_point (ticker from 1), then 1.
+      alpha = (k + 1) / fade if fade and k + 1 <= fade else 1.0
+      x = np.asarray(layers.avg_pool(jnp.asarray(ds[k]), 64 // RES))
+      real = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+      noise = torch.randn(real.shape[0], cfg.latent_dim)
+      progan.optimize_discriminator(loss, d_opt, noise, real, stage + 2, alpha)
+      gan.update_average(progan.gen_shadow, progan.gen, beta=progan.ema_beta)
+      progan.optimize_generator(loss, g_opt, noise, real, stage + 2, alpha)
+    logging.warning('pro-gan-pth stage %d done after %.0f s', stage, time.perf_counter() - t0)
+  seconds = time.perf_counter() - t0
+
+  def sampler(z):
+    with torch.no_grad():
+      out = progan.gen_shadow(torch.from_numpy(np.asarray(z, np.float32)), depth, 1.0)
+    return out.numpy().transpose(0, 2, 3, 1)
+
+  return sampler, seconds
+
+
+def _samples(sampler, n: int, latent_dim: int, seed: int) -> np.ndarray:
+  z = np.asarray(jax.random.normal(jax.random.key(seed), (n, latent_dim)))
+  return np.clip(np.concatenate([sampler(z[i:i + 100]) for i in range(0, n, 100)]), -1, 1)
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  config = _config()
+  schedule = progan_train.Schedule.from_config(config.progan)
+  out = pathlib.Path(_OUT.value)
+  out.mkdir(parents=True, exist_ok=True)
+  hr_train = datasets.hr_source(config.data, 'train')
+  real_test = _real16(datasets.hr_source(config.data, 'test'), _TEST_FACES.value)
+  reference = frechet.embed(real_test)
+  results_path = out / 'results.json'
+  results = json.loads(results_path.read_text()) if results_path.exists() else {}
+  results['setup'] = {
+      'widths': list(config.progan.widths), 'latent_dim': config.progan.latent_dim,
+      'batch_sizes': list(schedule.batch_sizes), 'fade_steps': list(schedule.fade_steps),
+      'stable_steps': list(schedule.stable_steps),
+      'images_shown': [schedule.images(s) for s in range(STAGES)],
+      'train_faces': len(hr_train), 'test_faces': len(real_test), 'samples': _SAMPLES.value}
+  print(f'schedule: steps {schedule.steps}, images {results["setup"]["images_shown"]}')
+  runs = {'nam_jax': lambda: train_nam_jax(config, out / 'nam_jax_run'),
+          'pro_gan_pth': lambda: train_pro_gan_pth(config, schedule, hr_train)}
+  for name, run in runs.items():
+    if _ONLY.value not in ('both', name):
+      continue
+    sampler, seconds = run()
+    fake = _samples(sampler, _SAMPLES.value, config.progan.latent_dim, 10_000)
+    fvd = frechet.frechet_distance(frechet.embed(fake), reference)
+    results[name] = {'frechet_vgg16_16px': fvd, 'train_seconds': seconds,
+                     'steps_per_sec': schedule.total / seconds}
+    print(f'{name}: Frechet VGG16 at 16 px {fvd:.2f}, {seconds:.0f} s, '
+          f'{schedule.total / seconds:.2f} steps/s')
+    np.save(out / f'{name}_samples.npy', fake[:16])
+    results_path.write_text(json.dumps(results, indent=2))
+  # Two rows each: test faces, nam_jax, pro-gan-pth (same latents for both generators).
+  shown = [real_test[:16]] + [np.load(out / f'{n}_samples.npy') for n in runs
+                              if (out / f'{n}_samples.npy').exists()]
+  images.save_png(out / 'samples.png',
+                  images.grid([list(x[i:i + 8]) for x in shown for i in (0, 8)]))
+  if 'nam_jax' in results and 'pro_gan_pth' in results:
+    a, b = results['nam_jax'], results['pro_gan_pth']
+    results['ratios'] = {'speed_nam_jax_over_pro_gan_pth': a['steps_per_sec'] / b['steps_per_sec'],
+                         'frechet_nam_jax_minus_pro_gan_pth':
+                             a['frechet_vgg16_16px'] - b['frechet_vgg16_16px']}
+    print(json.dumps(results['ratios'], indent=2))
+  results_path.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,37 @@
+"""Files written whole or not at all: a crash or a kill never leaves half a file behind."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+from typing import Any
+
+
+def write_text(path: str | pathlib.Path, text: str) -> pathlib.Path:
+  """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
+  path = pathlib.Path(path)
+  tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+  with open(tmp, 'w') as f:
+    f.write(text)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+  return path
+
+
+def finite_or_none(data: Any) -> Any:
+  """`data` with every NaN or infinite float replaced by None (JSON null)."""
+  if isinstance(data, float):
+    return data if math.isfinite(data) else None
+  if isinstance(data, dict):
+    return {k: finite_or_none(v) for k, v in data.items()}
+  if isinstance(data, (list, tuple)):
+    return [finite_or_none(v) for v in data]
+  return data
+
+
+def write_json(path: str | pathlib.Path, data: Any) -> pathlib.Path:
+  """Strict JSON (non-finite floats become null), written atomically."""
+  return write_text(path, json.dumps(finite_or_none(data), indent=2, allow_nan=False))

@@ -1,0 +1,81 @@
+"""--align: every face of a photo found, aligned as the training faces, reported one by one."""
+
+import importlib.util
+import json
+import pathlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from nam_jax.data import align
+from nam_jax.nam import inputs, job, settings
+
+
+def test_ffhq_quad_of_an_upright_face():
+  points = np.zeros((68, 2))
+  points[36:42] = (40.0, 50.0)   # Left eye centre.
+  points[42:48] = (60.0, 50.0)   # Right eye centre: eyes 20 px apart.
+  points[48], points[54] = (42.0, 80.0), (58.0, 80.0)   # Mouth 30 px below the eyes.
+  quad = align.ffhq_quad(points)
+  # Half side = max(2 x 20, 1.8 x 30) = 54; centre = eye midpoint + 0.1 x (0, 30).
+  np.testing.assert_allclose(quad, [[-4, -1], [-4, 107], [104, 107], [104, -1]], atol=1e-9)
+
+
+@pytest.fixture(scope='module')
+def group_photo(tmp_path_factory) -> pathlib.Path:
+  """Real faces of three sizes on one canvas: the astronaut (face ~90 px), Grace Hopper at
+  half size (~110 px) and at an eighth (~37 px)."""
+  spec = importlib.util.find_spec('matplotlib')
+  hopper = Image.open(pathlib.Path(spec.submodule_search_locations[0]) /
+                      'mpl-data/sample_data/grace_hopper.jpg').convert('RGB')
+  canvas = Image.new('RGB', (1000, 560), (200, 200, 200))
+  canvas.paste(Image.fromarray(data.astronaut()), (0, 0))
+  canvas.paste(hopper.resize((hopper.width // 2, hopper.height // 2), Image.LANCZOS), (540, 0))
+  canvas.paste(hopper.resize((hopper.width // 8, hopper.height // 8), Image.LANCZOS), (860, 380))
+  path = tmp_path_factory.mktemp('photos') / 'group.jpg'
+  canvas.save(path, quality=92)
+  return path
+
+
+def test_every_face_is_found_and_the_small_ones_are_reported(group_photo):
+  photo = np.asarray(Image.open(group_photo))
+  found = align.find_faces(photo)
+  boxes = [f.box for f in found]
+  assert any(b[0] < 512 and b[1] < 200 for b in boxes)          # The astronaut's face.
+  assert any(540 <= b[0] < 860 for b in boxes)                  # Hopper, half size.
+  assert any(b[0] >= 860 and b[1] >= 380 for b in boxes)        # Hopper, an eighth.
+  assert all(f.problem is None for f in found)  # All squares >= MIN_SIDE here.
+  strict = align.find_faces(photo, min_side=100)
+  small = [f for f in strict if f.problem]
+  assert small and all(f.side < 100 and 'too small to align' in f.problem for f in small)
+  crop = align.crop(photo, found[0].quad, 16)
+  assert crop.shape == (16, 16, 3) and crop.dtype == np.uint8
+  sheet = align.contact_sheet(photo, strict)
+  assert sheet.ndim == 3 and sheet.shape[2] == 3
+
+
+def test_align_inputs_name_each_face_and_list_the_rest(group_photo, monkeypatch):
+  monkeypatch.setattr(align, 'MIN_SIDE', 100)
+  got = inputs.resolve(str(group_photo), None, align=True)
+  assert got.lr_images.shape[1:] == (16, 16, 3) and len(got.names) == len(got.found)
+  assert all(n.startswith('group_face') for n in got.names)
+  assert got.skipped and all('too small to align' in s for s in got.skipped)
+  assert list(got.sheets) == ['group']
+  with pytest.raises(ValueError, match='--align works on photos'):
+    inputs.resolve('synthetic:test', None, align=True)
+
+
+def test_infer_align_writes_a_contact_sheet_and_one_line_per_face(
+    group_photo, ckpts, tmp_path, test_config, capsys):
+  values = dict(seeds=2, steps=2, max_batch=8, learning_rate=0.05, unroll=1, progress=False,
+                prior_ckpt=str(ckpts / 'progan'), degradation_ckpt=str(ckpts / 'degrade'),
+                input=str(group_photo), align=True, out=str(tmp_path / 'out'))
+  code = job.super_resolve_job(settings.from_config(test_config.nam, values), test_config.data)
+  captured = capsys.readouterr()
+  assert code == 0
+  results = json.loads((tmp_path / 'out' / 'results.json').read_text())
+  found = [l for l in captured.out.splitlines() if l.startswith('found: ')]
+  assert len(found) == results['num_inputs'] == len(results['faces_found']) >= 3
+  assert (tmp_path / 'out' / 'group_faces.png').is_file()
