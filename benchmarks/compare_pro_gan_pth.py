@@ -37,7 +37,7 @@ import numpy as np
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from nam_jax import images, layers
+from nam_jax import files, images, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import train as progan_train
@@ -203,7 +203,7 @@ def main(argv):
     if 'steps_per_sec' in entry:
       print(f'{name}: {entry["train_seconds"]:.0f} s, {entry["steps_per_sec"]:.2f} steps/s')
     results[name] = entry
-    results_path.write_text(json.dumps(results, indent=2))
+    files.write_json(results_path, results)
   # Two rows each: test faces, then each implementation's EMA and raw generator (same latents).
   names = [f'{n}{v}_samples.npy' for n in runs for v in ('', '_raw')]
   shown = [real_test[:16]] + [np.load(out / f) for f in names if (out / f).exists()]
@@ -215,7 +215,7 @@ def main(argv):
                          'frechet_nam_jax_minus_pro_gan_pth':
                              a['frechet_vgg16_16px'] - b['frechet_vgg16_16px']}
     print(json.dumps(results['ratios'], indent=2))
-  results_path.write_text(json.dumps(results, indent=2))
+  files.write_json(results_path, results)
 
 
 if __name__ == '__main__':

@@ -5,13 +5,13 @@ and latents as the per-stage figures of training).
   python benchmarks/progan_ema_vs_raw.py --workdir=runs/progan_v2 --config=configs/cpu.py
 """
 
-import json
 import pathlib
 
 import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from nam_jax import files
 from nam_jax.data import datasets
 from nam_jax.progan import train as progan_train
 from nam_jax.training import checkpoints
@@ -41,7 +41,7 @@ def main(argv):
     print(f'{name}: Frechet VGG16 at 64 px {result[f"frechet_vgg16_64px_{name}"]:.2f}',
           flush=True)
   if _OUT.value:
-    pathlib.Path(_OUT.value).write_text(json.dumps(result, indent=2))
+    files.write_json(_OUT.value, result)
 
 
 if __name__ == '__main__':

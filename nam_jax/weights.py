@@ -27,6 +27,13 @@ class CheckpointError(ValueError):
   """A missing, foreign or mismatched checkpoint; the message names the directory."""
 
 
+def non_finite(tree) -> list[str]:
+  """Paths of the float arrays of a pytree that hold NaN or infinite values."""
+  flat, _ = jax.tree_util.tree_flatten_with_path(jax.device_get(tree))
+  return [jax.tree_util.keystr(p) for p, x in flat
+          if np.issubdtype(np.asarray(x).dtype, np.floating) and not np.all(np.isfinite(x))]
+
+
 def digest(tree) -> str:
   """SHA-256 over every array of a pytree: path, shape, dtype and bytes."""
   h = hashlib.sha256()
@@ -115,9 +122,7 @@ def restore(ckpt_dir: str | pathlib.Path, like) -> dict:
   if expected and digest(tree) != expected:
     raise CheckpointError(f'{ckpt_dir}: weight files are damaged (their checksum does not '
                           'match model.json)')
-  flat, _ = jax.tree_util.tree_flatten_with_path(tree)
-  bad = [jax.tree_util.keystr(p) for p, x in flat
-         if np.issubdtype(np.asarray(x).dtype, np.floating) and not np.all(np.isfinite(x))]
+  bad = non_finite(tree)
   if bad:
     raise CheckpointError(f'{ckpt_dir}: weights hold non-finite values ({bad[0]})')
   return tree

@@ -103,8 +103,7 @@ def _restore_step(mngr: ocp.CheckpointManager, step: int, like: Any) -> tuple[An
       state=ocp.args.StandardRestore(abstract)))['state']
   if 'state_sha256' in meta and weights.digest(state) != meta['state_sha256']:
     raise ValueError('its arrays do not match the checksum written with them')
-  bad = [path for path, leaf in _leaves(state)
-         if np.issubdtype(leaf.dtype, np.floating) and not np.all(np.isfinite(leaf))]
+  bad = weights.non_finite(state)
   if bad:
     raise ValueError(f'non-finite values in {bad[0]}' + (f' and {len(bad) - 1} more arrays'
                                                           if len(bad) > 1 else ''))
