@@ -31,7 +31,8 @@ def get_config():
   p.widths = (128, 128, 96, 64, 32)
   # Images shown per phase, spent where steps are cheap. Measured on this 2-core CPU (idle):
   # 829 / 129 / 35 / 12 / 7 images/s at 4 / 8 / 16 / 32 / 64 px. The 64 px stage fades in
-  # over 8k images, then stabilises until `minutes` of wall time (about 2.5 h in all).
+  # over 8k images, then stabilises until the stage has taken `minutes` of wall time, fade-in
+  # included (about 2.5 h in all).
   p.fade_images = (0, 40_000, 16_000, 8_000, 8_000)
   p.stable_images = (100_000, 40_000, 16_000, 8_000, 1_000_000)
   p.minutes = 45.0
