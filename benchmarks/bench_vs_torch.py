@@ -6,8 +6,11 @@ shipped cpu-size networks: the ProGAN prior or the cut-down MobileStyleGAN prior
 synthesis to 16 px + the distilled 64 px head), and the H2L degradation; torch twins in
 benchmarks/torch_nets.py, checked to compute the same images first. `--steps` Adam
 iterations on the latents with the degradation noise fixed at zero:
-  fused    invert.solve: vmap over candidates + lax.scan over iterations, one XLA program
-  loop     one jitted, vmapped Adam step, called from a Python loop
+  fused    invert.solve: vmap over candidates + lax.scan over iterations, one XLA program,
+           the candidate axis sharded over one XLA device per core (nam_jax.devices), as
+           infer.py runs it
+  fused1   the same on one XLA device (how nam_jax ran before the split)
+  loop     one jitted, vmapped Adam step (sharded the same way), called from a Python loop
   torch    a batch of latents, torch.optim.Adam, forward/backward in a Python loop (as the
            NAM/PULSE code does), torch's own CPU threads
 Reported per row: compile seconds (first call minus a timed call; 0 for torch), seconds per
@@ -22,6 +25,7 @@ matmul's GFLOP/s measured in the same run. Also the fused program chunked by --m
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
 import subprocess
@@ -33,7 +37,8 @@ from absl import app, flags
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _PRIORS = flags.DEFINE_list('priors', ['progan', 'stylegan'], 'Face priors.')
 _SEEDS = flags.DEFINE_list('seeds', ['1', '4', '16', '64', '256'], 'Candidate counts.')
-_FORMS = flags.DEFINE_list('forms', ['fused', 'loop', 'torch'], 'Forms to time.')
+_FORMS = flags.DEFINE_list('forms', ['fused', 'fused1', 'loop', 'torch'],
+                           'Forms to time (fused1: fused on one XLA device).')
 _STEPS = flags.DEFINE_integer('steps', 20, 'Adam iterations timed per run.')
 _CHUNK = flags.DEFINE_integer('max_batch', 64, 'Chunk size of the extra "fused chunked" rows '
                               '(candidate counts above it); 0 = none.')
@@ -75,7 +80,9 @@ def _torch_prior(prior: str, nets, prior_params):
 def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   import jax
   import jax.numpy as jnp
+  import numpy as np
   import optax
+  from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
   from nam_jax.nam import invert
   nets, prior_params, deg_vars = _networks(prior)
@@ -96,6 +103,13 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   flops = one_step.lower(z0, tx.init(z0), targets).compile().cost_analysis()
   flops = (flops[0] if isinstance(flops, list) else flops).get('flops', float('nan'))
 
+  # Both forms as nam_jax.nam.chunks runs them: the candidate axis sharded over the host's
+  # devices (one per core, nam_jax.devices), the networks replicated.
+  size = min(chunk, c) if chunk else c
+  mesh = Mesh(np.array(jax.devices()[:math.gcd(size, jax.device_count())]), ('c',))
+  shard, same = NamedSharding(mesh, PartitionSpec('c')), NamedSharding(mesh, PartitionSpec())
+  prior_params, deg_vars = jax.device_put((prior_params, deg_vars), same)
+  z0, targets = jax.device_put((z0, targets), shard)
   if form == 'loop':
     def run():
       z, s = z0, tx.init(z0)
@@ -106,8 +120,7 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
     opts = invert.Options(steps=steps, learning_rate=LR[prior], b1=0.9, b2=0.999, noise='zero',
                           sphere=False, mean_pull=0.0, spread=0.0, unroll=1, progress=False)
     # The fused program starts from its own keyed latents; the work is the same.
-    keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))
-    size = min(chunk, c) if chunk else c
+    keys = jax.device_put(jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c)), shard)
 
     def run():
       outs = [invert.solve(keys[i:i + size], targets[i:i + size], prior_params, deg_vars,
@@ -195,8 +208,13 @@ def _one(spec: str) -> None:
   parts = spec.split(':')
   prior, form, c = parts[0], parts[1], int(parts[2])
   chunk = int(parts[3]) if len(parts) > 3 else 0
-  row = (_torch_row(prior, c, _STEPS.value) if form == 'torch'
-         else _jax_row(prior, form, c, _STEPS.value, chunk))
+  if form != 'torch':
+    from nam_jax import devices
+    # 'fused1' / 'loop1': the same on one XLA device (before nam_jax.devices split the CPU).
+    row = {'devices': devices.split_host_cpu(1 if form.endswith('1') else None)}
+    row.update(_jax_row(prior, form.rstrip('1'), c, _STEPS.value, chunk))
+  else:
+    row = _torch_row(prior, c, _STEPS.value)
   row.update(prior=prior, form=form if not chunk else f'{form} chunked {chunk}', seeds=c,
              steps=_STEPS.value, peak_rss_mb=_peak_rss_mb())
   print('ROW ' + json.dumps(row), flush=True)
@@ -224,7 +242,7 @@ def _ratios(rows: list[dict]) -> dict:
   out = {}
   for (prior, form, s), speed in by.items():
     if form == 'fused':
-      for other in ('torch', 'loop'):
+      for other in ('torch', 'loop', 'fused1'):
         if (prior, other, s) in by:
           out[f'{prior}_fused_over_{other}_{s}'] = speed / by[(prior, other, s)]
       if s == 256 and (prior, 'fused', 16) in by:

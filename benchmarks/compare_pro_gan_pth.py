@@ -15,10 +15,7 @@ DIR/results.json and DIR/samples.png (rows: test faces, then EMA and raw samples
 pro-gan-pth is used as its own training loop uses it: its Generator, Discriminator, WganGP
 loss, ProGAN.optimize_discriminator / optimize_generator and update_average, with its alpha
 ramp (ticker / fader point). Its widths come from a module function nf(stage); the script
-replaces it so both networks have the config's widths. torchvision is imported by the
-package only for its data loader and image saving, which this script does not use; the
-torchvision wheels here are built against another torch, so a stand-in module is installed
-for that import, and one call that newer torch changed is adapted (see _import_pro_gan_pth).
+replaces it so both networks have the config's widths (benchmarks/pro_gan_pth.py).
 """
 
 from __future__ import annotations
@@ -27,9 +24,7 @@ import json
 import os
 import pathlib
 import shutil
-import sys
 import time
-import types
 
 import jax
 import jax.numpy as jnp
@@ -41,6 +36,8 @@ from nam_jax import files, images, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import train as progan_train
+
+import pro_gan_pth  # benchmarks/ is this script's folder.
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
@@ -96,45 +93,14 @@ def train_nam_jax(config, workdir: pathlib.Path):
   return samplers, seconds
 
 
-def _import_pro_gan_pth(widths):
-  """pro_gan_pytorch with nf() returning the config's widths (see the module docstring)."""
-  if 'torchvision' not in sys.modules:
-    tv = types.ModuleType('torchvision')
-    tv.utils = types.ModuleType('torchvision.utils')
-    unused = lambda *args, **kwargs: None
-    tv.utils.save_image = unused
-    tv.transforms = types.ModuleType('torchvision.transforms')
-    for name in ('Compose', 'RandomHorizontalFlip', 'Resize', 'ToTensor'):
-      setattr(tv.transforms, name, unused)
-    sys.modules.update({'torchvision': tv, 'torchvision.utils': tv.utils,
-                        'torchvision.transforms': tv.transforms})
-  import torch
-  from pro_gan_pytorch import custom_layers, gan, losses, networks
-  networks.nf = lambda stage, **_: int(widths[stage - 1])
-  # Written for torch 1.10: newer torch added an argument (the number of spatial dims) to
-  # ConvTranspose2d._output_padding, which its first generator block calls.
-  base = torch.nn.ConvTranspose2d._output_padding
-  custom_layers.EqualizedConvTranspose2d._output_padding = (
-      lambda self, inp, size, stride, padding, kernel, dilation=None:
-      base(self, inp, size, stride, padding, kernel, 2, dilation))
-  return gan, losses, networks
-
-
 def train_pro_gan_pth(config, schedule: progan_train.Schedule, hr_train):
   """pro-gan-pth's training steps on our batch stream; returns a sampler and seconds."""
   import torch
   torch.manual_seed(config.seed)
   torch.set_num_threads(len(os.sched_getaffinity(0)))
   cfg = config.progan
-  gan, losses, networks = _import_pro_gan_pth(cfg.widths)
   depth = STAGES + 1  # pro-gan-pth counts depth from 2 (4 px): 16 px is depth 4.
-  gen = networks.Generator(depth, 3, cfg.latent_dim, use_eql=True)
-  dis = networks.Discriminator(depth, 3, cfg.latent_dim, use_eql=True)
-  progan = gan.ProGAN(gen, dis, torch.device('cpu'), use_ema=True, ema_beta=cfg.ema_decay)
-  loss = losses.WganGP(drift=cfg.drift)
-  adam = lambda net: torch.optim.Adam(net.parameters(), lr=cfg.learning_rate,
-                                      betas=(cfg.b1, cfg.b2), eps=cfg.eps)
-  g_opt, d_opt = adam(progan.gen), adam(progan.dis)
+  gan, progan, loss, g_opt, d_opt = pro_gan_pth.trainer(cfg, depth)
   t0 = time.perf_counter()
   for stage in range(STAGES):
     ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],

@@ -1,6 +1,10 @@
 """Progressive GAN: per-stage shapes, fade-in, equalized lr, minibatch stddev, EMA, resume."""
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
 
 import chex
 import jax
@@ -203,3 +207,36 @@ def test_last_stage_wall_time_budget_stops_after_fade_in_and_holds_on_rerun(
   assert meta['source']['images_shown'] == [12, 12, 4]
   progan_train.train(c, tmp_path / 'run')  # Budget spent: nothing more is trained.
   assert checkpoints.manager(tmp_path / 'run' / 'checkpoints').latest_step() == 7
+
+
+TWO_DEVICES = '''
+import jax, jax.numpy as jnp, numpy as np
+from configs import test as test_cfg
+from nam_jax import devices
+from nam_jax.progan import train as progan_train
+assert len(jax.devices()) == 2, jax.devices()
+cfg = test_cfg.get_config().progan
+state = progan_train.init_state(cfg, jax.random.key(0))
+real = jax.random.uniform(jax.random.key(1), (cfg.n_critic, 8, 64, 64, 3), minval=-1, maxval=1)
+args = (real, np.float32(0.5), np.float32(0.9), jax.random.key(2))
+one, _ = progan_train.make_step(cfg, 1)(jax.tree.map(jnp.copy, state), *args)
+mesh = devices.batch_mesh(8)
+assert mesh.size == 2
+# train() splits the batch from DATA_PARALLEL_FROM px up (16), one device below.
+assert [progan_train.stage_mesh(s, 8).size for s in range(5)] == [1, 1, 2, 2, 2]
+two, metrics = progan_train.make_step(cfg, 1, mesh)(
+    jax.device_put(state, devices.replicated(mesh)), *args)
+assert len(two.g_params['to_rgb_1']['kernel'].sharding.device_set) == 2
+# Same step split over two devices: equal up to float reassociation of the summed gradients.
+for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(two)):
+  np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=2e-5)
+print('SAME')
+'''
+
+
+def test_data_parallel_step_on_two_host_devices_equals_one_device():
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+             JAX_PLATFORMS='cpu')
+  proc = subprocess.run([sys.executable, '-c', TWO_DEVICES], capture_output=True, text=True,
+                        env=env, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[1])
+  assert proc.returncode == 0 and 'SAME' in proc.stdout, proc.stderr[-2000:]

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import files, gan, images, layers
+from nam_jax import devices, files, gan, images, layers
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import model, prior
@@ -134,25 +134,27 @@ def ema_decay(cfg, global_step: int, batch_size: int) -> float:
 
 
 def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Array,
-               key: jax.Array, *, cfg, stage: int) -> tuple[State, dict]:
+               key: jax.Array, *, cfg, stage: int, batch_sharding=None) -> tuple[State, dict]:
   """cfg.n_critic critic updates then one generator update and the EMA update.
 
   Args:
     real64: HR batches [n_critic, B, 64, 64, 3] in [-1, 1].
     alpha: fade-in weight of this step (a traced scalar: one compilation per stage).
     decay: EMA decay of this step (traced, see ema_decay).
+    batch_sharding: how [B, ...] arrays are split over devices (data parallel; the state is
+      replicated and XLA sums the gradients), or None on one device. Same maths either way.
   """
   g, d = model.from_config(cfg)
+  latents = lambda k: _constrain(jax.random.normal(k, (b, cfg.latent_dim)), batch_sharding)
   tx = optimizer(cfg)
   b = real64.shape[1]
   d_params, d_opt = state.d_params, state.d_opt
   metrics = {}
   for i in range(cfg.n_critic):
     k_z, k_gp = jax.random.split(jax.random.fold_in(key, i))
-    real = real_at_stage(real64[i], stage, alpha)
-    fake = jax.lax.stop_gradient(g.apply({'params': state.g_params},
-                                         jax.random.normal(k_z, (b, cfg.latent_dim)),
-                                         stage, alpha))
+    real = _constrain(real_at_stage(real64[i], stage, alpha), batch_sharding)
+    fake = jax.lax.stop_gradient(g.apply({'params': state.g_params}, latents(k_z), stage,
+                                         alpha))
 
     def critic_loss(params, real=real, fake=fake, k_gp=k_gp):
       critic = lambda x: d.apply({'params': params}, x, stage, alpha)
@@ -169,7 +171,7 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Arr
     updates, d_opt = tx.update(grads, d_opt, d_params)
     d_params = optax.apply_updates(d_params, updates)
 
-  z = jax.random.normal(jax.random.fold_in(key, cfg.n_critic), (b, cfg.latent_dim))
+  z = latents(jax.random.fold_in(key, cfg.n_critic))
 
   def generator_loss(params):
     fake = g.apply({'params': params}, z, stage, alpha)
@@ -185,19 +187,45 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Arr
   return State(g_params, g_ema, g_opt, d_params, d_opt), metrics
 
 
-def make_step(cfg, stage: int):
-  """train_step of one stage, jitted with the config and stage bound and the state donated."""
-  return jax.jit(functools.partial(train_step, cfg=cfg, stage=stage), donate_argnums=0)
+# Data parallel from this resolution up. Below it the steps are small and one device is
+# faster (on 2 cores: 4 px 651 vs 559 images/s, 8 px 147 vs 107; from 16 px up the split
+# wins, 2.6x at 64 px; benchmarks/bench_train.py, docs/benchmarks.md).
+DATA_PARALLEL_FROM = 16
+
+
+def stage_mesh(stage: int, batch: int, devices_=None):
+  """The devices a stage trains on: all of them (batch split) from DATA_PARALLEL_FROM px
+  when there are several, else the first."""
+  all_devices = list(devices_ or jax.devices())
+  if model.resolution(stage) < DATA_PARALLEL_FROM:
+    all_devices = all_devices[:1]
+  return devices.batch_mesh(batch, all_devices)
+
+
+def _constrain(x: jax.Array, sharding) -> jax.Array:
+  return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
+
+
+def make_step(cfg, stage: int, mesh=None):
+  """train_step of one stage, jitted with the config and stage bound and the state donated;
+  with a mesh, data parallel over its devices (the batch split, the state replicated)."""
+  if mesh is None or mesh.size == 1:
+    return jax.jit(functools.partial(train_step, cfg=cfg, stage=stage), donate_argnums=0)
+  same = devices.replicated(mesh)
+  return jax.jit(functools.partial(train_step, cfg=cfg, stage=stage,
+                                   batch_sharding=devices.sharded(mesh)),
+                 in_shardings=(same, devices.sharded(mesh, axis=1), same, same, same),
+                 out_shardings=same, donate_argnums=0)
 
 
 @functools.partial(jax.jit, static_argnames=('widths', 'stage'))
-def _sample(params, z, stage, widths):
-  return model.Generator(widths).apply({'params': params}, z, stage, 1.0)
+def _sample(params, z, alpha, stage, widths):
+  return model.Generator(widths).apply({'params': params}, z, stage, alpha)
 
 
-def sample(cfg, params, z: jax.Array, stage: int) -> jax.Array:
-  """Images of latents z at a stage (alpha = 1)."""
-  return _sample(params, z, stage, tuple(cfg.widths))
+def sample(cfg, params, z: jax.Array, stage: int, alpha: float = 1.0) -> jax.Array:
+  """Images of latents z at a stage (by default with its new block fully faded in)."""
+  return _sample(params, z, jnp.float32(alpha), stage, tuple(cfg.widths))
 
 
 def fixed_latents(cfg, n: int = 16, seed: int = 1234) -> jax.Array:
@@ -275,7 +303,11 @@ def train(config, workdir: str | pathlib.Path) -> State:
       resumed_at = time.monotonic()
       ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
                                      config.seed + 10 * stage, config.data.flip)
-      step = make_step(cfg, stage)
+      mesh = stage_mesh(stage, schedule.batch_sizes[stage])
+      state = jax.device_put(state, devices.replicated(mesh))
+      if mesh.size > 1:
+        loop.say(f'{model.resolution(stage)} px: data parallel over {mesh.size} devices')
+      step = make_step(cfg, stage, mesh)
 
       def step_fn(state, k, stage=stage, first=first, ds=ds, step=step):
         local = k - first
@@ -293,9 +325,11 @@ def train(config, workdir: str | pathlib.Path) -> State:
                                           'fvd': fvd, 'schedule': list(schedule.steps),
                                           'last_stage_seconds': seconds})
 
-      def grid(state, k, stage=stage):
-        return images.grid([np.asarray(sample(cfg, state.g_ema, z_show[:8], stage)),
-                            np.asarray(sample(cfg, state.g_ema, z_show[8:], stage))])
+      def grid(state, k, stage=stage, first=first):
+        # What the network makes at step k: mid fade-in, the blend with the previous stage.
+        alpha = schedule.alpha(stage, k - first)
+        return images.grid([np.asarray(sample(cfg, state.g_ema, z_show[:8], stage, alpha)),
+                            np.asarray(sample(cfg, state.g_ema, z_show[8:], stage, alpha))])
 
       plan = loop.Plan(max(start, first), last, cfg.log_every, cfg.ckpt_every, cfg.image_every,
                        total=schedule.total, desc=f'progan {model.resolution(stage)}px',
