@@ -54,7 +54,9 @@ def save(out_dir: str | pathlib.Path, meta: dict, tree) -> pathlib.Path:
   shutil.rmtree(tmp, ignore_errors=True)
   tmp.mkdir(parents=True)
   ckptr = ocp.StandardCheckpointer()
-  ckptr.save(tmp / 'params', tree)
+  # Host arrays: the files then name no device layout (a data-parallel run's weights are
+  # replicated over several devices; inference may run on one).
+  ckptr.save(tmp / 'params', jax.device_get(tree))
   ckptr.wait_until_finished()
   files.write_json(tmp / 'model.json', {**meta, 'params_sha256': digest(tree)})
   shutil.rmtree(old, ignore_errors=True)
@@ -102,7 +104,11 @@ def restore(ckpt_dir: str | pathlib.Path, like) -> dict:
   """
   ckpt_dir = pathlib.Path(ckpt_dir)
   params_dir = ckpt_dir.absolute() / 'params'
-  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+  # Onto this process's first device, whatever layout the writer had (exports written
+  # before weights were saved as host arrays may name several devices).
+  first = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=first),
+                          like)
   try:
     tree = ocp.StandardCheckpointer().restore(params_dir, abstract)
   except Exception as e:  # orbax and tensorstore raise many types.

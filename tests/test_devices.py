@@ -46,3 +46,36 @@ def test_bad_count_is_one_clear_error(env):
   env.setenv(devices.ENV, 'two')
   with pytest.raises(ValueError, match=devices.ENV):
     devices.split_host_cpu()
+
+
+SAVE_ON_TWO = '''
+import sys, jax, jax.numpy as jnp
+from nam_jax import devices, weights
+assert len(jax.devices()) == 2
+mesh = devices.batch_mesh(2)
+tree = {'params': {'w': jnp.arange(6.0).reshape(2, 3), 'b': jnp.ones(3)}}
+weights.save(sys.argv[1], {'kind': 'generator'}, jax.device_put(tree, devices.replicated(mesh)))
+print('SAVED')
+'''
+
+
+def test_weights_written_by_a_two_device_run_load_on_one_device(tmp_path):
+  # A run trained data parallel exports replicated arrays; inference on any host loads them.
+  import os
+  import subprocess
+  import sys
+
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+
+  from nam_jax import weights
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+             JAX_PLATFORMS='cpu')
+  proc = subprocess.run([sys.executable, '-c', SAVE_ON_TWO, str(tmp_path / 'export')],
+                        capture_output=True, text=True, env=env, timeout=300)
+  assert proc.returncode == 0 and 'SAVED' in proc.stdout, proc.stderr[-2000:]
+  like = jax.eval_shape(lambda: {'params': {'w': jnp.zeros((2, 3)), 'b': jnp.zeros(3)}})
+  tree = weights.restore(tmp_path / 'export', like)
+  np.testing.assert_array_equal(np.asarray(tree['params']['w']), np.arange(6.0).reshape(2, 3))
+  np.testing.assert_array_equal(np.asarray(tree['params']['b']), np.ones(3))
