@@ -47,10 +47,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Keep the terminal to progress and results.
   from nam_jax import devices
-  try:  # Candidates sharded over one XLA device per core (before JAX starts).
-    devices.split_host_cpu()
-  except ValueError as e:
-    sys.exit(f'error: {e}')
+  devices.split_host_cpu_or_exit()  # Candidates sharded over one device per core; before JAX.
   from nam_jax.nam import job, settings
   config = _CONFIG.value
   try:

@@ -39,10 +39,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
   if _STAGE.value == 'progan':  # Data parallel over one XLA device per core (before JAX starts).
     from nam_jax import devices
-    try:
-      devices.split_host_cpu()
-    except ValueError as e:
-      sys.exit(f'error: {e}')
+    devices.split_host_cpu_or_exit()
   from nam_jax import weights
   from nam_jax.training import checkpoints, lock, loop
   try:

@@ -14,13 +14,13 @@ runs in its own subprocess (the device count and thread pinning are fixed at sta
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import time
 
 from absl import app, flags
+
+import isolated  # benchmarks/ is this script's folder.
 
 _BATCH = flags.DEFINE_integer('batch', 16, 'Batch (candidates).')
 _REPEAT = flags.DEFINE_integer('repeat', 20, 'Timed calls per convolution.')
@@ -76,24 +76,20 @@ def _one(way: str) -> None:
     secs = _torch()
   else:
     from nam_jax import devices
-    devices.split_host_cpu(None if way == 'xla split' else 1)
+    devices.split_host_cpu()  # The count _spawn asked for; before JAX starts.
     secs = _xla(way == 'xla split')
-  print('ROW ' + json.dumps(secs), flush=True)
+  isolated.emit(secs)
 
 
 def _spawn(way: str) -> list[float]:
-  env = dict(os.environ)
-  env.pop('XLA_FLAGS', None)
   cmd = [sys.executable, __file__, f'--one={way}', f'--batch={_BATCH.value}',
          f'--repeat={_REPEAT.value}']
+  xla_flags = ''
   if way == 'xla 1 core':
-    env['XLA_FLAGS'] = '--xla_cpu_multi_thread_eigen=false'
+    xla_flags = '--xla_cpu_multi_thread_eigen=false'
     cmd = ['taskset', '-c', str(min(os.sched_getaffinity(0)))] + cmd
-  out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-  rows = [l[4:] for l in out.stdout.splitlines() if l.startswith('ROW ')]
-  if out.returncode or not rows:
-    raise SystemExit(f'error: {way} failed:\n{out.stderr[-2000:]}')
-  return json.loads(rows[0])
+  return isolated.spawn(cmd, way, host_devices=None if way == 'xla split' else 1,
+                    xla_flags=xla_flags)
 
 
 def main(argv):
@@ -104,12 +100,12 @@ def main(argv):
   print(f'{len(os.sched_getaffinity(0))} cores; forward 3x3 convolutions, batch {_BATCH.value}; '
         'ms (GFLOP/s)')
   print(f'{"conv":<18}' + ''.join(f'{w:>18}' for w in WAYS))
-  rows = []
+  table = []
   for i, (res, cin, cout) in enumerate(SHAPES):
     gflop = 2 * _BATCH.value * res * res * 9 * cin * cout / 1e9
     row = {'resolution': res, 'in': cin, 'out': cout, 'gflop': gflop,
            **{w: secs[w][i] for w in WAYS}}
-    rows.append(row)
+    table.append(row)
     print(f'{f"{res} px {cin}->{cout}":<18}'
           + ''.join(f'{1e3 * secs[w][i]:>10.2f} ({gflop / secs[w][i]:>4.0f})' for w in WAYS))
   totals = {w: sum(secs[w]) for w in WAYS}
@@ -117,7 +113,7 @@ def main(argv):
   if _OUT.value:
     from nam_jax import files
     files.write_json(_OUT.value, {'batch': _BATCH.value, 'cores': len(os.sched_getaffinity(0)),
-                                  'rows': rows, 'totals_s': totals})
+                                  'rows': table, 'totals_s': totals})
 
 
 if __name__ == '__main__':

@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import subprocess
 import sys
 import time
 
 from absl import app, flags
 from ml_collections import config_flags
+
+import isolated  # benchmarks/ is this script's folder.
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
@@ -98,27 +99,19 @@ def _one(spec: str) -> None:
   form, stage = spec.split(':')
   if form.startswith('jax'):
     from nam_jax import devices
-    devices.split_host_cpu()  # The count _spawn put in the environment; before JAX starts.
+    devices.split_host_cpu()  # The count _spawn asked for; before JAX starts.
   cfg = _CONFIG.value.progan
   row = _torch_row(cfg, int(stage)) if form == 'pro_gan_pth' else _jax_row(cfg, int(stage))
   row.update(form=form, stage=int(stage), resolution=4 * 2 ** int(stage),
              batch=cfg.batch_sizes[int(stage)], steps=_STEPS.value)
-  print('ROW ' + json.dumps(row), flush=True)
+  isolated.emit(row)
 
 
 def _spawn(form: str, stage: str) -> dict:
-  env = dict(os.environ)
-  if form.startswith('jax'):
-    from nam_jax import devices
-    env.pop('XLA_FLAGS', None)
-    env[devices.ENV] = '1' if form == 'jax1' else str(devices.usable_cores())
   cmd = [sys.executable, __file__, f'--one={form}:{stage}', f'--steps={_STEPS.value}',
          f'--warmup={_WARMUP.value}'] + [a for a in sys.argv[1:] if a.startswith('--config')]
-  out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env)
-  rows = [l[4:] for l in out.stdout.splitlines() if l.startswith('ROW ')]
-  if out.returncode or not rows:
-    raise SystemExit(f'error: {form}:{stage} failed:\n{out.stderr[-2000:]}')
-  return json.loads(rows[0])
+  return isolated.spawn(cmd, f'{form}:{stage}', host_devices=1 if form == 'jax1' else None,
+                    cwd=REPO)
 
 
 def main(argv):
@@ -130,16 +123,16 @@ def main(argv):
         f'{tuple(cfg.batch_sizes)}; {_STEPS.value} timed steps per row')
   print(f'{"stage":>5}{"px":>5}{"batch":>6}  {"form":<12}{"devices":>8}{"s/step":>9}'
         f'{"images/s":>10}', flush=True)
-  rows = []
+  table = []
   for stage in _STAGES.value:
     for form in _FORMS.value:
       row = _spawn(form, stage)
       row['images_per_s'] = row['batch'] / row['seconds_per_step']
-      rows.append(row)
+      table.append(row)
       print(f'{row["stage"]:>5}{row["resolution"]:>5}{row["batch"]:>6}  {form:<12}'
             f'{row["devices"]:>8}{row["seconds_per_step"]:>9.3f}{row["images_per_s"]:>10.1f}',
             flush=True)
-  speed = {(r['form'], r['stage']): r['images_per_s'] for r in rows}
+  speed = {(r['form'], r['stage']): r['images_per_s'] for r in table}
   ratios = {}
   for (form, stage), v in speed.items():
     if form.startswith('jax') and ('pro_gan_pth', stage) in speed:
@@ -151,7 +144,7 @@ def main(argv):
     from nam_jax import files
     files.write_json(_OUT.value, {'cpus': os.cpu_count(), 'widths': list(cfg.widths),
                                   'batch_sizes': list(cfg.batch_sizes), 'steps': _STEPS.value,
-                                  'rows': rows, 'ratios': ratios})
+                                  'rows': table, 'ratios': ratios})
 
 
 if __name__ == '__main__':

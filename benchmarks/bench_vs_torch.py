@@ -25,14 +25,14 @@ matmul's GFLOP/s measured in the same run. Also the fused program chunked by --m
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
-import subprocess
 import sys
 import time
 
 from absl import app, flags
+
+import isolated  # benchmarks/ is this script's folder.
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _PRIORS = flags.DEFINE_list('priors', ['progan', 'stylegan'], 'Face priors.')
@@ -80,10 +80,9 @@ def _torch_prior(prior: str, nets, prior_params):
 def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   import jax
   import jax.numpy as jnp
-  import numpy as np
   import optax
-  from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+  from nam_jax import devices
   from nam_jax.nam import invert
   nets, prior_params, deg_vars = _networks(prior)
   z0, targets = map(jnp.asarray, _problem(nets, prior_params, c))
@@ -106,9 +105,9 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   # Both forms as nam_jax.nam.chunks runs them: the candidate axis sharded over the host's
   # devices (one per core, nam_jax.devices), the networks replicated.
   size = min(chunk, c) if chunk else c
-  mesh = Mesh(np.array(jax.devices()[:math.gcd(size, jax.device_count())]), ('c',))
-  shard, same = NamedSharding(mesh, PartitionSpec('c')), NamedSharding(mesh, PartitionSpec())
-  prior_params, deg_vars = jax.device_put((prior_params, deg_vars), same)
+  mesh = devices.batch_mesh(size)
+  shard = devices.sharded(mesh)
+  prior_params, deg_vars = jax.device_put((prior_params, deg_vars), devices.replicated(mesh))
   z0, targets = jax.device_put((z0, targets), shard)
   if form == 'loop':
     def run():
@@ -132,7 +131,8 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   t = time.perf_counter()
   jax.block_until_ready(run())
   sec = time.perf_counter() - t
-  return {'compile_s': max(first - sec, 0.0), 'seconds': sec, 'flops_per_step': flops}
+  return {'compile_s': max(first - sec, 0.0), 'seconds': sec, 'flops_per_step': flops,
+          'devices': mesh.size}
 
 
 def _torch_row(prior: str, c: int, steps: int) -> dict:
@@ -210,23 +210,20 @@ def _one(spec: str) -> None:
   chunk = int(parts[3]) if len(parts) > 3 else 0
   if form != 'torch':
     from nam_jax import devices
-    # 'fused1' / 'loop1': the same on one XLA device (before nam_jax.devices split the CPU).
-    row = {'devices': devices.split_host_cpu(1 if form.endswith('1') else None)}
-    row.update(_jax_row(prior, form.rstrip('1'), c, _STEPS.value, chunk))
+    devices.split_host_cpu()  # The count _spawn asked for; before JAX starts.
+    row = _jax_row(prior, form.rstrip('1'), c, _STEPS.value, chunk)
   else:
     row = _torch_row(prior, c, _STEPS.value)
   row.update(prior=prior, form=form if not chunk else f'{form} chunked {chunk}', seeds=c,
              steps=_STEPS.value, peak_rss_mb=_peak_rss_mb())
-  print('ROW ' + json.dumps(row), flush=True)
+  isolated.emit(row)
 
 
 def _spawn(spec: str) -> dict:
   cmd = [sys.executable, __file__, f'--one={spec}', f'--steps={_STEPS.value}']
-  out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-  rows = [l[4:] for l in out.stdout.splitlines() if l.startswith('ROW ')]
-  if out.returncode or not rows:
-    raise SystemExit(f'error: {spec} failed:\n{out.stderr[-2000:]}')
-  return json.loads(rows[0])
+  # 'fused1' / 'loop1': the same on one XLA device (before nam_jax.devices split the CPU).
+  one_device = spec.split(':')[1].endswith('1')
+  return isolated.spawn(cmd, spec, host_devices=1 if one_device else None, cwd=REPO)
 
 
 def _print_row(row: dict) -> None:

@@ -1,7 +1,7 @@
 """One XLA device per CPU core, and data-parallel sharding of a batch over the devices.
 
-XLA:CPU runs each of these convolutions on one thread: on the 2-core machine a 32 or 64 px
-conv takes as long with one core as with two (benchmarks/bench_vs_torch.py). Split into one
+XLA:CPU runs each 32 or 64 px convolution on one thread: on the 2-core machine it takes as
+long pinned to one core as with two (benchmarks/bench_convs.py). Split into one
 host device per core, a jitted program whose batch axis is sharded over the devices runs
 the halves side by side: SR-NAM inference 1.6x faster on 2 cores (docs/benchmarks.md). The
 split must happen before JAX creates its CPU backend, so the command-line entry points call
@@ -12,6 +12,7 @@ It changes nothing on GPU/TPU hosts, whose devices are the accelerators.
 from __future__ import annotations
 
 import os
+import sys
 
 import jax
 import numpy as np
@@ -47,6 +48,16 @@ def split_host_cpu(count: int | None = None) -> int:
   if count > 1:
     os.environ['XLA_FLAGS'] = f'{flags} {_FLAG}={count}'.strip()
   return count
+
+
+def split_host_cpu_or_exit() -> int:
+  """split_host_cpu for the command-line entry points: a bad $NAM_JAX_HOST_DEVICES ends the
+  program with a one-line error."""
+  try:
+    return split_host_cpu()
+  except ValueError as e:
+    print(f'error: {e}', file=sys.stderr)  # As infer.py and train.py report bad settings.
+    sys.exit(2)
 
 
 def batch_mesh(batch: int, devices=None) -> Mesh:

@@ -14,7 +14,6 @@ OUT/eval_SET.md (the table) and OUT/eval_SET_grid.png.
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import numpy as np
 from absl import app, flags, logging
@@ -185,10 +184,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   from nam_jax import devices
-  try:  # Candidates sharded over one XLA device per core (before JAX starts).
-    devices.split_host_cpu()
-  except ValueError as e:
-    sys.exit(f'error: {e}')
+  devices.split_host_cpu_or_exit()  # Candidates sharded over one device per core; before JAX.
   from nam_jax import files, images
   from nam_jax.data import datasets
   from nam_jax.eval import suite

@@ -79,3 +79,12 @@ def test_weights_written_by_a_two_device_run_load_on_one_device(tmp_path):
   tree = weights.restore(tmp_path / 'export', like)
   np.testing.assert_array_equal(np.asarray(tree['params']['w']), np.arange(6.0).reshape(2, 3))
   np.testing.assert_array_equal(np.asarray(tree['params']['b']), np.ones(3))
+
+
+def test_entry_points_stop_with_one_line_on_a_bad_count(env, capsys):
+  env.setenv(devices.ENV, 'two')
+  with pytest.raises(SystemExit) as stop:
+    devices.split_host_cpu_or_exit()
+  assert stop.value.code == 2
+  err = capsys.readouterr().err.strip()
+  assert err.count('\n') == 0 and err.startswith('error: ') and devices.ENV in err

@@ -14,9 +14,9 @@ from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm import tqdm
 
+from nam_jax import devices as xla_devices
 from nam_jax import priors
 from nam_jax.data import pipeline
 from nam_jax.nam import invert
@@ -71,16 +71,15 @@ def super_resolve(model: Model, lr_images: np.ndarray, settings: Settings, devic
     raise ValueError('LR inputs contain NaN or infinite values')
   n_img = lr_images.shape[0]
   devices = list(devices or jax.devices())
-  mesh = Mesh(np.array(devices), ('c',))
-  shard = NamedSharding(mesh, PartitionSpec('c'))
-  replicated = NamedSharding(mesh, PartitionSpec())
-  prior_params = jax.device_put(model.prior_params, replicated)
-  degradation_vars = jax.device_put(model.degradation_vars, replicated)
-
   image_index = np.repeat(np.arange(n_img), seeds)
   seed_index = np.tile(np.arange(seeds), n_img)
   total = len(image_index)
   size = chunk_size(total, settings.max_batch, len(devices))
+  mesh = xla_devices.batch_mesh(size, devices)  # All of them: size divides over them.
+  shard = xla_devices.sharded(mesh)
+  replicated = xla_devices.replicated(mesh)
+  prior_params = jax.device_put(model.prior_params, replicated)
+  degradation_vars = jax.device_put(model.degradation_vars, replicated)
   keys_all = jax.vmap(lambda s: invert.candidate_key(settings.rng_seed, s))(np.arange(seeds))
   results = []
   t0 = time.perf_counter()

@@ -145,9 +145,9 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Arr
       replicated and XLA sums the gradients), or None on one device. Same maths either way.
   """
   g, d = model.from_config(cfg)
-  latents = lambda k: _constrain(jax.random.normal(k, (b, cfg.latent_dim)), batch_sharding)
   tx = optimizer(cfg)
   b = real64.shape[1]
+  latents = lambda k: _constrain(jax.random.normal(k, (b, cfg.latent_dim)), batch_sharding)
   d_params, d_opt = state.d_params, state.d_opt
   metrics = {}
   for i in range(cfg.n_critic):
@@ -193,13 +193,12 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Arr
 DATA_PARALLEL_FROM = 16
 
 
-def stage_mesh(stage: int, batch: int, devices_=None):
+def stage_mesh(stage: int, batch: int):
   """The devices a stage trains on: all of them (batch split) from DATA_PARALLEL_FROM px
   when there are several, else the first."""
-  all_devices = list(devices_ or jax.devices())
   if model.resolution(stage) < DATA_PARALLEL_FROM:
-    all_devices = all_devices[:1]
-  return devices.batch_mesh(batch, all_devices)
+    return devices.batch_mesh(batch, jax.devices()[:1])
+  return devices.batch_mesh(batch)
 
 
 def _constrain(x: jax.Array, sharding) -> jax.Array:

@@ -1,0 +1,36 @@
+"""Benchmark rows measured each in its own subprocess (so the XLA device count, thread
+pinning and peak memory are the row's own): the child prints one `ROW <json>` line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+
+from nam_jax import devices
+
+_PREFIX = 'ROW '
+
+
+def emit(row) -> None:
+  """The child's result (anything JSON can hold)."""
+  print(_PREFIX + json.dumps(row), flush=True)
+
+
+def spawn(cmd: list[str], what: str, host_devices: int | None = None, xla_flags: str = '',
+          cwd: str | pathlib.Path | None = None):
+  """Runs cmd and returns the row it emitted; exits with its error output if it failed.
+
+  The child's XLA_FLAGS are `xla_flags` only (not the caller's) and $NAM_JAX_HOST_DEVICES is
+  `host_devices` (default: one per usable core), read when the child calls
+  nam_jax.devices.split_host_cpu().
+  """
+  env = dict(os.environ, XLA_FLAGS=xla_flags)
+  env[devices.ENV] = str(host_devices or devices.usable_cores())
+  out = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
+  rows = [l[len(_PREFIX):] for l in out.stdout.splitlines() if l.startswith(_PREFIX)]
+  if out.returncode or not rows:
+    raise SystemExit(f'error: {what} failed:\n{out.stderr[-2000:]}')
+  return json.loads(rows[0])
