@@ -46,9 +46,8 @@ _SETTING_FLAGS = ('seeds', 'input', 'out', 'rng_seed', 'limit', 'steps', 'learni
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Keep the terminal to progress and results.
-  from nam_jax import devices
-  devices.split_host_cpu_or_exit()  # Candidates sharded over one device per core; before JAX.
-  from nam_jax.nam import job, settings
+  from nam_jax import devices, priors
+  from nam_jax.nam import settings
   config = _CONFIG.value
   try:
     job_settings = settings.from_config(
@@ -56,6 +55,9 @@ def main(argv):
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
+  # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
+  devices.configure_host_cpu_or_exit(ynnpack=job_settings.prior in priors.YNNPACK_PRIORS)
+  from nam_jax.nam import job
   sys.exit(job.super_resolve_job(job_settings, config.data))
 
 

@@ -37,9 +37,11 @@ def _train(config, workdir: str, stage: str):
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
-  if _STAGE.value == 'progan':  # Data parallel over one XLA device per core (before JAX starts).
-    from nam_jax import devices
-    devices.split_host_cpu_or_exit()
+  from nam_jax import devices
+  # XLA's CPU set-up before JAX starts. One CPU device unless $NAM_JAX_HOST_DEVICES asks for
+  # more: with XLA's own convolutions, data-parallel halves on 2 cores are slower than one
+  # device at every stage (benchmarks/bench_train.py, docs/benchmarks.md).
+  devices.configure_host_cpu_or_exit(default=1)
   from nam_jax import weights
   from nam_jax.training import checkpoints, lock, loop
   try:

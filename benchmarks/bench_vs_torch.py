@@ -9,7 +9,10 @@ iterations on the latents with the degradation noise fixed at zero:
   fused    invert.solve: vmap over candidates + lax.scan over iterations, one XLA program,
            the candidate axis sharded over one XLA device per core (nam_jax.devices), as
            infer.py runs it
-  fused1   the same on one XLA device (how nam_jax ran before the split)
+  fused1   the same on one XLA device
+  fused_xla / fused_ynn  fused with XLA's own convolutions / with YNNPACK's (XLA's default).
+           infer.py picks per prior (nam_jax.priors.YNNPACK_PRIORS): XLA's own for ProGAN,
+           YNNPACK for StyleGAN; before this choice, every program ran with YNNPACK
   loop     one jitted, vmapped Adam step (sharded the same way), called from a Python loop
   torch    a batch of latents, torch.optim.Adam, forward/backward in a Python loop (as the
            NAM/PULSE code does), torch's own CPU threads
@@ -37,8 +40,9 @@ import isolated  # benchmarks/ is this script's folder.
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _PRIORS = flags.DEFINE_list('priors', ['progan', 'stylegan'], 'Face priors.')
 _SEEDS = flags.DEFINE_list('seeds', ['1', '4', '16', '64', '256'], 'Candidate counts.')
-_FORMS = flags.DEFINE_list('forms', ['fused', 'fused1', 'loop', 'torch'],
-                           'Forms to time (fused1: fused on one XLA device).')
+_FORMS = flags.DEFINE_list('forms', ['fused', 'fused1', 'fused_xla', 'fused_ynn', 'loop',
+                                     'torch'],
+                           'Forms to time (see the module docstring).')
 _STEPS = flags.DEFINE_integer('steps', 20, 'Adam iterations timed per run.')
 _CHUNK = flags.DEFINE_integer('max_batch', 64, 'Chunk size of the extra "fused chunked" rows '
                               '(candidate counts above it); 0 = none.')
@@ -80,6 +84,7 @@ def _torch_prior(prior: str, nets, prior_params):
 def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   import jax
   import jax.numpy as jnp
+  import numpy as np
   import optax
 
   from nam_jax import devices
@@ -108,6 +113,7 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   mesh = devices.batch_mesh(size)
   shard = devices.sharded(mesh)
   prior_params, deg_vars = jax.device_put((prior_params, deg_vars), devices.replicated(mesh))
+  host_targets = np.asarray(targets)
   z0, targets = jax.device_put((z0, targets), shard)
   if form == 'loop':
     def run():
@@ -119,12 +125,12 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
     opts = invert.Options(steps=steps, learning_rate=LR[prior], b1=0.9, b2=0.999, noise='zero',
                           sphere=False, mean_pull=0.0, spread=0.0, unroll=1, progress=False)
     # The fused program starts from its own keyed latents; the work is the same.
-    keys = jax.device_put(jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c)), shard)
+    keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))
 
-    def run():
-      outs = [invert.solve(keys[i:i + size], targets[i:i + size], prior_params, deg_vars,
-                           nets=nets, opts=opts)['z'] for i in range(0, c, size)]
-      return outs
+    def run():  # Each chunk placed on the mesh from the host, as chunks.super_resolve does.
+      return [invert.solve(jax.device_put(keys[i:i + size], shard),
+                           jax.device_put(host_targets[i:i + size], shard), prior_params,
+                           deg_vars, nets=nets, opts=opts)['z'] for i in range(0, c, size)]
   t = time.perf_counter()
   jax.block_until_ready(run())
   first = time.perf_counter() - t
@@ -210,8 +216,8 @@ def _one(spec: str) -> None:
   chunk = int(parts[3]) if len(parts) > 3 else 0
   if form != 'torch':
     from nam_jax import devices
-    devices.split_host_cpu()  # The count _spawn asked for; before JAX starts.
-    row = _jax_row(prior, form.rstrip('1'), c, _STEPS.value, chunk)
+    devices.configure_host_cpu()  # The count _spawn asked for; before JAX starts.
+    row = _jax_row(prior, _base(form), c, _STEPS.value, chunk)
   else:
     row = _torch_row(prior, c, _STEPS.value)
   row.update(prior=prior, form=form if not chunk else f'{form} chunked {chunk}', seeds=c,
@@ -219,11 +225,18 @@ def _one(spec: str) -> None:
   isolated.emit(row)
 
 
+def _base(form: str) -> str:
+  """'fused1' / 'loop_ynn' / ... -> 'fused' / 'loop'."""
+  return form.split('_')[0].rstrip('1')
+
+
 def _spawn(spec: str) -> dict:
   cmd = [sys.executable, __file__, f'--one={spec}', f'--steps={_STEPS.value}']
-  # 'fused1' / 'loop1': the same on one XLA device (before nam_jax.devices split the CPU).
-  one_device = spec.split(':')[1].endswith('1')
-  return isolated.spawn(cmd, spec, host_devices=1 if one_device else None, cwd=REPO)
+  from nam_jax import priors
+  prior, form = spec.split(':')[:2]  # A '1' after the base form: one XLA device.
+  ynnpack = {'ynn': True, 'xla': False}.get(form.split('_')[-1], prior in priors.YNNPACK_PRIORS)
+  return isolated.spawn(cmd, spec, host_devices=1 if form.split('_')[0].endswith('1') else None,
+                        cwd=REPO, ynnpack=ynnpack)
 
 
 def _print_row(row: dict) -> None:
@@ -239,7 +252,7 @@ def _ratios(rows: list[dict]) -> dict:
   out = {}
   for (prior, form, s), speed in by.items():
     if form == 'fused':
-      for other in ('torch', 'loop', 'fused1'):
+      for other in ('torch', 'loop', 'fused1', 'fused_xla', 'fused_ynn'):
         if (prior, other, s) in by:
           out[f'{prior}_fused_over_{other}_{s}'] = speed / by[(prior, other, s)]
       if s == 256 and (prior, 'fused', 16) in by:
@@ -283,15 +296,16 @@ def main(argv):
     row['share_of_matmul'] = row['gflops'] / matmul
     rows.append(row)
     _print_row(row)
-  ratios = _ratios(rows)
-  print(json.dumps(ratios, indent=2))
-  if _OUT.value:
-    from nam_jax import files
-    files.write_json(_OUT.value, {'machine': {'cpus': os.cpu_count(), 'jax': jax.__version__},
-                                  'matmul_gflops': matmul, 'torch_max_abs_diff': diffs,
-                                  'steps': _STEPS.value, 'rows': rows, 'ratios': ratios})
-  if _PLOT.value:
-    _plot(rows, pathlib.Path(_PLOT.value))
+    # Written after every row: a run cut short keeps what it measured.
+    if _OUT.value:
+      from nam_jax import files
+      files.write_json(_OUT.value, {'machine': {'cpus': os.cpu_count(), 'jax': jax.__version__},
+                                    'matmul_gflops': matmul, 'torch_max_abs_diff': diffs,
+                                    'steps': _STEPS.value, 'rows': rows,
+                                    'ratios': _ratios(rows)})
+    if _PLOT.value:
+      _plot(rows, pathlib.Path(_PLOT.value))
+  print(json.dumps(_ratios(rows), indent=2))
 
 
 def _plot(rows, path):
@@ -313,7 +327,7 @@ def _plot(rows, path):
     ax_t.legend()
   fig.tight_layout()
   fig.savefig(path, dpi=100)
-  print(f'wrote {path}')
+  plt.close(fig)
 
 
 if __name__ == '__main__':

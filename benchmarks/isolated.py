@@ -20,15 +20,17 @@ def emit(row) -> None:
 
 
 def spawn(cmd: list[str], what: str, host_devices: int | None = None, xla_flags: str = '',
-          cwd: str | pathlib.Path | None = None):
+          cwd: str | pathlib.Path | None = None, ynnpack: bool = False):
   """Runs cmd and returns the row it emitted; exits with its error output if it failed.
 
   The child's XLA_FLAGS are `xla_flags` only (not the caller's) and $NAM_JAX_HOST_DEVICES is
-  `host_devices` (default: one per usable core), read when the child calls
-  nam_jax.devices.split_host_cpu().
+  `host_devices` (default: one per usable core) and $NAM_JAX_YNNPACK is 1 if `ynnpack` (XLA's
+  default YNNPACK convolutions, as nam_jax ran before turning them off), read when the child
+  calls nam_jax.devices.configure_host_cpu().
   """
   env = dict(os.environ, XLA_FLAGS=xla_flags)
   env[devices.ENV] = str(host_devices or devices.usable_cores())
+  env[devices.YNNPACK_ENV] = '1' if ynnpack else '0'
   out = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
   rows = [l[len(_PREFIX):] for l in out.stdout.splitlines() if l.startswith(_PREFIX)]
   if out.returncode or not rows:

@@ -29,8 +29,10 @@ def get_config():
   p = c.progan
   p.latent_dim = 512
   p.widths = (128, 128, 96, 64, 32)
-  # Images shown per phase, spent where steps are cheap. Measured on this 2-core CPU (idle):
-  # 829 / 129 / 35 / 12 / 7 images/s at 4 / 8 / 16 / 32 / 64 px. The 64 px stage fades in
+  # Images shown per phase, spent where steps are cheap. Measured on this 2-core CPU (idle)
+  # when the schedule was set: 829 / 129 / 35 / 12 / 7 images/s at 4 / 8 / 16 / 32 / 64 px
+  # (with XLA's own convolutions since: 934 / 148 / 52 / 19 / 11,
+  # benchmarks/bench_train.py). The 64 px stage fades in
   # over 8k images, then stabilises until the stage has taken `minutes` of wall time, fade-in
   # included (about 2.5 h in all).
   p.fade_images = (0, 40_000, 16_000, 8_000, 8_000)

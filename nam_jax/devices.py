@@ -1,12 +1,19 @@
-"""One XLA device per CPU core, and data-parallel sharding of a batch over the devices.
+"""How nam_jax sets up XLA on a CPU host, and data-parallel sharding of a batch over devices.
 
-XLA:CPU runs each 32 or 64 px convolution on one thread: on the 2-core machine it takes as
-long pinned to one core as with two (benchmarks/bench_convs.py). Split into one
-host device per core, a jitted program whose batch axis is sharded over the devices runs
-the halves side by side: SR-NAM inference 1.6x faster on 2 cores (docs/benchmarks.md). The
-split must happen before JAX creates its CPU backend, so the command-line entry points call
-`split_host_cpu` first thing; `NAM_JAX_HOST_DEVICES` overrides the count (1 turns it off).
-It changes nothing on GPU/TPU hosts, whose devices are the accelerators.
+Two settings, both fixed when JAX creates its CPU backend, so the command-line entry points
+call `configure_host_cpu` first thing:
+- Convolutions: XLA:CPU (jax 0.10) hands convolutions to YNNPACK by default, which runs each
+  32/64 px one on a single thread and computes kernel gradients 2-16x slower than XLA's own
+  multi-threaded (Eigen) convolutions (benchmarks/bench_convs.py). nam_jax turns YNNPACK off
+  (`--xla_cpu_experimental_ynn_fusion_type=`), except for SR-NAM with a prior listed in
+  nam_jax.priors.YNNPACK_PRIORS (the StyleGAN prior's SR-NAM program is 1.5x faster with
+  YNNPACK). `NAM_JAX_YNNPACK=1` / `0` forces it on / off.
+- Devices: one XLA device per core (`--xla_force_host_platform_device_count`), so a program
+  whose batch axis is sharded over them runs the halves side by side; SR-NAM shards its
+  candidates this way. Training asks for one device (`default=1`): there the split does not
+  pay. `NAM_JAX_HOST_DEVICES` overrides the count (1 turns the split off).
+Flags already in $XLA_FLAGS are kept as they are. Neither setting changes GPU/TPU hosts,
+whose devices are the accelerators.
 """
 
 from __future__ import annotations
@@ -19,7 +26,9 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 ENV = 'NAM_JAX_HOST_DEVICES'
+YNNPACK_ENV = 'NAM_JAX_YNNPACK'
 _FLAG = '--xla_force_host_platform_device_count'
+_YNN_FLAG = '--xla_cpu_experimental_ynn_fusion_type'
 
 
 def usable_cores() -> int:
@@ -29,32 +38,46 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def split_host_cpu(count: int | None = None) -> int:
-  """Asks XLA for `count` CPU devices (default: $NAM_JAX_HOST_DEVICES, else one per usable
-  core). Returns the count requested; a count already in XLA_FLAGS is kept as it is.
+def configure_host_cpu(count: int | None = None, default: int | None = None,
+                       ynnpack: bool = False) -> int:
+  """Sets $XLA_FLAGS for nam_jax's CPU set-up (see the module docstring) and returns the CPU
+  device count asked for. Flags already in $XLA_FLAGS win.
 
-  Call before any JAX computation: XLA reads the flag when it creates the CPU backend.
+  Args:
+    count: CPU devices, whatever $NAM_JAX_HOST_DEVICES says.
+    default: CPU devices when $NAM_JAX_HOST_DEVICES is unset (None: one per usable core).
+    ynnpack: keep XLA's default YNNPACK convolutions ($NAM_JAX_YNNPACK, 0 or 1, wins).
+
+  Call before any JAX computation: XLA reads the flags when it creates the CPU backend.
   """
   flags = os.environ.get('XLA_FLAGS', '')
+  keep_ynn = os.environ.get(YNNPACK_ENV, '1' if ynnpack else '0')
+  if keep_ynn not in ('0', '1'):
+    raise ValueError(f'{YNNPACK_ENV} must be 0 or 1, got {keep_ynn!r}')
+  if keep_ynn == '0' and _YNN_FLAG not in flags:
+    flags = f'{flags} {_YNN_FLAG}='.strip()
   if _FLAG in flags:
-    return int(flags.split(_FLAG + '=')[1].split()[0])
-  if count is None:
-    text = os.environ.get(ENV, '')
-    try:
-      count = int(text) if text else usable_cores()
-    except ValueError:
-      raise ValueError(f'{ENV} must be a whole number of devices, got {text!r}') from None
-  count = max(1, count)
-  if count > 1:
-    os.environ['XLA_FLAGS'] = f'{flags} {_FLAG}={count}'.strip()
+    count = int(flags.split(_FLAG + '=')[1].split()[0])
+  else:
+    if count is None:
+      text = os.environ.get(ENV, '')
+      try:
+        count = int(text) if text else (default or usable_cores())
+      except ValueError:
+        raise ValueError(f'{ENV} must be a whole number of devices, got {text!r}') from None
+    count = max(1, count)
+    if count > 1:
+      flags = f'{flags} {_FLAG}={count}'.strip()
+  if flags:
+    os.environ['XLA_FLAGS'] = flags
   return count
 
 
-def split_host_cpu_or_exit() -> int:
-  """split_host_cpu for the command-line entry points: a bad $NAM_JAX_HOST_DEVICES ends the
-  program with a one-line error."""
+def configure_host_cpu_or_exit(default: int | None = None, ynnpack: bool = False) -> int:
+  """configure_host_cpu for the command-line entry points: a bad setting ends the program
+  with a one-line error."""
   try:
-    return split_host_cpu()
+    return configure_host_cpu(default=default, ynnpack=ynnpack)
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)  # As infer.py and train.py report bad settings.
     sys.exit(2)

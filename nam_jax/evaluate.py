@@ -183,15 +183,17 @@ def _merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dic
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  from nam_jax import devices
-  devices.split_host_cpu_or_exit()  # Candidates sharded over one device per core; before JAX.
-  from nam_jax import files, images
-  from nam_jax.data import datasets
-  from nam_jax.eval import suite
-  from nam_jax.nam import chunks, settings
+  from nam_jax import devices, priors
+  from nam_jax.nam import settings
   config = _CONFIG.value
   common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'steps': _STEPS.value}
   job = settings.from_config(config.nam, common, base_dir=REPO)
+  # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
+  devices.configure_host_cpu_or_exit(ynnpack=job.prior in priors.YNNPACK_PRIORS)
+  from nam_jax import files, images
+  from nam_jax.data import datasets
+  from nam_jax.eval import suite
+  from nam_jax.nam import chunks
   out_dir = _path(_OUT.value)
   out_dir.mkdir(parents=True, exist_ok=True)
   model = chunks.load_model(job)

@@ -54,6 +54,13 @@ class Degradation(Protocol):
     ...
 
 
+# Priors whose SR-NAM program runs faster on a CPU with XLA's default YNNPACK convolutions
+# than with XLA's own: the StyleGAN prior's separable and modulated convolutions (16 seeds:
+# 44.8 vs 67.2 ms per candidate-iteration, benchmarks/bench_vs_torch.py). infer.py and
+# nam_jax.evaluate keep YNNPACK on for them (nam_jax.devices).
+YNNPACK_PRIORS = frozenset({'stylegan'})
+
+
 @dataclasses.dataclass(frozen=True)
 class Loaded:
   """A network ready for inference: its static model, its weights and its model.json."""

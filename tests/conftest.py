@@ -5,6 +5,11 @@ import pathlib
 
 import pytest
 
+from nam_jax import devices
+
+# The entry points' XLA set-up (XLA's own convolutions), on one device: tests that compare
+# device counts start their own processes.
+devices.configure_host_cpu(1)
 
 
 def pytest_configure(config):

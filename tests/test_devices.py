@@ -9,12 +9,16 @@ from nam_jax import devices
 def env(monkeypatch):
   monkeypatch.delenv('XLA_FLAGS', raising=False)
   monkeypatch.delenv(devices.ENV, raising=False)
+  monkeypatch.delenv(devices.YNNPACK_ENV, raising=False)
   return monkeypatch
+
+YNN_OFF = '--xla_cpu_experimental_ynn_fusion_type='
+
 
 
 def test_default_is_one_device_per_usable_core(env):
   import os
-  n = devices.split_host_cpu()
+  n = devices.configure_host_cpu()
   assert n == devices.usable_cores()
   flags = os.environ.get('XLA_FLAGS', '')
   assert (f'--xla_force_host_platform_device_count={n}' in flags) == (n > 1)
@@ -24,28 +28,61 @@ def test_environment_sets_the_count_and_one_turns_the_split_off(env):
   import os
   env.setenv(devices.ENV, '3')
   env.setenv('XLA_FLAGS', '--xla_cpu_enable_fast_math=false')
-  assert devices.split_host_cpu() == 3
-  assert os.environ['XLA_FLAGS'] == ('--xla_cpu_enable_fast_math=false '
-                                     '--xla_force_host_platform_device_count=3')
+  assert devices.configure_host_cpu() == 3
+  assert os.environ['XLA_FLAGS'] == ('--xla_cpu_enable_fast_math=false ' + YNN_OFF +
+                                     ' --xla_force_host_platform_device_count=3')
   env.delenv('XLA_FLAGS')
   env.setenv(devices.ENV, '1')
-  assert devices.split_host_cpu() == 1
-  assert 'XLA_FLAGS' not in os.environ
+  assert devices.configure_host_cpu() == 1
+  assert os.environ['XLA_FLAGS'] == YNN_OFF
+
+
+def test_default_count_applies_only_when_the_environment_is_silent(env):
+  assert devices.configure_host_cpu(default=1) == 1
+  env.delenv('XLA_FLAGS')
+  env.setenv(devices.ENV, '2')
+  assert devices.configure_host_cpu(default=1) == 2
 
 
 def test_a_count_already_in_xla_flags_wins(env):
   import os
   env.setenv('XLA_FLAGS', '--xla_force_host_platform_device_count=4')
   env.setenv(devices.ENV, '2')
-  assert devices.split_host_cpu() == 4
-  assert devices.split_host_cpu(8) == 4
-  assert os.environ['XLA_FLAGS'] == '--xla_force_host_platform_device_count=4'
+  assert devices.configure_host_cpu() == 4
+  assert devices.configure_host_cpu(8) == 4
+  assert os.environ['XLA_FLAGS'] == '--xla_force_host_platform_device_count=4 ' + YNN_OFF
+
+
+def test_ynnpack_convolutions_are_off_unless_asked_for(env):
+  import os
+  env.setenv(devices.ENV, '1')
+  devices.configure_host_cpu()
+  assert os.environ['XLA_FLAGS'] == YNN_OFF
+  env.delenv('XLA_FLAGS')
+  env.setenv(devices.YNNPACK_ENV, '1')
+  devices.configure_host_cpu()
+  assert 'XLA_FLAGS' not in os.environ
+  env.setenv('XLA_FLAGS', '--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_DOT')
+  env.setenv(devices.YNNPACK_ENV, '0')
+  devices.configure_host_cpu()  # The user's own setting is kept.
+  assert os.environ['XLA_FLAGS'] == (
+      '--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_DOT')
+  env.delenv('XLA_FLAGS')
+  env.delenv(devices.YNNPACK_ENV)
+  devices.configure_host_cpu(ynnpack=True)  # A program that runs faster with YNNPACK.
+  assert 'XLA_FLAGS' not in os.environ
+  env.setenv(devices.YNNPACK_ENV, '0')  # The environment wins.
+  devices.configure_host_cpu(ynnpack=True)
+  assert os.environ['XLA_FLAGS'] == YNN_OFF
+  env.setenv(devices.YNNPACK_ENV, 'yes')
+  with pytest.raises(ValueError, match=devices.YNNPACK_ENV):
+    devices.configure_host_cpu()
 
 
 def test_bad_count_is_one_clear_error(env):
   env.setenv(devices.ENV, 'two')
   with pytest.raises(ValueError, match=devices.ENV):
-    devices.split_host_cpu()
+    devices.configure_host_cpu()
 
 
 SAVE_ON_TWO = '''
@@ -84,7 +121,7 @@ def test_weights_written_by_a_two_device_run_load_on_one_device(tmp_path):
 def test_entry_points_stop_with_one_line_on_a_bad_count(env, capsys):
   env.setenv(devices.ENV, 'two')
   with pytest.raises(SystemExit) as stop:
-    devices.split_host_cpu_or_exit()
+    devices.configure_host_cpu_or_exit()
   assert stop.value.code == 2
   err = capsys.readouterr().err.strip()
   assert err.count('\n') == 0 and err.startswith('error: ') and devices.ENV in err

@@ -246,7 +246,8 @@ print('SAME')
 
 
 def test_four_host_devices_give_the_same_candidates(ckpts):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4',
+  flags = os.environ.get('XLA_FLAGS', '')  # conftest's XLA set-up, on 4 devices.
+  env = dict(os.environ, XLA_FLAGS=f'{flags} --xla_force_host_platform_device_count=4',
              JAX_PLATFORMS='cpu')
   proc = subprocess.run([sys.executable, '-c', FOUR_DEVICES, str(ckpts)],
                         capture_output=True, text=True, env=env, timeout=600)

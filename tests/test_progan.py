@@ -235,7 +235,8 @@ print('SAME')
 
 
 def test_data_parallel_step_on_two_host_devices_equals_one_device():
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+  flags = os.environ.get('XLA_FLAGS', '')  # conftest's XLA set-up, on 2 devices.
+  env = dict(os.environ, XLA_FLAGS=f'{flags} --xla_force_host_platform_device_count=2',
              JAX_PLATFORMS='cpu')
   proc = subprocess.run([sys.executable, '-c', TWO_DEVICES], capture_output=True, text=True,
                         env=env, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[1])

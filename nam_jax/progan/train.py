@@ -187,9 +187,10 @@ def train_step(state: State, real64: jax.Array, alpha: jax.Array, decay: jax.Arr
   return State(g_params, g_ema, g_opt, d_params, d_opt), metrics
 
 
-# Data parallel from this resolution up. Below it the steps are small and one device is
-# faster (on 2 cores: 4 px 651 vs 559 images/s, 8 px 147 vs 107; from 16 px up the split
-# wins, 2.6x at 64 px; benchmarks/bench_train.py, docs/benchmarks.md).
+# With several devices (a multi-GPU host, or NAM_JAX_HOST_DEVICES > 1 on a CPU), data parallel
+# from this resolution up; the small early stages stay on one device. On the 2-core CPU the
+# split never pays with XLA's own convolutions (one device is as fast or faster at every stage,
+# benchmarks/bench_train.py), so train.py asks for one CPU device unless told otherwise.
 DATA_PARALLEL_FROM = 16
 
 
