@@ -11,6 +11,14 @@ from nam_jax import devices
 # device counts start their own processes.
 devices.configure_host_cpu(1)
 
+# Many tests train, stop and resume: each train() jits its step anew. A compilation cache
+# private to this session lets the repeats reuse the first compilation.
+import jax  # noqa: E402  (after the XLA set-up above)
+import tempfile  # noqa: E402
+
+jax.config.update('jax_compilation_cache_dir', tempfile.mkdtemp(prefix='nam_jax_tests_xla_'))
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
+
 
 def pytest_configure(config):
   config.addinivalue_line('markers', 'slow: longer tests, run with `pytest -m slow`')

@@ -100,6 +100,7 @@ def _config(test_config, steps, **overrides):
   return c
 
 
+@pytest.mark.slow  # Three training runs (over a minute); CI runs it with the slow tests.
 def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, monkeypatch):
   straight = degrade_train.train(_config(test_config, 4), tmp_path / 'straight')
 
