@@ -55,9 +55,9 @@ class Degradation(Protocol):
 
 
 # Priors whose SR-NAM program runs faster on a CPU with XLA's default YNNPACK convolutions
-# than with XLA's own: the StyleGAN prior's separable and modulated convolutions (16 seeds:
-# 44.8 vs 67.2 ms per candidate-iteration, benchmarks/bench_vs_torch.py). infer.py and
-# nam_jax.evaluate keep YNNPACK on for them (nam_jax.devices).
+# than with XLA's own: the StyleGAN prior's separable and modulated convolutions (46.8 vs
+# 59.3 ms per candidate-iteration at 16 seeds, 42.2 vs 65.1 at 64; docs/benchmarks.md).
+# infer.py and nam_jax.evaluate keep YNNPACK on for them (nam_jax.devices).
 YNNPACK_PRIORS = frozenset({'stylegan'})
 
 
