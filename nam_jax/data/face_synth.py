@@ -68,13 +68,15 @@ class FaceSynthesizer:
 
   def __init__(self, truncation: float = 0.7):
     import openvino  # Imported here: only generation needs it.
+
+    from nam_jax.data import openvino_ir
     if not 0.0 <= truncation <= 1.0:
       raise ValueError(f'truncation must be in [0, 1], got {truncation}.')
     core = openvino.Core()
     model_dir = _model_dir()
-    self._mapping = core.compile_model(core.read_model(model_dir / 'MappingNetwork.xml'), 'CPU')
-    self._synthesis = core.compile_model(
-        core.read_model(model_dir / 'SynthesisNetwork.xml'), 'CPU')
+    # f32 on every CPU (openvino_ir): the same seed gives the same face on every machine.
+    self._mapping = openvino_ir.compile_f32(core, model_dir / 'MappingNetwork.xml')
+    self._synthesis = openvino_ir.compile_f32(core, model_dir / 'SynthesisNetwork.xml')
     self.truncation = truncation
     rng = np.random.RandomState(_STYLE_MEAN_SEED)
     # The mapping IR has a static batch of 1, hence the loop; a fixed seed makes the mean a

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -37,7 +39,7 @@ EXPECTED = {'MappingNetwork.bin': '212dd716bdb556e1', 'SynthesisNetwork.bin': 'c
 LAYERS = 7
 
 
-class ConversionError(RuntimeError):
+class ConversionError(ValueError):
   """The wheel is missing or holds different files; the message says which."""
 
 
@@ -189,9 +191,22 @@ def convert(out_path: pathlib.Path | None = None) -> pathlib.Path:
   arrays = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
   out_path = pathlib.Path(out_path or default_path())
   out_path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = out_path.with_name(out_path.stem + '.tmp.npz')
+  tmp = out_path.with_name(f'{out_path.stem}.{os.getpid()}.tmp.npz')  # Per process.
   np.savez(tmp, **arrays)
   tmp.replace(out_path)
+  return out_path
+
+
+def convert_in_child_process(out_path: pathlib.Path | None = None) -> pathlib.Path:
+  """`convert` in a fresh Python process: openvino never runs beside JAX (importing it
+  forks a telemetry process, which can deadlock a multithreaded JAX process)."""
+  out_path = pathlib.Path(out_path or default_path())
+  proc = subprocess.run([sys.executable, '-m', 'nam_jax.stylegan.convert', str(out_path)],
+                        capture_output=True, text=True)
+  if proc.returncode:
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    raise ConversionError(lines[-1].removeprefix('error: ') if lines
+                          else f'conversion exited with code {proc.returncode}')
   return out_path
 
 

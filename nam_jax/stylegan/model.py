@@ -211,7 +211,7 @@ def load_params(path: str | pathlib.Path | None = None) -> dict:
   from nam_jax.stylegan import convert
   if path is None and not convert.default_path().is_file():
     print(f'converting MobileStyleGAN weights to {convert.default_path()} (once)')
-    convert.convert()
+    convert.convert_in_child_process()
   path = pathlib.Path(path or convert.default_path())
   if not path.is_file():
     raise FileNotFoundError(f'{path}: no converted MobileStyleGAN weights; run '
