@@ -34,13 +34,17 @@ flags.DEFINE_bool('w_plus', None, 'StyleGAN prior: search W+ (one style per modu
 flags.DEFINE_integer('max_batch', None, 'At most this many candidates per compiled chunk.')
 flags.DEFINE_string('prior', None, 'Face prior (nam_jax.priors.PRIORS).')
 flags.DEFINE_string('prior_ckpt', None, 'Exported face prior (default: the config\'s).')
-flags.DEFINE_string('degradation_ckpt', None, 'Exported degradation model.')
+flags.DEFINE_enum('degradation', None, ['h2l', 'bicubic', 'bilinear', 'area', 'camera', 'auto'],
+                  'What made the LR input: the learned H2L network, a known operator, the '
+                  'blind camera model fitted per candidate, or auto (per input, the simplest '
+                  'that explains it).')
+flags.DEFINE_string('degradation_ckpt', None, 'Exported H2L degradation model.')
 flags.DEFINE_bool('align', None, 'Inputs are photos: find every face with dlib, align it as '
                   'the training faces are, and write a contact sheet of what was found.')
 
 _SETTING_FLAGS = ('seeds', 'input', 'out', 'rng_seed', 'limit', 'steps', 'learning_rate',
                   'noise', 'sphere', 'mean_pull', 'spread', 'w_plus', 'max_batch', 'prior',
-                  'prior_ckpt', 'degradation_ckpt', 'align')
+                  'prior_ckpt', 'degradation', 'degradation_ckpt', 'align')
 
 
 def main(argv):

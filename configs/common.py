@@ -118,8 +118,11 @@ def base_config() -> ml_collections.ConfigDict:
       prior_options=ml_collections.ConfigDict(dict(
           progan=dict(learning_rate=0.1, sphere=False),
           stylegan=dict(learning_rate=0.03, sphere=True))),
-      degradation='h2l',
+      # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; README, "Choosing the
+      # degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's classifier.
+      degradation='auto',
       degradation_ckpt='checkpoints/degrade_cpu',
+      auto_ckpt='checkpoints/lr_kind_cpu',
       input='examples',  # The bundled example faces.
       out='out',
       limit=0,

@@ -46,5 +46,5 @@ def get_config():
                          image_every=2, ckpt_every=1, perceptual_weight=0.0)
 
   # Tests exercise the generic machinery with a tiny ProGAN (tests/test_stylegan.py: the other).
-  c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2, prior='progan')
+  c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2, prior='progan', degradation='h2l')
   return c

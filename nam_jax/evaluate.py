@@ -4,11 +4,13 @@
   python -m nam_jax.evaluate --sets=real_camera --best_of_k=64   # + docs/eval_best_of_k.png
 
 Test sets: `synthetic` (the first --images faces of the camera-degraded synthetic test split),
-`real_camera` and `real_bicubic` (the real photographed faces of nam_jax/data/real_faces.py,
-made LR by the camera pipeline or by plain bicubic downsampling). Methods: bicubic, the
-trained baselines whose checkpoints exist (l2h, urdgn) and SR-NAM with the face prior of the
-inference settings (same defaults and overrides as infer.py). For each set: OUT/eval_SET.json,
-OUT/eval_SET.md (the table) and OUT/eval_SET_grid.png.
+`real_bicubic`, `real_camera` and `real_camera_strong` (the real photographed faces of
+nam_jax/data/real_faces.py, made LR by plain bicubic downsampling or by the camera pipeline
+at two strengths). Methods: bicubic, the trained baselines whose checkpoints exist (l2h,
+urdgn) and SR-NAM with the face prior of the inference settings (same defaults and overrides
+as infer.py), once per --degradations entry. For each set: the reach of every registered
+degradation with the true faces (nam_jax/eval/reach.py), OUT/eval_SET.json, OUT/eval_SET.md
+(the tables) and OUT/eval_SET_grid.png.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ from ml_collections import config_flags
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
                                           'Config file.')
-_SETS = flags.DEFINE_list('sets', ['real_camera', 'real_bicubic', 'synthetic'], 'Test sets.')
+SETS = ('real_bicubic', 'real_camera', 'real_camera_strong', 'synthetic')
+_SETS = flags.DEFINE_list('sets', list(SETS), 'Test sets.')
+_DEGRADATIONS = flags.DEFINE_list('degradations', None, 'SR-NAM degradations to compare '
+                                  '(default: the config\'s); each is one SR-NAM method.')
+_REACH = flags.DEFINE_bool('reach', True, 'Measure every registered degradation\'s reach.')
 _IMAGES = flags.DEFINE_integer('images', 64, 'Faces of the synthetic test split to use.')
 _SEEDS = flags.DEFINE_integer('seeds', 16, 'SR-NAM candidates per face.')
 _METHODS = flags.DEFINE_list('methods', ['bicubic', 'l2h', 'urdgn', 'sr_nam'], 'Methods.')
@@ -49,10 +55,9 @@ def test_set(name: str, config):
     pairs = datasets.lr_test_pairs(config.data, limit=_IMAGES.value)
     return suite.TestSet(name, pairs['lr'], pairs['hr'],
                          tuple(f'seed{int(s)}' for s in pairs['seed']))
-  rf = real_faces.load()
-  if name in ('real_camera', 'real_bicubic'):
-    lr_images = rf.lr_camera if name == 'real_camera' else rf.lr_bicubic
-    return suite.TestSet(name, lr_images, rf.hr, tuple(rf.names))
+  if name.startswith('real_') and name.removeprefix('real_') in real_faces.LR_KINDS:
+    rf = real_faces.load()
+    return suite.TestSet(name, rf.lr[name.removeprefix('real_')], rf.hr, tuple(rf.names))
   raise ValueError(f'unknown test set {name!r}')
 
 
@@ -63,12 +68,34 @@ def sr_nam_method(name: str, job, model):
   def run(x):
     r = chunks.super_resolve(model, x, job)
     order = np.argsort(r['loss'], axis=1, kind='stable')
-    return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1)
+    fit = {'lr_l1': np.take_along_axis(r['loss'], order, axis=1)[:, 0]}
+    if 'degradation' in r:  # auto: the share of inputs it gave the camera model.
+      fit['auto_camera'] = (np.asarray(r['degradation']) == 'camera').astype(np.float32)
+    return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1), fit
   return suite.Method(name, run)
+
+
+def reach_table(test, job) -> dict:
+  """{degradation: mean reach} of every registered degradation (and the area + colour
+  affine reference) with the set's true faces."""
+  from nam_jax import priors
+  from nam_jax.eval import reach
+  out = {}
+  for name in priors.DEGRADATIONS:
+    d = priors.load_degradation(name, job.degradation_ckpt if name == 'h2l' else None)
+    out[name] = float(np.mean(reach.reach(d.model, d.weights, test.hr, test.lr_images)))
+    print(f'reach {name}: {out[name]:.4f}')
+  out['area + colour affine'] = float(np.mean(reach.area_affine_reach(test.hr,
+                                                                      test.lr_images)))
+  return out
 
 
 def _networks(job) -> tuple:
   return job.prior, job.prior_ckpt, job.w_plus, job.degradation, job.degradation_ckpt
+
+
+def _method_name(job) -> str:
+  return f'sr_nam ({job.prior}, {job.degradation})'
 
 
 def sweep_methods(config, common: dict, base_job, base_model) -> list:
@@ -104,7 +131,12 @@ def methods(job, model) -> list:
       out.append(suite.Method(name, lambda x, ups=ups, v=variables: upsampler.upsample(
           ups, v, x)[:, None]))
     elif name == 'sr_nam':
-      out.append(sr_nam_method(f'sr_nam ({job.prior})', job, model))
+      import dataclasses
+      from nam_jax.nam import chunks
+      for deg in _DEGRADATIONS.value or [job.degradation]:
+        j = dataclasses.replace(job, degradation=deg)
+        m = model if deg == job.degradation else chunks.load_model(j)
+        out.append(sr_nam_method(_method_name(j), j, m))
     else:
       raise ValueError(f'unknown method {name!r}')
   return out
@@ -180,6 +212,19 @@ def _merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dic
   return merged_results, merged_outputs
 
 
+def _earlier_reach(out_dir: pathlib.Path, set_name: str) -> dict:
+  import json
+  path = out_dir / f'eval_{set_name}.json'
+  return json.loads(path.read_text()).get('reach', {}) if path.is_file() else {}
+
+
+def reach_markdown(reaches: dict) -> str:
+  """One-row table: the reach of each degradation with the true faces."""
+  return ('| reach of the true face (LR L1) | ' + ' | '.join(reaches) + ' |\n| --- |' +
+          ' --- |' * len(reaches) + '\n| mean over faces | ' +
+          ' | '.join(f'{v:.4f}' for v in reaches.values()) + ' |')
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
@@ -206,15 +251,22 @@ def main(argv):
   for set_name in _SETS.value:
     test = test_set(set_name, config)
     print(f'== {set_name}: {len(test.hr)} faces')
+    reaches = reach_table(test, job) if _REACH.value else {}
     results, outputs = suite.evaluate(
-        all_methods, test, model.nets.degradation, model.degradation_vars, reference,
+        all_methods, test, reference,
         on_result=lambda name, r: print(f'{name}: ' + ', '.join(
             f'{k} {v:.4g}' for k, v in r.items())))
+    for name, r in results.items():  # Each SR-NAM row: the reach of its degradation.
+      deg = name.rsplit(', ', 1)[-1].rstrip(')') if name.startswith('sr_nam (') else None
+      if deg in reaches:
+        r['reach'] = reaches[deg]
     results, outputs = _merge_with_earlier(out_dir, test, results, outputs)
     record = {'set': set_name, 'faces': list(test.names), 'settings': job.record(),
-              'results': results}
+              'reach': reaches or _earlier_reach(out_dir, set_name), 'results': results}
     files.write_json(out_dir / f'eval_{set_name}.json', record)
     table = suite.markdown_table(results)
+    if record['reach']:
+      table = reach_markdown(record['reach']) + '\n\n' + table
     (out_dir / f'eval_{set_name}.md').write_text(table + '\n')
     images.save_png(out_dir / f'eval_{set_name}_grid.png',
                     suite.comparison_grid(test, outputs))

@@ -20,7 +20,12 @@ import jax
 
 # name -> module with `load(ckpt_dir) -> (model, weights, meta)`.
 PRIORS = {'progan': 'nam_jax.progan.prior', 'stylegan': 'nam_jax.stylegan.prior'}
-DEGRADATIONS = {'h2l': 'nam_jax.degrade.degradation'}
+# A value 'module:function' names the loader when a module holds several.
+DEGRADATIONS = {'h2l': 'nam_jax.degrade.degradation',
+                'bicubic': 'nam_jax.degrade.operators:load_bicubic',
+                'bilinear': 'nam_jax.degrade.operators:load_bilinear',
+                'area': 'nam_jax.degrade.operators:load_area',
+                'camera': 'nam_jax.degrade.camera'}
 
 
 class FacePrior(Protocol):
@@ -44,11 +49,16 @@ class FacePrior(Protocol):
 
 
 class Degradation(Protocol):
-  """HR faces [B, 64, 64, 3] + noise [B, noise_dim] -> LR faces [B, 16, 16, 3] in [-1, 1]."""
+  """HR faces [B, 64, 64, 3] + noise [B, noise_dim] -> LR faces [B, 16, 16, 3] in [-1, 1].
+
+  The noise is the degradation's free input: a learned network's noise vector, or a camera's
+  parameters (nam_jax/degrade/camera.py); SR-NAM can optimise it per candidate."""
 
   @property
   def noise_dim(self) -> int:
-    """Size of the noise vector of one image."""
+    """Size of the noise vector of one image (0: nothing free, e.g. a known operator). A
+    degradation may also set `noise_init_scale` (default 1): the standard deviation of the
+    noise SR-NAM starts an optimised noise from."""
 
   def __call__(self, variables: Any, hr: jax.Array, noise: jax.Array) -> jax.Array:
     ...
@@ -73,8 +83,9 @@ class Loaded:
 def _load(registry: dict[str, str], what: str, name: str, ckpt_dir, **options) -> Loaded:
   if name not in registry:
     raise ValueError(f'unknown {what} {name!r}; known: {", ".join(sorted(registry))}')
-  module = importlib.import_module(registry[name])
-  return Loaded(*module.load(ckpt_dir, **options))
+  module, _, function = registry[name].partition(':')
+  return Loaded(*getattr(importlib.import_module(module), function or 'load')(ckpt_dir,
+                                                                             **options))
 
 
 def load_prior(name: str, ckpt_dir, w_plus: bool = False) -> Loaded:

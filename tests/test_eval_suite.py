@@ -5,8 +5,6 @@ import pytest
 from skimage import data, transform
 from skimage.metrics import structural_similarity
 
-from nam_jax.degrade import degradation
-from nam_jax.degrade import train as degrade_train
 from nam_jax.eval import metrics, suite
 
 
@@ -20,21 +18,12 @@ def test_set():
   return suite.TestSet('toy', lr_images, hr, ('a', 'b'))
 
 
-@pytest.fixture(scope='module')
-def degrader(test_config):
-  import jax
-  d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
-  deg = degradation.LearnedDegradation(tuple(test_config.degrade.gen_widths),
-                                       test_config.degrade.blocks_per_group,
-                                       test_config.degrade.noise_dim)
-  return deg, {'params': d.g_params, 'batch_stats': d.g_stats}
-
-
-def test_a_method_that_returns_the_truth_scores_perfectly(test_set, degrader):
+def test_a_method_that_returns_the_truth_scores_perfectly(test_set):
   perfect = suite.Method('truth', lambda x: (test_set.hr.astype(np.float32) / 127.5 - 1)[:, None])
-  two = suite.Method('truth x2', lambda x: np.repeat(
-      (test_set.hr.astype(np.float32) / 127.5 - 1)[:, None], 2, axis=1))
-  results, outputs = suite.evaluate([perfect, two], test_set, *degrader)
+  two = suite.Method('truth x2', lambda x: (np.repeat(
+      (test_set.hr.astype(np.float32) / 127.5 - 1)[:, None], 2, axis=1),
+      {'lr_l1': np.array([0.1, 0.3]), 'reach': np.array([0.0, 0.2])}))
+  results, outputs = suite.evaluate([perfect, two], test_set)
   r = results['truth']
   assert r['psnr'] == float('inf') and r['ssim'] == pytest.approx(1.0)
   assert r['lpips'] == pytest.approx(0.0, abs=1e-6)
@@ -42,13 +31,16 @@ def test_a_method_that_returns_the_truth_scores_perfectly(test_set, degrader):
   assert r['identity_kept'] == 1.0 and r['diversity'] == 0.0
   assert results['truth x2']['diversity'] == pytest.approx(0.0, abs=1e-6)  # Identical twins.
   assert outputs['truth'].shape == (2, 1, 64, 64, 3)
+  assert 'reach' not in r and 'lr_l1' not in r   # No degradation: no fit figures.
+  assert results['truth x2']['lr_l1'] == pytest.approx(0.2)
+  assert results['truth x2']['reach'] == pytest.approx(0.1)
 
 
-def test_bicubic_scores_match_direct_computation(test_set, degrader):
+def test_bicubic_scores_match_direct_computation(test_set):
   up = metrics.bicubic_upsample(test_set.lr_images)
   bicubic = suite.Method('bicubic', lambda x: (metrics.bicubic_upsample(x).astype(np.float32)
                                                / 127.5 - 1)[:, None])
-  results, _ = suite.evaluate([bicubic], test_set, *degrader)
+  results, _ = suite.evaluate([bicubic], test_set)
   r = results['bicubic']
   expected_ssim = np.mean([structural_similarity(u, h, channel_axis=-1, data_range=255)
                            for u, h in zip(up, test_set.hr)])

@@ -73,7 +73,8 @@ def _check(tmp_path, example):
     return
   event(f'converted ({cut})')
   assert x.shape == (16, 16, 3) and x.dtype == np.uint8
-  assert min(h, w) >= 16  # Smaller images are never upscaled.
+  if cut == 'whole':  # Garbage bytes can rewrite the declared size (a GIF header).
+    assert min(h, w) >= 16  # Smaller images are never upscaled.
 
 
 @settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

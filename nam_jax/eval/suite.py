@@ -2,11 +2,13 @@
 the metrics the seed papers name.
 
 A method maps LR faces [N, 16, 16, 3] to candidates [N, S, 64, 64, 3] (S = 1 for the
-deterministic baselines) ranked best first by the method itself (SR-NAM: final LR L1). Per
-method:
-  lr_l1          L1 (images in [-1, 1]) between the input and the top candidate degraded again
-                 by the shipped degradation model with zero noise (the same re-degradation for
-                 every method)
+deterministic baselines) ranked best first by the method itself (SR-NAM: final LR L1); a
+method that fits the input through a degradation (SR-NAM) also returns, per input, its top
+candidate's LR L1 and the reach of its degradation (nam_jax/eval/reach.py). Per method:
+  reach          LR L1 the method's degradation reaches with the TRUE face (min over its free
+                 inputs): whether the truth can explain the input at all
+  lr_l1          L1 (images in [-1, 1]) between the input and the top candidate degraded by
+                 the method's own degradation with its fitted free inputs
   psnr/ssim      of the top candidate, the oracle best of S (by PSNR) and the mean over S
   lpips          AlexNet LPIPS of the top candidate to the truth; lpips_oracle (best of S)
   diversity      mean pairwise LPIPS among one input's candidates (0 for one output)
@@ -38,8 +40,11 @@ FRECHET_MIN = 50
 
 @dataclasses.dataclass(frozen=True)
 class Method:
+  """run: uint8 LR [N, 16, 16, 3] -> float candidates [N, S, 64, 64, 3], ranked; or
+  (candidates, {'lr_l1': [N], 'reach': [N], ...}) for a method that fits a degradation."""
+
   name: str
-  run: Callable[[np.ndarray], np.ndarray]   # uint8 LR [N,16,16,3] -> float [N,S,64,64,3] ranked
+  run: Callable[[np.ndarray], np.ndarray | tuple[np.ndarray, dict]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,15 +53,6 @@ class TestSet:
   lr_images: np.ndarray      # uint8 [N, 16, 16, 3]
   hr: np.ndarray             # uint8 [N, 64, 64, 3]
   names: tuple[str, ...]
-
-
-def redegrade_l1(degradation, degradation_vars, hr: np.ndarray, lr_images: np.ndarray
-                 ) -> np.ndarray:
-  """Per-input L1 between degradation(hr, zero noise) and the LR input: [N]."""
-  hr = jnp.asarray(images.as_float(hr))
-  out = jax.jit(degradation.__call__)(degradation_vars, hr,
-                                      jnp.zeros((hr.shape[0], degradation.noise_dim)))
-  return np.mean(np.abs(np.asarray(out) - images.as_float(lr_images)), axis=(1, 2, 3))
 
 
 def diversity(cands: np.ndarray) -> float:
@@ -69,9 +65,10 @@ def diversity(cands: np.ndarray) -> float:
   return float(np.mean(lpips.lpips(a, b)))
 
 
-def score(cands: np.ndarray, test: TestSet, truths: list, degradation, degradation_vars,
+def score(cands: np.ndarray, test: TestSet, truths: list, fit: dict,
           reference_hr: np.ndarray | None, seconds: float) -> dict:
-  """All metrics of one method's ranked candidates [N, S, 64, 64, 3] (float [-1, 1])."""
+  """All metrics of one method's ranked candidates [N, S, 64, 64, 3] (float [-1, 1]) and
+  its per-input fit figures (`fit`: lr_l1, reach; empty for methods without a degradation)."""
   n, s = cands.shape[:2]
   top = cands[:, 0]
   psnr = np.array([[metrics.psnr(c, h) for c in cs] for cs, h in zip(cands, test.hr)])
@@ -84,8 +81,7 @@ def score(cands: np.ndarray, test: TestSet, truths: list, degradation, degradati
                else np.array([[f['identity']] for f in face]))
   out = {
       'inputs': int(n), 'candidates': int(s),
-      'lr_l1': float(np.mean(redegrade_l1(degradation, degradation_vars, top,
-                                          test.lr_images))),
+      **{k: float(np.mean(v)) for k, v in fit.items()},
       'psnr': float(psnr[:, 0].mean()), 'psnr_oracle': float(psnr.max(1).mean()),
       'psnr_mean': float(psnr.mean()), 'ssim': float(np.mean(ssim_top)),
       'lpips': float(lp[:, 0].mean()), 'lpips_oracle': float(lp.min(1).mean()),
@@ -104,27 +100,28 @@ def score(cands: np.ndarray, test: TestSet, truths: list, degradation, degradati
   return out
 
 
-def evaluate(methods: list[Method], test: TestSet, degradation, degradation_vars,
-             reference_hr: np.ndarray | None = None, on_result=None) -> tuple[dict, dict]:
+def evaluate(methods: list[Method], test: TestSet, reference_hr: np.ndarray | None = None,
+             on_result=None) -> tuple[dict, dict]:
   """({method: metrics}, {method: ranked candidates}) on one test set."""
   truths = [faces.truth(h) for h in test.hr]
   results, outputs = {}, {}
   for m in methods:
     t0 = time.perf_counter()
-    cands = np.asarray(m.run(test.lr_images), np.float32)
+    out = m.run(test.lr_images)
     seconds = time.perf_counter() - t0
+    cands, fit = out if isinstance(out, tuple) else (out, {})
+    cands = np.asarray(cands, np.float32)
     if cands.ndim != 5 or cands.shape[0] != len(test.hr):
       raise ValueError(f'{m.name}: expected candidates [N, S, 64, 64, 3], got {cands.shape}')
     outputs[m.name] = cands
-    results[m.name] = score(cands, test, truths, degradation, degradation_vars, reference_hr,
-                            seconds)
+    results[m.name] = score(cands, test, truths, fit, reference_hr, seconds)
     results[m.name]['face_boxes_detected'] = float(np.mean([t.detected for t in truths]))
     if on_result:
       on_result(m.name, results[m.name])
   return results, outputs
 
 
-COLUMNS = (('lr_l1', 'LR L1', '.4f'), ('psnr', 'PSNR', '.2f'), ('ssim', 'SSIM', '.3f'),
+COLUMNS = (('reach', 'reach', '.4f'), ('lr_l1', 'LR L1', '.4f'), ('psnr', 'PSNR', '.2f'), ('ssim', 'SSIM', '.3f'),
            ('psnr_oracle', 'PSNR oracle', '.2f'), ('lpips', 'LPIPS', '.3f'),
            ('lpips_oracle', 'LPIPS oracle', '.3f'), ('lpips_mean', 'LPIPS mean', '.3f'),
            ('diversity', 'diversity', '.3f'),

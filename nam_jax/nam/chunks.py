@@ -19,7 +19,8 @@ from tqdm import tqdm
 from nam_jax import devices as xla_devices
 from nam_jax import priors
 from nam_jax.data import pipeline
-from nam_jax.nam import invert
+from nam_jax.degrade import lr_kind
+from nam_jax.nam import auto, invert
 from nam_jax.nam.settings import Settings
 
 
@@ -34,12 +35,60 @@ class Model:
   degradation_meta: dict
 
 
-def load_model(settings: Settings) -> Model:
-  """The face prior and degradation a job's settings name, from their checkpoints."""
-  prior = priors.load_prior(settings.prior, settings.prior_ckpt, w_plus=settings.w_plus)
+@dataclasses.dataclass(frozen=True)
+class AutoModel:
+  """--degradation=auto: one Model per degradation auto chooses from (nam_jax/nam/auto.py),
+  all with the same face prior, and the classifier that chooses."""
+
+  models: dict
+  classifier: Any
+
+
+def load_model(settings: Settings, prior: priors.Loaded | None = None) -> Model | AutoModel:
+  """The face prior and degradation a job's settings name, from their checkpoints (`prior`:
+  an already loaded face prior to reuse). 'auto' loads every degradation it chooses from and
+  its classifier (settings.auto_ckpt)."""
+  prior = prior or priors.load_prior(settings.prior, settings.prior_ckpt,
+                                     w_plus=settings.w_plus)
+  if settings.degradation == 'auto':
+    return AutoModel({name: load_model(dataclasses.replace(settings, degradation=name), prior)
+                      for name in auto.CHOICES}, lr_kind.load(settings.auto_ckpt))
   deg = priors.load_degradation(settings.degradation, settings.degradation_ckpt)
   return Model(invert.Networks(prior.model, deg.model), prior.weights, deg.weights,
                prior.meta, deg.meta)
+
+
+def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Settings,
+                        devices=None) -> dict:
+  """Choose each input's degradation (auto.choose on the classifier's camera probability),
+  then search each group of inputs with its choice. Adds `degradation` [I] and
+  `camera_probability` [I]."""
+  t0 = time.perf_counter()
+  targets = _as_float(lr_images)
+  probability = lr_kind.camera_probability(model.classifier, targets)
+  chosen = np.array(auto.choose(probability))
+  merged: dict = {}
+  for name in auto.CHOICES:
+    sel = np.nonzero(chosen == name)[0]
+    if not len(sel):
+      continue
+    part = super_resolve(model.models[name], targets[sel], settings, devices)
+    for k, v in part.items():
+      if k in ('seconds', 'noise'):  # Each degradation's free inputs have their own shape.
+        continue
+      if k not in merged:
+        merged[k] = np.zeros((len(targets),) + v.shape[1:], v.dtype)
+      merged[k][sel] = v
+  merged['degradation'] = chosen
+  merged['camera_probability'] = probability
+  merged['seconds'] = time.perf_counter() - t0
+  return merged
+
+
+def _as_float(lr_images) -> np.ndarray:
+  lr_images = np.asarray(lr_images)
+  return (pipeline.to_float(lr_images) if lr_images.dtype == np.uint8
+          else lr_images.astype(np.float32))
 
 
 def chunk_size(num_candidates: int, max_batch: int, num_devices: int) -> int:
@@ -49,8 +98,8 @@ def chunk_size(num_candidates: int, max_batch: int, num_devices: int) -> int:
   return size
 
 
-def super_resolve(model: Model, lr_images: np.ndarray, settings: Settings, devices=None
-                  ) -> dict[str, np.ndarray]:
+def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Settings,
+                  devices=None) -> dict[str, np.ndarray]:
   """Optimises `settings.seeds` candidates for every LR image.
 
   Args:
@@ -59,16 +108,18 @@ def super_resolve(model: Model, lr_images: np.ndarray, settings: Settings, devic
     devices: devices to shard each chunk over (default: all).
   Returns:
     numpy arrays with leading axes [I, S]: hr [.., 64, 64, 3] and lr [.., 16, 16, 3] in
-    [-1, 1], loss (final LR L1), history [.., steps], z; plus seconds (wall time).
+    [-1, 1], loss (final LR L1), history [.., steps], z, noise (the degradation's fitted
+    free inputs); plus seconds (wall time). With an AutoModel also degradation [I] (the
+    choice per input) and camera_probability [I].
   """
   opts, seeds = settings.options, settings.seeds
-  lr_images = np.asarray(lr_images)
-  lr_images = (pipeline.to_float(lr_images) if lr_images.dtype == np.uint8
-               else lr_images.astype(np.float32))
+  lr_images = _as_float(lr_images)
   if lr_images.ndim != 4 or lr_images.shape[1:] != (16, 16, 3):
     raise ValueError(f'LR inputs must be [N, 16, 16, 3], got {lr_images.shape}')
   if not np.all(np.isfinite(lr_images)):
     raise ValueError('LR inputs contain NaN or infinite values')
+  if isinstance(model, AutoModel):
+    return _auto_super_resolve(model, lr_images, settings, devices)
   n_img = lr_images.shape[0]
   devices = list(devices or jax.devices())
   image_index = np.repeat(np.arange(n_img), seeds)
@@ -102,7 +153,7 @@ def super_resolve(model: Model, lr_images: np.ndarray, settings: Settings, devic
       out = jax.device_get(invert.solve(keys, targets, prior_params, degradation_vars,
                                         nets=model.nets, opts=opts))
     n_real = min(size, total - start)
-    results.append({k: np.asarray(v)[:n_real] for k, v in out.items() if k != 'noise'})
+    results.append({k: np.asarray(v)[:n_real] for k, v in out.items()})
   bar.close()
   merged = {k: np.concatenate([r[k] for r in results]) for k in results[0]}
   out = {k: v.reshape((n_img, seeds) + v.shape[1:]) for k, v in merged.items()}

@@ -90,8 +90,9 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options)
   if opts.sphere:
     z = nets.prior.project(prior_params, z)
   noise_dim = nets.degradation.noise_dim
+  scale = getattr(nets.degradation, 'noise_init_scale', 1.0)
   n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
-       else jax.random.normal(kn, (noise_dim,)))
+       else scale * jax.random.normal(kn, (noise_dim,)))
   return z, n
 
 
@@ -120,6 +121,7 @@ def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars,
   """
   z, n = initial_latents(key, prior_params, nets, opts)
   variables = (z, n) if opts.noise == 'optimise' else (z,)
+  noise_lr_scale = getattr(nets.degradation, 'noise_lr_scale', 1.0)
   tx = optax.adam(opts.learning_rate, b1=opts.b1, b2=opts.b2)
 
   def loss_fn(vs, n_fixed):
@@ -131,6 +133,8 @@ def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars,
     vs, opt_state = carry
     loss, grads = jax.value_and_grad(loss_fn)(vs, n)
     updates, opt_state = tx.update(grads, opt_state, vs)
+    if len(vs) > 1:  # The degradation's own step size for its free inputs (e.g. a camera).
+      updates = (updates[0], noise_lr_scale * updates[1])
     vs = optax.apply_updates(vs, updates)
     if opts.sphere:
       vs = (nets.prior.project(prior_params, vs[0]),) + tuple(vs[1:])

@@ -121,9 +121,12 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     if inputs.hr_truth is not None:
       rows.append([inputs.hr_truth[i]])
     images.save_png(folder / 'grid.png', images.grid(rows))
-    entries.append({'name': name, 'source': inputs.sources[i],
-                    'grid': str((folder / 'grid.png').relative_to(out_dir)),
-                    'candidates': cands})
+    entry = {'name': name, 'source': inputs.sources[i],
+             'grid': str((folder / 'grid.png').relative_to(out_dir)), 'candidates': cands}
+    if 'degradation' in result:  # --degradation=auto: what it chose, and why.
+      entry['degradation'] = str(result['degradation'][i])
+      entry['camera_probability'] = float(result['camera_probability'][i])
+    entries.append(entry)
   for stem, sheet in inputs.sheets.items():  # --align: what was found in each photo.
     images.save_png(out_dir / f'{stem}_faces.png', sheet)
   summary = {'settings': settings, 'seconds': result['seconds'],

@@ -11,6 +11,7 @@ import dataclasses
 import pathlib
 from typing import Any, Mapping
 
+from nam_jax import priors
 from nam_jax.nam import invert
 
 # Option names of invert.Options that a config or an override may set.
@@ -29,12 +30,13 @@ class Settings:
   prior: str                # Face prior: a key of nam_jax.priors.PRIORS.
   prior_ckpt: str           # Its exported checkpoint.
   w_plus: bool              # Search one style per modulation (W+) where the prior has them.
-  degradation: str          # A key of nam_jax.priors.DEGRADATIONS.
+  degradation: str          # A key of nam_jax.priors.DEGRADATIONS, or 'auto' (nam/auto.py).
   degradation_ckpt: str
   input: str                # Image file, folder or dataset split (see nam_jax/nam/inputs.py).
   out: str                  # Output folder.
   limit: int                # Use at most this many inputs (0 = all).
   align: bool = False       # Image inputs are photos: find, align and use every face.
+  auto_ckpt: str = ''       # degradation='auto': its LR-kind classifier (nam/auto.py).
 
   def __post_init__(self):
     for name in ('seeds', 'max_batch'):
@@ -42,6 +44,9 @@ class Settings:
         raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
     if self.limit < 0:
       raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
+    known = tuple(priors.DEGRADATIONS) + ('auto',)
+    if self.degradation not in known:
+      raise ValueError(f'unknown degradation {self.degradation!r}; known: {", ".join(known)}')
 
   def record(self) -> dict[str, Any]:
     """A JSON-ready record of the settings (for results.json)."""
@@ -102,11 +107,13 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       out=values.get('out', nam_cfg.out),
       limit=int(values.get('limit', nam_cfg.limit)),
       align=bool(values.get('align', nam_cfg.get('align', False))),
+      auto_ckpt=_resolve(values.get('auto_ckpt', nam_cfg.get('auto_ckpt', '')), base),
   )
 
 
 _INTS = ('steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
-_STRINGS = ('noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out')
+_STRINGS = ('noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
+            'auto_ckpt')
 
 
 def parse_overrides(text: str) -> dict[str, Any]:

@@ -1,0 +1,99 @@
+"""A blind, differentiable camera model as SR-NAM degradation: fitted per candidate.
+
+Its "noise" input is the camera's parameter vector (unconstrained reals), optimised jointly
+with the latent in the same fused program (SR-NAM's noise='optimise'), so every candidate
+gets the camera that best explains the input with its face. The model follows the order of
+a camera (nam_jax/data/camera.py makes LR faces the same way):
+
+  HR in [-1, 1] -> [0, 1] -> gamma -> 3x3 colour matrix + bias -> anisotropic Gaussian blur
+  -> anti-aliased bicubic downsampling to 16 px (nam_jax/degrade/operators.py) -> [-1, 1]
+
+Every parameter is squashed into a fixed range (below) so the camera cannot explain the face
+away: a colour matrix within 0.67-1.5x per channel with cross-talk under 0.1, bias under 0.15
+of the range, gamma 0.6-1.6, blur 0.2-3 HR pixels. The ranges cover the data pipeline's own
+(gain 0.75-1.25 times contrast 0.6-1.1, gamma 0.6-1.6, blur 0.3-3 px) with some margin.
+Sensor noise and JPEG are not modelled: the L1 loss treats them as residual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from nam_jax.degrade import operators
+
+# Parameter layout of the camera vector.
+GAMMA, GAIN, CROSS, BIAS, BLUR = slice(0, 1), slice(1, 4), slice(4, 10), slice(10, 13), \
+    slice(13, 16)
+NUM_PARAMS = 16
+PAD = 16                     # Reflect padding before the FFT blur: > 5 sigma of the widest.
+LOG_GAMMA, LOG_GAIN, CROSS_MAX, BIAS_MAX = 0.5, 0.4, 0.1, 0.15
+SIGMA_MIN, SIGMA_MAX = 0.2, 3.0
+# Raw blur parameters are offset so the zero vector is a near-sharp camera (sigma 0.53 px).
+BLUR_OFFSET = -2.0
+_OFF_DIAGONAL = [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
+
+
+def camera_params(raw: jax.Array) -> dict[str, jax.Array]:
+  """The physical parameters of one raw vector [NUM_PARAMS], each within its range."""
+  gamma = jnp.exp(LOG_GAMMA * jnp.tanh(raw[GAMMA]))[0]
+  matrix = jnp.diag(jnp.exp(LOG_GAIN * jnp.tanh(raw[GAIN])))
+  cross = CROSS_MAX * jnp.tanh(raw[CROSS])
+  for k, (i, j) in enumerate(_OFF_DIAGONAL):
+    matrix = matrix.at[i, j].set(cross[k])
+  bias = BIAS_MAX * jnp.tanh(raw[BIAS])
+  sig = SIGMA_MIN + (SIGMA_MAX - SIGMA_MIN) * jax.nn.sigmoid(raw[BLUR][:2] + BLUR_OFFSET)
+  return {'gamma': gamma, 'matrix': matrix, 'bias': bias, 'sigma': sig,
+          'angle': raw[BLUR][2]}
+
+
+def blur(x: jax.Array, sigma: jax.Array, angle: jax.Array) -> jax.Array:
+  """x [H, W, C] blurred by an anisotropic Gaussian with sigmas (along, across) `angle`.
+
+  Multiplied in the Fourier domain by the Gaussian's transfer function, after reflect
+  padding by PAD pixels (a grouped convolution with a per-candidate kernel has a slow kernel
+  gradient on XLA:CPU; two FFTs of a 96 px image are nearly free)."""
+  h, w = x.shape[:2]
+  xp = jnp.pad(x, ((PAD, PAD), (PAD, PAD), (0, 0)), mode='reflect')
+  fy = jnp.fft.fftfreq(xp.shape[0])[:, None]
+  fx = jnp.fft.rfftfreq(xp.shape[1])[None, :]
+  c, s = jnp.cos(angle), jnp.sin(angle)
+  fu, fv = c * fx + s * fy, -s * fx + c * fy
+  transfer = jnp.exp(-2.0 * jnp.pi ** 2 * ((sigma[0] * fu) ** 2 + (sigma[1] * fv) ** 2))
+  out = jnp.fft.irfft2(jnp.fft.rfft2(xp, axes=(0, 1)) * transfer[:, :, None],
+                       s=xp.shape[:2], axes=(0, 1))
+  return out[PAD:PAD + h, PAD:PAD + w]
+
+
+def apply_one(raw: jax.Array, hr: jax.Array, size: int = 16) -> jax.Array:
+  """One HR image [64, 64, 3] in [-1, 1] through the camera `raw` -> [size, size, 3]."""
+  p = camera_params(raw)
+  x = jnp.clip((hr + 1.0) * 0.5, 1e-4, 1.0) ** p['gamma']
+  x = x @ p['matrix'].T + p['bias']
+  x = operators.resize(blur(x, p['sigma'], p['angle']), size, 'bicubic')
+  return jnp.clip(x * 2.0 - 1.0, -1.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraDegradation:
+  """Degradation (nam_jax/priors.py) whose noise [B, NUM_PARAMS] is the camera of each image.
+
+  `noise_init_scale`: SR-NAM starts each candidate's camera from N(0, scale^2), near the
+  neutral camera (zero vector: identity colour, gamma 1, a near-sharp blur)."""
+
+  size: int = 16
+  noise_dim: int = NUM_PARAMS
+  noise_init_scale: float = 0.1
+  noise_lr_scale: float = 5.0
+
+  def __call__(self, variables, hr: jax.Array, noise: jax.Array) -> jax.Array:
+    del variables
+    return jax.vmap(lambda n, x: apply_one(n, x, self.size))(noise, hr)
+
+
+def load(ckpt_dir=None) -> tuple[CameraDegradation, dict, dict]:
+  """The registry's loader: the camera model has no weights."""
+  del ckpt_dir
+  return CameraDegradation(), {}, {'kind': 'camera'}
