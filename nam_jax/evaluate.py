@@ -206,7 +206,7 @@ def _merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dic
   merged_results.update(results)
   merged_outputs.update({k: v[:, :4] for k, v in outputs.items()})
   tmp = npz_path.with_name(npz_path.stem + '.tmp.npz')
-  np.savez(tmp, **{f'm{i}': images.as_uint8(merged_outputs[name])
+  np.savez_compressed(tmp, **{f'm{i}': images.as_uint8(merged_outputs[name])
                    for i, name in enumerate(merged_results)})
   tmp.replace(npz_path)
   return merged_results, merged_outputs
