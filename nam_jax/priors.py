@@ -57,8 +57,9 @@ class Degradation(Protocol):
   @property
   def noise_dim(self) -> int:
     """Size of the noise vector of one image (0: nothing free, e.g. a known operator). A
-    degradation may also set `noise_init_scale` (default 1): the standard deviation of the
-    noise SR-NAM starts an optimised noise from."""
+    degradation may also set `noise_init_scale` (default 1), the standard deviation of the
+    noise SR-NAM starts an optimised noise from, and `noise_lr_scale` (default 1), the
+    noise's Adam step relative to the latent's."""
 
   def __call__(self, variables: Any, hr: jax.Array, noise: jax.Array) -> jax.Array:
     ...

@@ -54,8 +54,7 @@ def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def camera_probability(params, lr_images: np.ndarray) -> np.ndarray:
   """P(camera-made) [N] of LR faces (uint8 or float in [-1, 1])."""
-  x = images.as_float(lr_images) if np.asarray(lr_images).dtype == np.uint8 else lr_images
-  return np.asarray(jax.nn.sigmoid(_apply(params, jnp.asarray(x, jnp.float32))))
+  return np.asarray(jax.nn.sigmoid(_apply(params, jnp.asarray(images.as_float(lr_images)))))
 
 
 @jax.jit

@@ -17,8 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from nam_jax import devices as xla_devices
-from nam_jax import priors
-from nam_jax.data import pipeline
+from nam_jax import images, priors
 from nam_jax.degrade import lr_kind
 from nam_jax.nam import auto, invert
 from nam_jax.nam.settings import Settings
@@ -64,7 +63,7 @@ def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Setti
   then search each group of inputs with its choice. Adds `degradation` [I] and
   `camera_probability` [I]."""
   t0 = time.perf_counter()
-  targets = _as_float(lr_images)
+  targets = images.as_float(lr_images)
   probability = lr_kind.camera_probability(model.classifier, targets)
   chosen = np.array(auto.choose(probability))
   merged: dict = {}
@@ -83,12 +82,6 @@ def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Setti
   merged['camera_probability'] = probability
   merged['seconds'] = time.perf_counter() - t0
   return merged
-
-
-def _as_float(lr_images) -> np.ndarray:
-  lr_images = np.asarray(lr_images)
-  return (pipeline.to_float(lr_images) if lr_images.dtype == np.uint8
-          else lr_images.astype(np.float32))
 
 
 def chunk_size(num_candidates: int, max_batch: int, num_devices: int) -> int:
@@ -113,7 +106,7 @@ def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Set
     choice per input) and camera_probability [I].
   """
   opts, seeds = settings.options, settings.seeds
-  lr_images = _as_float(lr_images)
+  lr_images = images.as_float(lr_images)
   if lr_images.ndim != 4 or lr_images.shape[1:] != (16, 16, 3):
     raise ValueError(f'LR inputs must be [N, 16, 16, 3], got {lr_images.shape}')
   if not np.all(np.isfinite(lr_images)):
