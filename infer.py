@@ -11,13 +11,13 @@ Every flag left unset takes its value from the config's `nam` section (configs/c
 import pathlib
 import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import flags, logging
+
+from nam_jax import cli
 
 REPO = pathlib.Path(__file__).resolve().parent  # Shipped checkpoints and examples live here.
 
-_CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
-                                          'Config file.')
+_CONFIG = cli.define_config(str(REPO / 'configs' / 'cpu.py'))
 flags.DEFINE_integer('seeds', None, 'Candidates (random starts) per input face.')
 flags.DEFINE_string('input', None, 'Image file, folder, synthetic:test|train, or '
                     'tfds:wider_face:SPLIT. Default: the bundled examples/.')
@@ -52,7 +52,7 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # Keep the terminal to progress and results.
   from nam_jax import devices, priors
   from nam_jax.nam import settings
-  config = _CONFIG.value
+  config = cli.config(_CONFIG)
   try:
     job_settings = settings.from_config(
         config.nam, {k: flags.FLAGS[k].value for k in _SETTING_FLAGS}, base_dir=REPO)
@@ -66,4 +66,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

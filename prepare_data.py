@@ -3,12 +3,13 @@
   python prepare_data.py --config=configs/cpu.py [--preview_dir=docs]
 """
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import flags, logging
+
+from nam_jax import cli
 
 from nam_jax.data import preview
 
-_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+_CONFIG = cli.define_config('configs/cpu.py')
 _PREVIEW = flags.DEFINE_string('preview_dir', '', 'If set, write sample grids (PNG) here.')
 
 
@@ -16,7 +17,7 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
   from nam_jax.data import datasets
-  config = _CONFIG.value
+  config = cli.config(_CONFIG)
   datasets.prepare(config.data)
   if _PREVIEW.value:
     for path in preview.write_previews(config.data, _PREVIEW.value):
@@ -24,4 +25,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

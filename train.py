@@ -11,10 +11,11 @@ resumes from the newest checkpoint in --workdir.
 
 import sys
 
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import flags, logging
 
-_CONFIG = config_flags.DEFINE_config_file('config', 'configs/cpu.py', 'Config file.')
+from nam_jax import cli
+
+_CONFIG = cli.define_config('configs/cpu.py')
 _STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan', 'l2h', 'urdgn', 'stylegan_head'],
                            'What to train.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go here.')
@@ -34,6 +35,22 @@ def _train(config, workdir: str, stage: str):
   return trainer.train(config, workdir)
 
 
+def _check_workdir(workdir: str) -> None:
+  """One line (exit 2) when --workdir cannot hold a run, before anything is written."""
+  import os
+  import pathlib
+  path = pathlib.Path(workdir)
+  for d in (*reversed(path.absolute().parents), path.absolute()):
+    if d.exists() and not d.is_dir():
+      cli.fail(f'--workdir {workdir}: {d} is a file, not a folder')
+  try:
+    path.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    cli.fail(f'--workdir {workdir}: cannot create it ({e.strerror})')
+  if not os.access(path, os.W_OK | os.X_OK):
+    cli.fail(f'--workdir {workdir}: not writable')
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Progress bars and results only.
@@ -42,10 +59,12 @@ def main(argv):
   # more: with XLA's own convolutions, data-parallel halves on 2 cores are slower than one
   # device at every stage (benchmarks/bench_train.py, docs/benchmarks.md).
   devices.configure_host_cpu_or_exit(default=1)
+  config = cli.config(_CONFIG)
+  _check_workdir(_WORKDIR.value)
   from nam_jax import weights
   from nam_jax.training import checkpoints, lock, loop
   try:
-    _train(_CONFIG.value, _WORKDIR.value, _STAGE.value)
+    _train(config, _WORKDIR.value, _STAGE.value)
   except (checkpoints.CheckpointDamaged, checkpoints.CheckpointMismatch, lock.WorkdirBusy,
           loop.NonFiniteError, weights.CheckpointError) as e:
     print(f'error: {e}', file=sys.stderr)
@@ -53,4 +72,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

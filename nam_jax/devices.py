@@ -57,7 +57,12 @@ def configure_host_cpu(count: int | None = None, default: int | None = None,
   if keep_ynn == '0' and _YNN_FLAG not in flags:
     flags = f'{flags} {_YNN_FLAG}='.strip()
   if _FLAG in flags:
-    count = int(flags.split(_FLAG + '=')[1].split()[0])
+    rest = flags.split(_FLAG, 1)[1]
+    value = rest.split()[0] if rest[:1] == '=' else ''
+    if not value.startswith('=') or not value[1:].isdigit() or int(value[1:]) < 1:
+      raise ValueError(f'XLA_FLAGS: {_FLAG} needs =N, a whole number of devices >= 1; got '
+                       f'{_FLAG + value!r}')
+    count = int(value[1:])
   else:
     if count is None:
       text = os.environ.get(ENV, '')

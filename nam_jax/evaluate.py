@@ -18,12 +18,12 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
-from absl import app, flags, logging
-from ml_collections import config_flags
+from absl import flags, logging
+
+from nam_jax import cli
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-_CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
-                                          'Config file.')
+_CONFIG = cli.define_config(str(REPO / 'configs' / 'cpu.py'))
 SETS = ('real_bicubic', 'real_camera', 'real_camera_strong', 'synthetic')
 _SETS = flags.DEFINE_list('sets', list(SETS), 'Test sets.')
 _DEGRADATIONS = flags.DEFINE_list('degradations', None, 'SR-NAM degradations to compare '
@@ -31,7 +31,8 @@ _DEGRADATIONS = flags.DEFINE_list('degradations', None, 'SR-NAM degradations to 
 _REACH = flags.DEFINE_bool('reach', True, 'Measure every registered degradation\'s reach.')
 _IMAGES = flags.DEFINE_integer('images', 64, 'Faces of the synthetic test split to use.')
 _SEEDS = flags.DEFINE_integer('seeds', 16, 'SR-NAM candidates per face.')
-_METHODS = flags.DEFINE_list('methods', ['bicubic', 'l2h', 'urdgn', 'sr_nam'], 'Methods.')
+_METHODS = flags.DEFINE_list('methods', ['bicubic', 'l2h', 'urdgn', 'sr_nam'],
+                             'Methods: bicubic, l2h, urdgn, sr_nam.')
 _L2H = flags.DEFINE_string('l2h_ckpt', 'checkpoints/l2h_cpu', 'Low-to-High checkpoint.')
 _URDGN = flags.DEFINE_string('urdgn_ckpt', 'checkpoints/urdgn_cpu', 'URDGN checkpoint.')
 _PRIOR = flags.DEFINE_string('prior', None, 'SR-NAM face prior (default: the config\'s).')
@@ -225,14 +226,48 @@ def reach_markdown(reaches: dict) -> str:
           ' | '.join(f'{v:.4f}' for v in reaches.values()) + ' |')
 
 
+METHODS = ('bicubic', 'l2h', 'urdgn', 'sr_nam')
+
+
+def check_flags(config, settings) -> dict:
+  """Every flag checked before any model loads: {'job': settings, 'sweeps': [...]}, or
+  ValueError naming the bad flag."""
+  for name, values, known in (('--sets', _SETS.value, SETS), ('--methods', _METHODS.value,
+                                                               METHODS)):
+    unknown = [v for v in values if v not in known]
+    if unknown or not values:
+      raise ValueError(f'{name}: unknown {unknown or "(empty)"}; known: {", ".join(known)}')
+  for name, flag in (('--images', _IMAGES), ('--seeds', _SEEDS)):
+    if flag.value < 1:
+      raise ValueError(f'{name} must be at least 1, got {flag.value}')
+  if _STEPS.value is not None and _STEPS.value < 1:
+    raise ValueError(f'--steps must be at least 1, got {_STEPS.value}')
+  if _BEST_OF_K.value < 0:
+    raise ValueError(f'--best_of_k must be >= 0, got {_BEST_OF_K.value}')
+  common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'steps': _STEPS.value}
+  job = settings.from_config(config.nam, common, base_dir=REPO)
+  for deg in _DEGRADATIONS.value or []:
+    settings.from_config(config.nam, {**common, 'degradation': deg}, base_dir=REPO)
+  for spec in _SETTINGS.value:
+    name, sep, body = spec.partition(':')
+    if not (sep and name and body):
+      raise ValueError(f'--settings {spec!r}: expected NAME:key=value,...')
+    settings.from_config(config.nam, {**common, **settings.parse_overrides(body)},
+                         base_dir=REPO)
+  return {'job': job, 'common': common}
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   from nam_jax import devices, priors
   from nam_jax.nam import settings
-  config = _CONFIG.value
-  common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'steps': _STEPS.value}
-  job = settings.from_config(config.nam, common, base_dir=REPO)
+  config = cli.config(_CONFIG)
+  try:
+    checked = check_flags(config, settings)
+  except ValueError as e:
+    cli.fail(str(e))
+  job, common = checked['job'], checked['common']
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
   devices.configure_host_cpu_or_exit(ynnpack=job.prior in priors.YNNPACK_PRIORS)
   from nam_jax import files, images
@@ -277,4 +312,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  cli.run(main)

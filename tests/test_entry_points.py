@@ -47,3 +47,43 @@ def test_train_cli_with_test_config_and_resume(tmp_path, stage):
   assert second.returncode == 0
   assert 'already trained' in second.stderr + second.stdout or 'resumed' in (
       second.stderr + second.stdout)
+
+
+def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(tmp_path):
+  """All probes run at once (each is a fresh interpreter); each must stop with exit code 2,
+  one line on stderr, and leave no workdir, lock or output behind."""
+  import os
+  wd, out = tmp_path / 'wd', tmp_path / 'out'
+  (tmp_path / 'afile').write_text('x')
+  cpu = '--config=configs/cpu.py'
+  train = ['train.py', '--stage=degrade']
+  probes = [
+      (train + ['--config=nope.py', f'--workdir={wd}'], {}, '--config nope.py: no such file'),
+      (train + [cpu, '--config.degrade.batchsize=4', f'--workdir={wd}'], {}, 'batch_size'),
+      (train + [cpu, '--config.degrade.batch_size=abc', f'--workdir={wd}'], {},
+       "invalid literal for int() with base 10: 'abc'"),
+      (train + [cpu, f'--workdir={tmp_path / "afile"}'], {}, 'is a file, not a folder'),
+      (train + [cpu, f'--workdir={wd}'],
+       {'XLA_FLAGS': '--xla_force_host_platform_device_count'}, 'needs =N'),
+      (['infer.py', '--config.nam.seedz=3', f'--out={out}'], {}, 'seeds'),
+      (['prepare_data.py', '--config=nope.py'], {}, '--config nope.py: no such file'),
+      (['-m', 'nam_jax.evaluate', '--sets=real_bicubic,nope', f'--out={out}'], {},
+       "--sets: unknown ['nope']"),
+      (['-m', 'nam_jax.evaluate', '--methods=foo', f'--out={out}'], {}, "--methods: unknown"),
+      (['-m', 'nam_jax.evaluate', '--seeds=-1', f'--out={out}'], {}, '--seeds must be at least 1'),
+      (['-m', 'nam_jax.evaluate', '--images=0', f'--out={out}'], {}, '--images must be'),
+      (['-m', 'nam_jax.evaluate', '--settings=oops', f'--out={out}'], {}, 'NAME:key=value'),
+      (['-m', 'nam_jax.evaluate', '--settings=a:steps=x', f'--out={out}'], {},
+       "'x' is not a whole number"),
+  ]
+  procs = [subprocess.Popen([sys.executable] + args, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, NAM_JAX_DATA=str(tmp_path / 'data'), **env))
+           for args, env, _ in probes]
+  for (args, _, expected), proc in zip(probes, procs):
+    _, err = proc.communicate(timeout=300)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 2, (args, err[-2000:])
+    assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], (
+        args, err[-2000:])
+  assert not wd.exists() and not out.exists() and not (tmp_path / 'data').exists()

@@ -14,9 +14,13 @@ TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope='module')
-def params(tmp_path_factory):
-  path = convert.convert(tmp_path_factory.mktemp('msg') / 'mobilestylegan.npz')
-  return msg.load_params(path)
+def converted(tmp_path_factory):
+  return convert.convert(tmp_path_factory.mktemp('msg') / 'mobilestylegan.npz')
+
+
+@pytest.fixture(scope='module')
+def params(converted):
+  return msg.load_params(converted)
 
 
 @pytest.fixture(scope='module')
@@ -235,3 +239,70 @@ def test_first_use_converts_without_forking_beside_jax(tmp_path):
   assert 'fork' not in proc.stderr, proc.stderr
   assert (tmp_path / 'stylegan' / 'mobilestylegan.npz').is_file()
   assert not list((tmp_path / 'stylegan').glob('*.tmp.npz'))
+
+
+def _copy(src, dst_dir, checksum=True):
+  import shutil
+  dst_dir.mkdir(parents=True, exist_ok=True)
+  dst = dst_dir / src.name
+  shutil.copy(src, dst)
+  if checksum:
+    shutil.copy(convert.checksum_path(src), convert.checksum_path(dst))
+  return dst
+
+
+def _no_conversion(monkeypatch):
+  def fail(*args, **kwargs):
+    raise AssertionError('converted although it should not have')
+  monkeypatch.setattr(convert, 'convert_in_child_process', fail)
+
+
+def test_converted_weights_are_checked_against_their_checksum(converted, tmp_path,
+                                                              monkeypatch):
+  assert convert.problem(converted) is None
+  flipped = _copy(converted, tmp_path / 'flip')
+  data = bytearray(flipped.read_bytes())
+  data[len(data) // 2] ^= 0x10
+  flipped.write_bytes(bytes(data))
+  assert 'differs' in convert.problem(flipped)
+  empty = _copy(converted, tmp_path / 'empty')
+  empty.write_bytes(b'')
+  assert 'differs' in convert.problem(empty)
+  # Weights from before checksums: adopted when every array reads back, without converting.
+  _no_conversion(monkeypatch)
+  legacy = _copy(converted, tmp_path / 'legacy', checksum=False)
+  assert convert.ensure_converted(legacy, say=lambda m: None) == legacy
+  assert convert.problem(legacy) is None
+
+
+def test_a_data_dir_that_cannot_hold_the_weights_is_one_line(tmp_path, monkeypatch):
+  _no_conversion(monkeypatch)
+  (tmp_path / 'afile').write_text('x')
+  with pytest.raises(convert.ConversionError, match='is a file'):
+    convert.ensure_converted(tmp_path / 'afile' / 'stylegan' / 'mobilestylegan.npz')
+
+
+def test_damaged_weights_are_moved_aside_and_concurrent_first_uses_both_succeed(converted,
+                                                                               tmp_path):
+  """Two processes start on a truncated file at once: one moves it aside and converts, the
+  other waits for the lock and uses the result; neither fails."""
+  import os
+  import subprocess
+  import sys
+  damaged = _copy(converted, tmp_path / 'stylegan', checksum=False)
+  damaged.write_bytes(damaged.read_bytes()[:1000])
+  code = ('from nam_jax.stylegan import model\n'
+          'p = model.load_params()\n'
+          'print(sorted(p))\n')
+  env = {**os.environ, 'NAM_JAX_DATA': str(tmp_path)}
+  procs = [subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+  outs = [p.communicate(timeout=600) for p in procs]
+  for p, (out, err) in zip(procs, outs):
+    assert p.returncode == 0, err
+    assert "['mapping', 'synthesis']" in out
+  said = ''.join(out for out, _ in outs)
+  assert said.count('damaged converted weights') == 1, said
+  assert convert.problem(damaged) is None
+  assert len(list((tmp_path / 'stylegan').glob('mobilestylegan.npz.damaged-*'))) == 1
+  assert not list((tmp_path / 'stylegan').glob('*.tmp.npz*'))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import pathlib
+import stat
 from typing import Sequence
 
 import numpy as np
@@ -37,9 +38,29 @@ def _to_rgb_array(im: Image.Image, path: pathlib.Path) -> np.ndarray:
     raise BadImageError(f'{path}: colour mode {im.mode} cannot be converted to RGB') from None
 
 
+_SPECIAL = ((stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISSOCK, 'a socket'),
+            (stat.S_ISCHR, 'a character device'), (stat.S_ISBLK, 'a block device'),
+            (stat.S_ISDIR, 'a folder'))
+
+
+def _require_regular_file(path: pathlib.Path) -> None:
+  """BadImageError unless `path` (links followed) is a regular file: opening a FIFO would
+  block forever, a device could be read without end."""
+  try:
+    mode = path.stat().st_mode
+  except FileNotFoundError:
+    return  # Reported by the reader, with the broken-link case.
+  except OSError:
+    return
+  for test, what in _SPECIAL:
+    if test(mode):
+      raise BadImageError(f'{path}: {what}, not an image file; skipped')
+
+
 def read_rgb(path: str | pathlib.Path) -> np.ndarray:
   """One image file as uint8 [H, W, 3], upright (EXIF), in RGB; BadImageError otherwise."""
   path = pathlib.Path(path)
+  _require_regular_file(path)
   try:
     with Image.open(path) as im:
       im.load()
@@ -76,8 +97,8 @@ def load_image(path: str | pathlib.Path, size: int) -> np.ndarray:
 
 def list_files(folder: str | pathlib.Path) -> list[pathlib.Path]:
   """Every visible entry directly in `folder` except sub-folders, sorted by name: regular
-  files and symbolic links, broken or looping ones included, so that load_images reports
-  each unusable one."""
+  files, special files (FIFOs, sockets, devices) and symbolic links, broken or looping ones
+  included, so that load_images reports each unusable one in one line without opening it."""
   folder = pathlib.Path(folder)
   if not folder.is_dir():
     raise FileNotFoundError(f'{folder}: no such folder')

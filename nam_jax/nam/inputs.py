@@ -17,6 +17,7 @@ import pathlib
 import numpy as np
 
 from nam_jax.data import datasets, folder
+from nam_jax.nam import names as names_lib
 
 LR_SIZE = 16
 
@@ -79,22 +80,26 @@ def resolve(spec: str, data_cfg, limit: int | None = None, align: bool = False) 
   if align:
     return _aligned_faces(files, limit)
   lr_images, used, skipped = folder.load_images(files, LR_SIZE, skip_bad=True)
-  names = _unique([p.stem for p in used])
-  return Inputs(names, [str(p) for p in used], lr_images, skipped)
+  return Inputs(_names(used), [str(p) for p in used], lr_images, skipped)
+
+
+def _names(paths: list[pathlib.Path]) -> list[str]:
+  """Safe, distinct output names of input files (nam_jax/nam/names.py)."""
+  return names_lib.unique([p.stem for p in paths], [str(p) for p in paths])
 
 
 def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
   """Every face of every photo, aligned to LR_SIZE, with one line per face found."""
   from nam_jax.data import align
   names, sources, lr, skipped, found, sheets = [], [], [], [], [], {}
-  for path in files:
+  for path, photo_name in zip(files, _names(files)):
     try:
       photo = folder.read_rgb(path)
     except folder.BadImageError as e:
       skipped.append(str(e))
       continue
     faces = align.find_faces(photo)
-    sheets[path.stem] = align.contact_sheet(photo, faces)
+    sheets[photo_name] = align.contact_sheet(photo, faces)
     if not faces:
       skipped.append(f'{path}: no face found')
     for f in faces:
@@ -102,7 +107,7 @@ def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
       if f.problem:
         skipped.append(f'{where}: {f.problem}')
         continue
-      names.append(f'{path.stem}_face{f.index}')
+      names.append(f'{photo_name}_face{f.index}')
       sources.append(f'{path} face {f.index}')
       lr.append(align.crop(photo, f.quad, LR_SIZE))
       found.append(f'{where}: square {f.side:.0f} px, aligned -> {names[-1]}')
@@ -110,14 +115,5 @@ def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
     names, sources, lr = names[:limit], sources[:limit], lr[:limit]
   if not names:
     raise ValueError('no face to super-resolve: ' + '; '.join(skipped))
-  return Inputs(_unique(names), sources, np.stack(lr), skipped, found=found, sheets=sheets)
-
-
-def _unique(names: list[str]) -> list[str]:
-  """Output folder names: file stems, suffixed where two files share a stem."""
-  seen: dict[str, int] = {}
-  out = []
-  for n in names:
-    seen[n] = seen.get(n, 0) + 1
-    out.append(n if seen[n] == 1 else f'{n}_{seen[n]}')
-  return out
+  return Inputs(names_lib.unique(names, sources), sources, np.stack(lr), skipped, found=found,
+                sheets=sheets)

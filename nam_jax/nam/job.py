@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 
 import numpy as np
@@ -27,39 +26,44 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
     data_cfg: `config.data`, for dataset inputs such as synthetic:test.
   """
   try:
-    staging = report.prepare(settings.out)
+    with report.staged(settings.out) as staging:
+      code, result, bad = _run(settings, data_cfg, staging)
+      if code:
+        return code
+      out = report.commit(staging, settings.out)
   except report.OutputError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
-  try:
-    try:
-      model = chunks.load_model(settings)
-      inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
-    except (weights.CheckpointError, folder.BadImageError, FileNotFoundError,
-            ValueError) as e:
-      print(f'error: {e}', file=sys.stderr)
-      return 2
-    for msg in inputs.found:
-      print(f'found: {msg}')
-    for msg in inputs.skipped:
-      print(f'skipped: {msg}', file=sys.stderr)
-    print(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, '
-          f'{settings.options.steps} steps each')
-    result = chunks.super_resolve(model, inputs.lr_images, settings)
-    bad = report.diverged(result)
-    for i, s in zip(*np.nonzero(bad)):
-      print(f'diverged: {inputs.names[i]} seed {s} (non-finite result, left out)',
-            file=sys.stderr)
-    if bad.all():
-      print('error: every candidate diverged (non-finite); nothing written. Check the '
-            'checkpoints and lower --learning_rate', file=sys.stderr)
-      return 1
-    report.write(staging, inputs, result, settings.record())
-    out = report.commit(staging, settings.out)
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
   best = np.where(bad, np.inf, result['loss']).min(axis=1)
   print(f'wrote {out / "results.json"}: best LR L1 per input mean '
         f'{np.mean(best[np.isfinite(best)]):.4f}, {result["seconds"]:.1f} s in all, '
-        f'{result["seconds"] / len(inputs.names):.1f} s per input')
+        f'{result["seconds"] / len(best):.1f} s per input')
   return 0
+
+
+def _run(settings: Settings, data_cfg, staging):
+  """Loads, optimises and writes into `staging`: (exit code, result, diverged mask)."""
+  try:
+    model = chunks.load_model(settings)
+    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
+  except (weights.CheckpointError, folder.BadImageError, FileNotFoundError,
+          ValueError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2, None, None
+  for msg in inputs.found:
+    print(f'found: {msg}')
+  for msg in inputs.skipped:
+    print(f'skipped: {msg}', file=sys.stderr)
+  print(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, '
+        f'{settings.options.steps} steps each')
+  result = chunks.super_resolve(model, inputs.lr_images, settings)
+  bad = report.diverged(result)
+  for i, s in zip(*np.nonzero(bad)):
+    print(f'diverged: {inputs.names[i]} seed {s} (non-finite result, left out)',
+          file=sys.stderr)
+  if bad.all():
+    print('error: every candidate diverged (non-finite); nothing written. Check the '
+          'checkpoints and lower --learning_rate', file=sys.stderr)
+    return 1, None, None
+  report.write(staging, inputs, result, settings.record())
+  return 0, result, bad

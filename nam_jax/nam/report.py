@@ -1,13 +1,17 @@
 """What infer.py writes: per input a grid and every candidate as PNG, and results.json.
 
-The results folder is replaced as a whole. `prepare` checks --out before any compute and
-makes a staging folder beside it; `write` fills the staging folder; `commit` swaps it in for
-the previous results (which stay untouched until then). A crash or a kill midway leaves the
-previous results as they were; the next run removes the stale staging folder.
+The results folder is replaced as a whole. `staged` locks --out for the run, checks it before
+any compute and makes a staging folder beside it; `write` fills the staging folder; `commit`
+swaps it in for the previous results (which stay untouched until then). A crash or a kill
+midway leaves the previous results as they were; the next run removes the stale staging
+folder. A symbolic link --out is followed; a mount point --out gets the results moved in.
+Every file is written inside the staging folder (`inside`), under the safe names of
+nam_jax/nam/names.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
@@ -16,6 +20,7 @@ import numpy as np
 
 from nam_jax import files, images
 from nam_jax.nam.inputs import Inputs
+from nam_jax.training import lock
 
 
 class OutputError(ValueError):
@@ -26,35 +31,87 @@ def _is_results_folder(path: pathlib.Path) -> bool:
   return (path / 'results.json').is_file()
 
 
+def resolve_out(out_dir: str | pathlib.Path) -> pathlib.Path:
+  """The folder the results go to: --out itself, or the folder a symbolic link --out points
+  to (followed, so the link stays as it is)."""
+  out_dir = pathlib.Path(out_dir).absolute()
+  if out_dir.is_symlink():
+    target = out_dir.resolve()
+    if not target.exists():
+      raise OutputError(f'--out {out_dir} is a symbolic link to {target}, which does not '
+                        'exist')
+    out_dir = target
+  return out_dir
+
+
+def _in_place(out_dir: pathlib.Path) -> bool:
+  """Results must be moved into `out_dir` rather than swapped in by renaming it: it is a mount
+  point (a Docker volume, say), which cannot be renamed."""
+  return out_dir.is_dir() and os.path.ismount(out_dir)
+
+
 def prepare(out_dir: str | pathlib.Path) -> pathlib.Path:
   """Checks that `out_dir` can take the results and returns a fresh, empty staging folder.
 
   `out_dir` may be missing, an empty folder, or a previous results folder (one with
   results.json: replaced as a whole by `commit`). Anything else is refused, so no other files
-  are ever overwritten or removed.
+  are ever overwritten or removed. The staging folder sits beside `out_dir`, or inside it when
+  `out_dir` is a mount point.
   """
-  out_dir = pathlib.Path(out_dir).absolute()
+  out_dir = resolve_out(out_dir)
   if out_dir.exists() and not out_dir.is_dir():
     raise OutputError(f'--out {out_dir} is a file, not a folder')
-  if out_dir.is_dir() and any(out_dir.iterdir()) and not _is_results_folder(out_dir):
+  if out_dir.is_dir() and any(not e.name.startswith('.partial-') for e in out_dir.iterdir()) and \
+      not _is_results_folder(out_dir):
     raise OutputError(f'--out {out_dir} is a folder of other files (no results.json); '
                       'pick a new or empty folder')
-  parent = out_dir.parent
+  in_place = _in_place(out_dir)
+  parent = out_dir if in_place else out_dir.parent
+  prefix = '.partial-' if in_place else f'.{out_dir.name}.partial-'
   try:
     parent.mkdir(parents=True, exist_ok=True)
   except OSError as e:
     raise OutputError(f'--out {out_dir}: cannot create its parent folder ({e.strerror})') from None
-  for stale in parent.glob(f'.{out_dir.name}.partial-*'):
+  for stale in parent.glob(f'{prefix}*'):
     pid = stale.name.rsplit('-', 1)[-1]
     if not (pid.isdigit() and _alive(int(pid))):
       shutil.rmtree(stale, ignore_errors=True)
-  staging = parent / f'.{out_dir.name}.partial-{os.getpid()}'
+  staging = parent / f'{prefix}{os.getpid()}'
   try:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
   except OSError as e:
     raise OutputError(f'--out {out_dir}: cannot write in {parent} ({e.strerror})') from None
   return staging
+
+
+@contextlib.contextmanager
+def staged(out_dir: str | pathlib.Path):
+  """A staging folder for the results of one run (see prepare), removed when the context
+  closes, with --out locked for the run: a second run on the same --out stops with
+  OutputError. The lock is an flock on .NAME.lock beside --out, released however the run
+  ends; the file is removed when the run ends normally."""
+  target = resolve_out(out_dir)
+  try:
+    target.parent.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    raise OutputError(f'--out {target}: cannot create its parent folder ({e.strerror})') from None
+
+  def busy(holder):
+    return OutputError(f'--out {target} is in use by a running job ({holder}); wait for it '
+                       'or pick another --out')
+  try:
+    guard = lock.held(target.parent / f'.{target.name}.lock', busy, what=f'--out {target}',
+                      remove=True)
+    with guard:
+      staging = prepare(target)
+      try:
+        yield staging
+      finally:
+        shutil.rmtree(staging, ignore_errors=True)
+  except PermissionError as e:
+    raise OutputError(f'--out {target}: cannot write in {target.parent} ({e.strerror})'
+                      ) from None
 
 
 def _alive(pid: int) -> bool:
@@ -68,14 +125,33 @@ def _alive(pid: int) -> bool:
 
 
 def commit(staging: pathlib.Path, out_dir: str | pathlib.Path) -> pathlib.Path:
-  """Moves the finished staging folder to `out_dir`, replacing previous results."""
-  out_dir = pathlib.Path(out_dir).absolute()
+  """Moves the finished staging folder to `out_dir`, replacing previous results: by renaming,
+  or, where `out_dir` cannot be renamed (a mount point), by moving the staged entries into it
+  once the previous results are removed."""
+  out_dir = resolve_out(out_dir)
+  if staging.parent == out_dir:  # In place (prepare staged inside a mount point).
+    for entry in out_dir.iterdir():
+      if entry != staging:
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    for entry in staging.iterdir():
+      os.replace(entry, out_dir / entry.name)
+    staging.rmdir()
+    return out_dir
   old = staging.with_name(staging.name.replace('.partial-', '.old-'))
   if out_dir.exists():
     out_dir.rename(old)
   staging.rename(out_dir)
   shutil.rmtree(old, ignore_errors=True)
   return out_dir
+
+
+def inside(root: pathlib.Path, *parts: str) -> pathlib.Path:
+  """root/parts..., checked to stay inside `root` (no separator, '..' or link escapes)."""
+  path = root.joinpath(*parts)
+  if root.resolve() not in (path.resolve(), *path.resolve().parents) or any(
+      p in ('', '.', '..') or '/' in p or '\\' in p for p in parts):
+    raise OutputError(f'refusing to write {path}: outside the results folder {root}')
+  return path
 
 
 def diverged(result: dict) -> np.ndarray:
@@ -103,7 +179,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   for i, name in enumerate(inputs.names):
     loss = np.where(bad[i], np.inf, result['loss'][i])
     order = np.argsort(loss, kind='stable')
-    folder = out_dir / name
+    folder = inside(out_dir, name)
     images.save_png(folder / 'input_lr.png', inputs.lr_images[i])
     cands, shown = [], []
     for rank, s in enumerate(order):
@@ -128,7 +204,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
       entry['camera_probability'] = float(result['camera_probability'][i])
     entries.append(entry)
   for stem, sheet in inputs.sheets.items():  # --align: what was found in each photo.
-    images.save_png(out_dir / f'{stem}_faces.png', sheet)
+    images.save_png(inside(out_dir, f'{stem}_faces.png'), sheet)
   summary = {'settings': settings, 'seconds': result['seconds'],
              'num_inputs': len(inputs.names), 'skipped': inputs.skipped,
              'faces_found': inputs.found,

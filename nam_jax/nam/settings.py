@@ -124,6 +124,10 @@ def parse_overrides(text: str) -> dict[str, Any]:
     key, sep, value = item.partition('=')
     if not sep:
       raise ValueError(f'setting {item!r} is not key=value')
-    out[key] = (value == 'True' if value in ('True', 'False') else value if key in _STRINGS
-                else int(value) if key in _INTS else float(value))
+    try:
+      out[key] = (value == 'True' if value in ('True', 'False') else value if key in _STRINGS
+                  else int(value) if key in _INTS else float(value))
+    except ValueError:
+      raise ValueError(f'setting {item!r}: {value!r} is not a '
+                       f'{"whole number" if key in _INTS else "number"}') from None
   return out

@@ -193,16 +193,120 @@ def convert(out_path: pathlib.Path | None = None) -> pathlib.Path:
   out_path.parent.mkdir(parents=True, exist_ok=True)
   tmp = out_path.with_name(f'{out_path.stem}.{os.getpid()}.tmp.npz')  # Per process.
   np.savez(tmp, **arrays)
+  digest = _sha256(tmp)
+  tmp_sum = tmp.with_name(tmp.name + '.sha256')
+  tmp_sum.write_text(digest + '\n')
+  # The weights first, then their checksum: a kill between the two leaves weights without a
+  # checksum, which `ensure_converted` treats as damaged and converts again.
   tmp.replace(out_path)
+  tmp_sum.replace(checksum_path(out_path))
   return out_path
+
+
+def checksum_path(path: pathlib.Path) -> pathlib.Path:
+  return path.with_name(path.name + '.sha256')
+
+
+def _sha256(path: pathlib.Path) -> str:
+  h = hashlib.sha256()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      h.update(block)
+  return h.hexdigest()
+
+
+def problem(path: pathlib.Path) -> str | None:
+  """Why the converted weights at `path` cannot be trusted ('missing', a damaged file, a
+  checksum that does not match), or None when they match the checksum written with them."""
+  if not path.exists():
+    return 'missing'
+  if not path.is_file():
+    return 'not a regular file'
+  sums = checksum_path(path)
+  if not sums.is_file():
+    return 'no checksum beside them'
+  expected = sums.read_text().strip()
+  got = _sha256(path)
+  if got != expected:
+    return f'sha256 {got[:12]}... differs from the {expected[:12]}... written with them'
+  return None
+
+
+def _reads_completely(path: pathlib.Path) -> bool:
+  """Whether every array of the .npz reads back (zip CRCs checked) with the expected keys."""
+  import zipfile
+  try:
+    with np.load(path) as z:
+      names = set(z.files)
+      for k in z.files:
+        z[k]  # pylint: disable=pointless-statement
+  except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError):
+    return False
+  return 'mapping/dense_0/kernel' in names and 'synthesis/to_img/kernel' in names
+
+
+def _check_data_dir(directory: pathlib.Path) -> None:
+  """One line, before any conversion work, when the data dir cannot hold the weights."""
+  for d in (*reversed(directory.parents), directory):
+    if d.exists() and not d.is_dir():
+      raise ConversionError(f'the data dir {directory} cannot be made: {d} is a file '
+                            '(check NAM_JAX_DATA)')
+  try:
+    directory.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    raise ConversionError(f'cannot create the data dir {directory} for the converted '
+                          f'MobileStyleGAN weights ({e.strerror}); set NAM_JAX_DATA to a '
+                          'writable folder') from None
+  if not os.access(directory, os.W_OK | os.X_OK):
+    raise ConversionError(f'the data dir {directory} is not writable: the MobileStyleGAN '
+                          'weights cannot be converted there; set NAM_JAX_DATA to a writable '
+                          'folder')
+
+
+def ensure_converted(path: pathlib.Path | None = None, say=print) -> pathlib.Path:
+  """The converted weights at `path` (default: the data dir's), verified against their
+  checksum; converted (in a child process) when missing, and moved aside and converted again
+  when damaged. Concurrent first uses wait for one another (an flock beside the file)."""
+  import fcntl
+  path = pathlib.Path(path or default_path())
+  if problem(path) is None:  # The common case: no lock, no writable dir needed.
+    return path
+  _check_data_dir(path.parent)
+  with open(path.with_name(f'.{path.name}.lock'), 'a') as lock_file:
+    fcntl.flock(lock_file, fcntl.LOCK_EX)  # Released when the file is closed.
+    why = problem(path)  # Again: another process may have converted meanwhile.
+    if why is None:
+      return path
+    if why == 'no checksum beside them' and _reads_completely(path):
+      # Written before checksums were (or killed between the two renames): every member
+      # passed the zip's own CRC check, so its checksum is written now.
+      checksum_path(path).write_text(_sha256(path) + '\n')
+      return path
+    if why == 'missing':
+      say(f'converting MobileStyleGAN weights to {path} (once)')
+    else:
+      aside = path.with_name(f'{path.name}.damaged-{os.getpid()}')
+      os.replace(path, aside)
+      checksum_path(path).unlink(missing_ok=True)
+      say(f'{path}: damaged converted weights ({why}); moved aside to {aside.name}, '
+          'converting again')
+    convert_in_child_process(path)
+    why = problem(path)
+    if why is not None:
+      raise ConversionError(f'{path}: conversion did not produce valid weights ({why})')
+  return path
 
 
 def convert_in_child_process(out_path: pathlib.Path | None = None) -> pathlib.Path:
   """`convert` in a fresh Python process: openvino never runs beside JAX (importing it
   forks a telemetry process, which can deadlock a multithreaded JAX process)."""
   out_path = pathlib.Path(out_path or default_path())
+  # The child imports this very package, installed or not: its root goes first on the path.
+  root = str(pathlib.Path(__file__).resolve().parents[2])
+  env = {**os.environ,
+         'PYTHONPATH': os.pathsep.join(filter(None, [root, os.environ.get('PYTHONPATH')]))}
   proc = subprocess.run([sys.executable, '-m', 'nam_jax.stylegan.convert', str(out_path)],
-                        capture_output=True, text=True)
+                        capture_output=True, text=True, env=env)
   if proc.returncode:
     lines = (proc.stderr or proc.stdout).strip().splitlines()
     raise ConversionError(lines[-1].removeprefix('error: ') if lines

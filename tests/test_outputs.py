@@ -1,0 +1,174 @@
+"""infer.py's outputs: safe unique names per input, writes confined to --out, --out locked for
+the run, followed when a symbolic link, filled in place when a mount point; special files in
+an input folder skipped without being opened."""
+
+import json
+import os
+import pathlib
+import signal
+import string
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from PIL import Image
+
+from nam_jax.data import folder
+from nam_jax.nam import inputs as inputs_lib
+from nam_jax.nam import names, report
+
+FACE = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
+                             'astronaut_face.png').convert('RGB'))
+
+
+def test_names_are_safe_distinct_and_keep_plain_stems():
+  stems = ['a', 'a', 'a_2', '..', 'results.json', '', 'CON', 'ünï code', 'A', 'plain']
+  paths = ['d/a.png', 'd/a.jpg', 'd/a_2.png', 'd/...png', 'd/results.json.png', 'd/.png',
+           'd/CON.png', 'd/ünï code.png', 'd/A.png', 'd/plain.png']
+  out = names.unique(stems, paths)
+  assert len({n.lower() for n in out}) == len(out)
+  for n in out:
+    assert n and '.' not in n and '/' not in n and n.lower() != 'con'
+  assert out[2] == 'a_2' and out[-1] == 'plain'  # No collision: the stem as it is.
+  assert out == names.unique(stems, paths)  # Stable.
+
+
+def _fake_result(n: int, seeds: int = 2) -> dict:
+  rng = np.random.default_rng(n)
+  return {'hr': rng.uniform(-1, 1, (n, seeds, 64, 64, 3)).astype(np.float32),
+          'lr': rng.uniform(-1, 1, (n, seeds, 16, 16, 3)).astype(np.float32),
+          'loss': rng.uniform(0, 1, (n, seeds)).astype(np.float32),
+          'history': rng.uniform(0, 1, (n, seeds, 3)).astype(np.float32), 'seconds': 1.0}
+
+
+def _write_results(in_dir: pathlib.Path, out: pathlib.Path) -> dict:
+  """What infer.py does with a folder of inputs, minus the search (random candidates)."""
+  inp = inputs_lib.resolve(str(in_dir), data_cfg=None)
+  with report.staged(out) as staging:
+    report.write(staging, inp, _fake_result(len(inp.names)), {})
+    report.commit(staging, out)
+  return {'inputs': inp, 'results': json.loads((out / 'results.json').read_text())}
+
+
+_CHARS = string.ascii_letters[:6] + '._- ' + 'éÉüß名' + '\u0301'
+_NAME = st.text(_CHARS, min_size=1, max_size=12).filter(lambda s: s not in ('.', '..'))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.tuples(_NAME, st.sampled_from(['png', 'jpg', 'PNG', 'json.png', ''])),
+                      min_size=1, max_size=8),
+       fifo=st.booleans())
+def test_hostile_input_names_get_one_folder_each_and_nothing_escapes(tmp_path_factory, files,
+                                                                      fifo):
+  root = tmp_path_factory.mktemp('names')
+  in_dir, out = root / 'in', root / 'parent' / 'out'
+  in_dir.mkdir()
+  out.parent.mkdir()
+  (out.parent / 'grid.png').write_bytes(b'the user\'s own file')
+  written = set()
+  for stem, ext in files:
+    name = f'{stem}.{ext}' if ext else stem
+    path = in_dir / name
+    if name.startswith('.') or path.exists():
+      continue  # Hidden files are not inputs; the same name twice is one file.
+    Image.fromarray(FACE).save(path, format='JPEG' if ext == 'jpg' else 'PNG')
+    written.add(path.name)
+  if fifo:
+    os.mkfifo(in_dir / 'pipe.png')
+  if not written:
+    return
+  done = _write_results(in_dir, out)
+  inp, res = done['inputs'], done['results']
+  # One folder per input, each with its own files; results.json maps every input there.
+  assert sorted(pathlib.Path(s).name for s in inp.sources) == sorted(written)
+  folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+  assert folders == sorted(inp.names) and len(set(n.lower() for n in folders)) == len(folders)
+  for entry in res['inputs']:
+    assert entry['grid'] == f'{entry["name"]}/grid.png'
+    assert (out / entry['grid']).is_file()
+    assert all(c['hr_path'].startswith(entry['name'] + '/') for c in entry['candidates'])
+  assert sorted(e['source'] for e in res['inputs']) == sorted(inp.sources)
+  # Nothing outside --out: the parent holds only the user's file and --out.
+  assert sorted(p.name for p in out.parent.iterdir()) == ['grid.png', 'out']
+  assert (out.parent / 'grid.png').read_bytes() == b'the user\'s own file'
+  assert any('named pipe' in s for s in inp.skipped) == fifo
+
+
+def test_writes_outside_the_results_folder_are_refused(tmp_path):
+  assert report.inside(tmp_path, 'a', 'grid.png') == tmp_path / 'a' / 'grid.png'
+  for parts in (('..', 'x.png'), ('a/../../x.png',), ('',), ('.',)):
+    with pytest.raises(report.OutputError, match='outside the results folder'):
+      report.inside(tmp_path, *parts)
+
+
+def test_a_fifo_in_the_input_folder_is_skipped_not_opened(tmp_path):
+  Image.fromarray(FACE).save(tmp_path / 'face.png')
+  os.mkfifo(tmp_path / 'pipe.png')
+  signal.alarm(20)  # Opening the pipe would block forever.
+  try:
+    lr, used, skipped = folder.load_folder(tmp_path, 16)
+  finally:
+    signal.alarm(0)
+  assert lr.shape == (1, 16, 16, 3) and [p.name for p in used] == ['face.png']
+  assert skipped == [f'{tmp_path / "pipe.png"}: a named pipe (FIFO), not an image file; skipped']
+
+
+def test_a_second_run_on_the_same_out_stops_with_one_line(tmp_path):
+  out = tmp_path / 'out'
+  with report.staged(out):
+    with pytest.raises(report.OutputError, match='in use by a running job'):
+      with report.staged(out):
+        pass
+  with report.staged(out) as staging:  # Released: the next run goes ahead.
+    assert staging.is_dir()
+
+
+def test_a_symlink_out_is_followed_and_nothing_is_left_behind(tmp_path):
+  target = tmp_path / 'real'
+  target.mkdir()
+  link = tmp_path / 'link'
+  link.symlink_to(target)
+  for _ in range(2):  # A first run, then a rerun that replaces it.
+    with report.staged(link) as staging:
+      (staging / 'results.json').write_text('{}')
+      report.commit(staging, link)
+  assert link.is_symlink() and (target / 'results.json').is_file()
+  assert sorted(p.name for p in tmp_path.iterdir()) == ['link', 'real']
+  dangling = tmp_path / 'dangling'
+  dangling.symlink_to(tmp_path / 'missing')
+  with pytest.raises(report.OutputError, match='does not exist'):
+    report.resolve_out(dangling)
+
+
+def test_a_mount_point_out_is_filled_in_place(tmp_path, monkeypatch):
+  out = tmp_path / 'volume'
+  out.mkdir()
+  (out / 'results.json').write_text('{"old": 1}')
+  (out / 'old_face').mkdir()
+  inode = out.stat().st_ino
+  real_ismount = os.path.ismount
+  monkeypatch.setattr(os.path, 'ismount', lambda p: pathlib.Path(p) == out or real_ismount(p))
+
+  def no_rename(self, target):
+    raise OSError(16, 'Device or resource busy')  # What renaming a mount point gives.
+  with report.staged(out) as staging:
+    assert staging.parent == out
+    (staging / 'results.json').write_text('{"new": 1}')
+    (staging / 'face').mkdir()
+    monkeypatch.setattr(pathlib.Path, 'rename', no_rename)
+    report.commit(staging, out)
+  assert out.stat().st_ino == inode
+  assert sorted(p.name for p in out.iterdir()) == ['face', 'results.json']
+  assert json.loads((out / 'results.json').read_text()) == {'new': 1}
+
+
+def test_aligned_faces_of_photos_sharing_a_stem_keep_their_own_names(tmp_path):
+  photo = pathlib.Path(__file__).resolve().parents[1] / 'examples' / 'photos' / 'group.jpg'
+  Image.open(photo).save(tmp_path / 'a.jpg')
+  Image.open(photo).save(tmp_path / 'a.png')
+  inp = inputs_lib.resolve(str(tmp_path), data_cfg=None, align=True)
+  assert len(inp.sheets) == 2 and len(set(inp.names)) == len(inp.names)
+  # Every face is named after its own photo (re-encoding may change what is detected).
+  assert sorted({n.rsplit('_face', 1)[0] for n in inp.names}) == sorted(inp.sheets)
+  assert all(src.startswith(str(tmp_path / 'a.')) for src in inp.sources)
