@@ -31,6 +31,13 @@ def base_config() -> ml_collections.ConfigDict:
       perceptual_taps=('relu2_2',),  # VGG16 layers of the perceptual term.
       perceptual_size=16,  # Images are resized to this before VGG16 (16 = as they are).
       gp_weight=10.0,
+      # > 0: the noise must change the output (train.py's diversity term): the weight and the
+      # mean L1 between the global statistics of two degradations of one face below which it
+      # acts (two 'wide' camera degradations of a face differ by 0.117 on average).
+      diversity_weight=0.0, diversity_target=0.08,
+      # '' = the data's LR training split; a key of data/camera.MIXES (synthetic data):
+      # faces made LR in memory by that mixture of kinds (bicubic, camera strengths, casts).
+      lr_mix='',
       n_critic=5,
       learning_rate=1e-4, b1=0.0, b2=0.9,
       batch_size=64,
@@ -127,5 +134,6 @@ def base_config() -> ml_collections.ConfigDict:
       out='out',
       limit=0,
       align=False,  # True: image inputs are photos; every face is found and aligned.
+      size=64,  # Output size of the final candidates (64-1024; StyleGAN prior: nam/render.py).
   ))
   return c

@@ -50,3 +50,16 @@ def test_bicubic_scores_match_direct_computation(test_set):
   assert 0 < r['lpips'] < 1 and r['psnr'] == r['psnr_oracle']
   table = suite.markdown_table(results)
   assert table.splitlines()[2].startswith('| bicubic | ') and 'Frechet VGG16' in table
+
+
+def test_rankings_pick_by_fit_by_consensus_and_by_both():
+  from nam_jax.eval import ranking
+  rng = np.random.default_rng(0)
+  desc = rng.normal(size=(2, 6, 128)) * 0.01
+  desc[:, 0] += 5.0   # Candidate 0: far from every other; the others agree.
+  loss = np.tile(np.array([0.01, 0.5, 0.4, 0.3, 0.2, 0.6]), (2, 1))
+  picks = ranking.rankings(loss, desc)
+  assert list(picks['lr_l1']) == [0, 0]
+  assert picks['consensus'][0] != 0 and picks['most neighbours'][0] != 0
+  assert picks['consensus of best 3'][0] in (3, 4)  # Not 0, the best fit that stands alone.
+  assert picks['lr_l1 + 1.0 consensus'][0] == 4  # Best fit among those that agree.

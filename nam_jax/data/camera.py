@@ -41,13 +41,18 @@ RANGES = {
                    gain_b=(0.75, 1.25), contrast=(0.6, 1.0), brightness=(-0.12, 0.12),
                    blur_major=(1.2, 3.0), motion_length=(4.0, 9.0), shot_noise=(0.02, 0.07),
                    read_noise=(0.02, 0.06), jpeg_quality=(20, 60)),
+    # A good lens and sensor under coloured light: strong casts and tone curves, little blur.
+    'cast': dict(gamma=(0.5, 2.0), gain_r=(0.6, 1.4), gain_g=(0.8, 1.2), gain_b=(0.6, 1.4),
+                 contrast=(0.6, 1.2), brightness=(-0.15, 0.15), blur_major=(0.3, 1.5),
+                 motion_length=(2.0, 5.0), shot_noise=(0.0, 0.03), read_noise=(0.0, 0.03),
+                 jpeg_quality=(40, 96)),
 }
 
 
 def sample_params(rng: np.random.Generator, strength: str = 'mild') -> np.ndarray:
   """Draws one set of degradation parameters, float32 [len(PARAM_NAMES)]."""
   r = RANGES[strength]
-  blur_kind = rng.choice(3, p=[0.15, 0.65, 0.2] if strength == 'mild' else [0.0, 0.75, 0.25])
+  blur_kind = rng.choice(3, p=[0.15, 0.65, 0.2] if strength != 'strong' else [0.0, 0.75, 0.25])
   major = rng.uniform(*r['blur_major'])
   p = {
       'gamma': np.exp(rng.uniform(np.log(r['gamma'][0]), np.log(r['gamma'][1]))),
@@ -105,6 +110,29 @@ def degrade(hr: np.ndarray, params: np.ndarray, rng: np.random.Generator,
   Image.fromarray((x * 255 + 0.5).astype(np.uint8)).save(
       buf, format='JPEG', quality=int(p['jpeg_quality']))
   return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))
+
+
+# Mixtures of LR kinds for training sets: (kind, share); 'bicubic' is plain PIL bicubic
+# (a near-clean software shrink), the others are strengths of RANGES.
+MIXES = {'wide': (('bicubic', 0.25), ('mild', 0.25), ('strong', 0.25), ('cast', 0.25))}
+
+
+def degrade_mixed(hr: np.ndarray, mix: str, first_seed: int, out_size: int = 16
+                  ) -> np.ndarray:
+  """uint8 LR [N, out, out, 3] of HR faces [N, 64, 64, 3], each made by a kind drawn from
+  MIXES[mix] with the face's own seed (face i: first_seed + i)."""
+  if mix not in MIXES:
+    raise ValueError(f'unknown LR mix {mix!r}; known: {sorted(MIXES)}')
+  kinds, shares = zip(*MIXES[mix])
+  out = []
+  for i, h in enumerate(hr):
+    seed = first_seed + i
+    kind = kinds[np.random.default_rng([seed, 0x313]).choice(len(kinds), p=shares)]
+    if kind == 'bicubic':
+      out.append(np.asarray(Image.fromarray(h).resize((out_size, out_size), Image.BICUBIC)))
+    else:
+      out.append(degrade_face(h, seed, out_size, kind)[0])
+  return np.stack(out)
 
 
 def degrade_face(hr: np.ndarray, seed: int, out_size: int = 16, strength: str = 'mild'

@@ -37,3 +37,60 @@ def frechet_report(config, g_params, g_stats, seed: int = 0) -> dict[str, float]
           frechet.embed(downsample(hr, 16, Image.BILINEAR)), real),
       'eval_hr_faces': float(len(hr)), 'eval_real_lr_faces': float(len(real_lr)),
   }
+
+
+def noise_spread(degradation, variables, hr: np.ndarray, draws: int = 4, seed: int = 0
+                 ) -> dict[str, float]:
+  """How much the noise input matters: mean L1 between degradations of the same faces (uint8
+  [N, 64, 64, 3]) under `draws` noise vectors, over all pairs: on pixels, and on the global
+  statistics the diversity term uses (colour, contrast, sharpness; train.image_statistics)."""
+  import itertools
+  import jax.numpy as jnp
+  from nam_jax import images
+  from nam_jax.degrade.train import image_statistics
+  x = jnp.asarray(images.as_float(hr))
+  outs = [degradation(variables, x, jax.random.normal(jax.random.key(seed + k),
+                                                      (len(hr), degradation.noise_dim)))
+          for k in range(draws)]
+  pairs = list(itertools.combinations(outs, 2))
+  return {'spread_pixels': float(np.mean([jnp.mean(jnp.abs(a - b)) for a, b in pairs])),
+          'spread_statistics': float(np.mean([jnp.mean(jnp.abs(image_statistics(a) -
+                                                               image_statistics(b)))
+                                              for a, b in pairs]))}
+
+
+def compare(ckpts: list[str], faces: int = 500) -> dict:
+  """For each exported H2L checkpoint: noise spread, Frechet VGG16 distance of its outputs to
+  held-out LR faces (the data's LR test split, and faces made LR by the 'wide' mixture), and
+  its reach on the real-face sets (nam_jax/eval/reach.py)."""
+  from configs import cpu
+  from nam_jax import images, priors
+  from nam_jax.data import camera, real_faces
+  from nam_jax.eval import reach
+  config = cpu.get_config()
+  hr = datasets.take(datasets.hr_source(config.data, 'test'), faces)
+  refs = {'lr_test': frechet.embed(datasets.take(datasets.lr_source(config.data, 'test'), faces)),
+          'wide': frechet.embed(camera.degrade_mixed(hr[::-1], 'wide', first_seed=90_000_000))}
+  rf = real_faces.load()
+  out = {}
+  for ckpt in ckpts:
+    d = priors.load_degradation('h2l', ckpt)
+    row = noise_spread(d.model, d.weights, hr[:100])
+    lr = np.concatenate([np.asarray(d.model(d.weights, images.as_float(hr[i:i + 100]),
+                                            jax.random.normal(jax.random.key(i), (
+                                                len(hr[i:i + 100]), d.model.noise_dim))))
+                         for i in range(0, len(hr), 100)])
+    emb = frechet.embed(images.as_uint8(lr))
+    row.update({f'frechet_{k}': frechet.frechet_distance(emb, v) for k, v in refs.items()})
+    for kind, lr_real in rf.lr.items():
+      row[f'reach_{kind}'] = float(np.mean(reach.reach(d.model, d.weights, rf.hr, lr_real)))
+    out[ckpt] = row
+    print(ckpt, {k: round(v, 4) for k, v in row.items()}, flush=True)
+  return out
+
+
+if __name__ == '__main__':
+  import json
+  import sys
+  result = compare([a for a in sys.argv[1:] if not a.startswith('--')])
+  print(json.dumps(result, indent=1))

@@ -1,8 +1,15 @@
 """Training the High-to-Low degradation GAN: pure, jit-compiled steps and the train loop.
 
 One step = `n_critic` critic updates (hinge loss + gradient penalty) then one generator update
-(alpha * (gamma * L1 + delta * VGG16 perceptual) + beta * GAN), each on fresh batches. The
-pixel and perceptual terms compare the LR output with the HR image average-pooled to 16x16.
+(alpha * (gamma * L1 + delta * VGG16 perceptual) + beta * GAN + diversity term), each on fresh
+batches. The pixel and perceptual terms compare the LR output with the HR image average-pooled
+to 16x16. The diversity term (cfg.diversity_weight > 0; a diversity-sensitive loss with a
+bound, as in DSGAN) degrades each face twice with two noise vectors and adds
+weight * max(0, diversity_target - mean |s(LR_1) - s(LR_2)|), where s are an image's global
+statistics (`image_statistics`: per-channel mean, contrast and sharpness). Without it the
+network learns to ignore its noise input, and the search cannot adapt the degradation to an
+input; measured on pixels instead, the term is met by per-pixel colour speckle (tried: the
+outputs for different noise differed only in speckle, not in cast or blur).
 Batches and PRNG keys are pure functions of the step number, so a resumed run is exact.
 """
 
@@ -62,6 +69,14 @@ def pixel_target(hr: jax.Array) -> jax.Array:
   return layers.avg_pool(hr, 4)
 
 
+def image_statistics(x: jax.Array) -> jax.Array:
+  """[B, 9] per-channel mean (colour cast, brightness), standard deviation (contrast) and
+  mean absolute gradient (sharpness: blur and noise) of images [B, H, W, 3]."""
+  grad = (jnp.abs(x[:, 1:, :-1] - x[:, :-1, :-1]) + jnp.abs(x[:, :-1, 1:] - x[:, :-1, :-1]))
+  return jnp.concatenate([jnp.mean(x, axis=(1, 2)), jnp.std(x, axis=(1, 2)),
+                          jnp.mean(grad, axis=(1, 2))], axis=-1)
+
+
 def perceptual_loss(vgg_params, a: jax.Array, b: jax.Array, taps, size: int) -> jax.Array:
   """Mean L1 distance of VGG16 activations of two LR batches (resized to size x size)."""
   if a.shape[1] != size:
@@ -115,13 +130,25 @@ def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array
   target = pixel_target(hr_g)
 
   def generator_loss(params):
-    fake, new_stats = model.degrade_training(g, params, state.g_stats, hr_g, noise)
+    if cfg.diversity_weight:  # The same faces twice, with two noise vectors.
+      noise2 = jax.random.normal(jax.random.fold_in(key, cfg.n_critic + 1), noise.shape)
+      both, new_stats = model.degrade_training(g, params, state.g_stats,
+                                               jnp.concatenate([hr_g, hr_g]),
+                                               jnp.concatenate([noise, noise2]))
+      fake, fake2 = both[:b], both[b:]
+      spread = jnp.mean(jnp.abs(image_statistics(fake) - image_statistics(fake2)))
+    else:
+      fake, new_stats = model.degrade_training(g, params, state.g_stats, hr_g, noise)
+      spread = jnp.zeros(())
     adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
     l1 = jnp.mean(jnp.abs(fake - target))
     perc = (perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps, cfg.perceptual_size)
             if cfg.delta else jnp.zeros(()))
     total = cfg.alpha * (cfg.gamma * l1 + cfg.delta * perc) + cfg.beta * adv
-    return total, (new_stats, {'g_loss': total, 'g_adv': adv, 'g_l1': l1, 'g_perceptual': perc})
+    if cfg.diversity_weight:
+      total = total + cfg.diversity_weight * jax.nn.relu(cfg.diversity_target - spread)
+    return total, (new_stats, {'g_loss': total, 'g_adv': adv, 'g_l1': l1, 'g_perceptual': perc,
+                               'g_spread': spread})
 
   (_, (g_stats, g_metrics)), grads = jax.value_and_grad(generator_loss, has_aux=True)(
       state.g_params)
@@ -173,13 +200,29 @@ def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
     loop.say(f'Frechet VGG16 distances: {result}')
 
 
+def _lr_train(config):
+  """The unpaired real-world LR faces the critic learns from: the data's LR training split,
+  or (cfg.lr_mix, synthetic data only) faces made LR in memory by a mixture of camera.MIXES
+  from the second half of the HR training split (the generator's HR batches draw from all of
+  it; the GAN is unpaired, so no pair is ever shown)."""
+  mix = config.degrade.lr_mix
+  if not mix:
+    return datasets.lr_source(config.data, 'train')
+  from nam_jax.data import camera
+  hr = datasets.hr_source(config.data, 'train')
+  half = len(hr) // 2
+  faces = np.stack([hr[i] for i in range(half, len(hr))])
+  loop.say(f'making {len(faces)} LR training faces with the {mix!r} mixture')
+  return datasets.ArraySource(camera.degrade_mixed(faces, mix, first_seed=80_000_000))
+
+
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
   from nam_jax import images
   cfg = config.degrade
   hr_train = datasets.hr_source(config.data, 'train')
-  lr_train = datasets.lr_source(config.data, 'train')
+  lr_train = _lr_train(config)
   hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip)
   lr_ds = pipeline.training_batches(lr_train, cfg.batch_size, config.seed + 1,
                                     config.data.flip)
@@ -212,7 +255,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
   writer = loop.Writer(workdir)
   try:
     plan = loop.Plan(start, cfg.steps, cfg.log_every, cfg.ckpt_every, cfg.image_every,
-                     desc='degrade', show=('d_loss', 'g_loss', 'g_l1', 'g_adv'))
+                     desc='degrade', show=('d_loss', 'g_loss', 'g_l1', 'g_adv', 'g_spread'))
     hooks = loop.Hooks(save, image_name='degrade',
                        image=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)))
     state = loop.train_loop(state, step_fn, plan, hooks, writer)

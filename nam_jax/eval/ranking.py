@@ -1,0 +1,125 @@
+"""Which candidate to put first? Rankings of SR-NAM's candidates compared on a real-face set.
+
+SR-NAM ranks an input's candidates by their final LR L1. This study keeps every candidate of
+a run (with its LR L1) and scores the top candidate under other rankings, for the first k of
+the seeds (k = 4, 8, ..., S):
+
+  lr_l1                      lowest final LR L1 (what infer.py does)
+  consensus                  nearest on average to the other candidates in dlib descriptor
+                             space (the identity most candidates agree on)
+  consensus of best m        the same among the m candidates with the lowest LR L1
+  most neighbours            most candidates within dlib's same-person distance (0.6)
+  lr_l1 + w consensus        per input, z-scored LR L1 plus w times z-scored consensus
+  oracle                     the candidate nearest the true identity (not a ranking: the
+                             ceiling, 'identity kept by any candidate')
+
+Each row: identity kept by the top candidate (dlib distance to the truth < 0.6), mean identity
+distance, LPIPS and landmark NME of the top candidate, and its LR L1.
+
+  python -m nam_jax.eval.ranking --set=real_camera --degradation=camera --seeds=16 \
+      --out=docs/ranking
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import numpy as np
+
+from nam_jax import images
+from nam_jax.eval import faces, lpips
+
+
+def descriptors(cands: np.ndarray) -> np.ndarray:
+  """dlib descriptors [..., 128] of uint8 faces [..., 64, 64, 3], each in its own face box."""
+  flat = cands.reshape((-1,) + cands.shape[-3:])
+  out = np.stack([faces.descriptor(c, faces.face_box(c)[0]) for c in flat])
+  return out.reshape(cands.shape[:-3] + (128,))
+
+
+def candidate_scores(cands: np.ndarray, truth_hr: np.ndarray) -> dict[str, np.ndarray]:
+  """Per candidate [I, S]: identity distance, NME and LPIPS to the truth; and descriptors."""
+  n, s = cands.shape[:2]
+  truths = [faces.truth(t) for t in truth_hr]
+  cmp = [[faces.compare(c, t) for c in cs] for cs, t in zip(cands, truths)]
+  lp = lpips.lpips(images.as_float(cands.reshape((n * s,) + cands.shape[2:])),
+                   np.repeat(images.as_float(truth_hr), s, axis=0)).reshape(n, s)
+  return {'identity': np.array([[c['identity'] for c in row] for row in cmp]),
+          'nme': np.array([[c['nme'] for c in row] for row in cmp]),
+          'lpips': lp, 'descriptors': descriptors(cands)}
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+  return (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-9)
+
+
+def rankings(loss: np.ndarray, desc: np.ndarray) -> dict[str, np.ndarray]:
+  """{name: top candidate index [I]} of every ranking, for candidates' LR L1 [I, S] and
+  descriptors [I, S, 128]."""
+  k = loss.shape[1]
+  dist = np.linalg.norm(desc[:, :, None] - desc[:, None], axis=-1)
+  consensus = dist.sum(-1) / max(k - 1, 1)
+  out = {'lr_l1': loss.argmin(1), 'consensus': consensus.argmin(1)}
+  for m in sorted({max(2, k // 4), max(2, k // 2)}):
+    best = np.argsort(loss, 1)[:, :m]
+    sub = np.take_along_axis(dist, best[:, :, None], 1)
+    sub = np.take_along_axis(sub, best[:, None, :], 2).sum(-1)
+    out[f'consensus of best {m}'] = np.take_along_axis(best, sub.argmin(1)[:, None], 1)[:, 0]
+  out['most neighbours'] = ((dist < faces.SAME_PERSON).sum(-1) - loss / (loss.max() + 1)
+                            ).argmax(1)
+  for w in (0.5, 1.0):
+    out[f'lr_l1 + {w} consensus'] = (_z(loss) + w * _z(consensus)).argmin(1)
+  return out
+
+
+def table(loss: np.ndarray, scores: dict[str, np.ndarray]) -> str:
+  """Markdown: one block of rows per k (first k seeds)."""
+  s = loss.shape[1]
+  rows = ['| seeds | ranking | top keeps identity | identity dist | LPIPS | NME | LR L1 |',
+          '| --- | --- | --- | --- | --- | --- | --- |']
+  idx = np.arange(loss.shape[0])
+  ks = [k for k in (4, 8, 16, 32, 64) if k < s] + [s]
+  for k in ks:
+    sub = {name: v[:, :k] for name, v in scores.items() if name != 'descriptors'}
+    picks = rankings(loss[:, :k], scores['descriptors'][:, :k])
+    picks['oracle (identity ceiling)'] = sub['identity'].argmin(1)
+    for name, pick in picks.items():
+      rows.append(f'| {k} | {name} | {np.mean(sub["identity"][idx, pick] < faces.SAME_PERSON):.0%}'
+                  f' | {sub["identity"][idx, pick].mean():.3f} | {sub["lpips"][idx, pick].mean():.3f}'
+                  f' | {sub["nme"][idx, pick].mean():.3f} | {loss[idx, pick][:, None].mean():.4f} |')
+  return '\n'.join(rows)
+
+
+def run(set_name: str, degradation: str, seeds: int, overrides: str, out_dir: pathlib.Path
+        ) -> pathlib.Path:
+  """SR-NAM on a real-face set with every candidate kept (out_dir/NAME.npz, reused when it
+  exists), then the ranking table (out_dir/NAME.md)."""
+  from configs import cpu
+  from nam_jax.data import real_faces
+  from nam_jax.nam import chunks, settings
+  name = f'ranking_{set_name}_{degradation}_{seeds}' + (
+      '_' + overrides.replace('=', '').replace(',', '_') if overrides else '')
+  npz = out_dir / f'{name}.npz'
+  rf = real_faces.load()
+  lr = rf.lr[set_name.removeprefix('real_')]
+  if not npz.is_file():
+    job = settings.from_config(cpu.get_config().nam, {
+        'degradation': degradation, 'seeds': seeds, **settings.parse_overrides(overrides)},
+        base_dir=pathlib.Path(__file__).resolve().parents[2])
+    r = chunks.super_resolve(chunks.load_model(job), lr, job)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(npz, hr=images.as_uint8(r['hr']), loss=r['loss'],
+                        seconds=r['seconds'])
+  z = np.load(npz)
+  scores = candidate_scores(z['hr'], rf.hr)
+  text = table(z['loss'], scores)
+  (out_dir / f'{name}.md').write_text(text + '\n')
+  print(text)
+  return out_dir / f'{name}.md'
+
+
+if __name__ == '__main__':
+  args = dict(a.lstrip('-').split('=', 1) for a in sys.argv[1:])
+  run(args.get('set', 'real_camera'), args.get('degradation', 'camera'),
+      int(args.get('seeds', 16)), args.get('settings', ''), pathlib.Path(args.get('out', 'docs')))
