@@ -47,6 +47,9 @@ class FacePrior(Protocol):
   def mean_latent(self, params: Any) -> jax.Array:
     """The latent of the average face (the target of a mean-latent pull)."""
 
+  # Optional: render(params, latents, size) -> faces [B, size, size, 3] for a prior that can
+  # render its final candidates larger than the 64 px it is searched at (nam/render.py).
+
 
 class Degradation(Protocol):
   """HR faces [B, 64, 64, 3] + noise [B, noise_dim] -> LR faces [B, 16, 16, 3] in [-1, 1].

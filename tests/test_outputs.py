@@ -172,3 +172,19 @@ def test_aligned_faces_of_photos_sharing_a_stem_keep_their_own_names(tmp_path):
   # Every face is named after its own photo (re-encoding may change what is detected).
   assert sorted({n.rsplit('_face', 1)[0] for n in inp.names}) == sorted(inp.sheets)
   assert all(src.startswith(str(tmp_path / 'a.')) for src in inp.sources)
+
+
+def test_progan_says_in_one_line_that_it_renders_64_px_only(ckpts, test_config, tmp_path,
+                                                            capsys):
+  from configs import test as test_cfg
+  from nam_jax.nam import job, settings
+  s = settings.from_config(test_cfg.get_config().nam, dict(
+      seeds=1, steps=1, unroll=1, progress=False, prior_ckpt=str(ckpts / 'progan'),
+      degradation_ckpt=str(ckpts / 'degrade'), input='examples', limit=1, size=256,
+      out=str(tmp_path / 'out')))
+  assert job.super_resolve_job(s, test_config.data) == 0
+  said = capsys.readouterr().out
+  assert 'the progan prior renders 64 px only; --size=256 ignored' in said
+  res = json.loads((tmp_path / 'out' / 'results.json').read_text())
+  path = tmp_path / 'out' / res['inputs'][0]['candidates'][0]['hr_path']
+  assert res['size'] == 64 and Image.open(path).size == (64, 64)

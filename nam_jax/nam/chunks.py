@@ -19,7 +19,7 @@ from tqdm import tqdm
 from nam_jax import devices as xla_devices
 from nam_jax import images, priors
 from nam_jax.degrade import lr_kind
-from nam_jax.nam import auto, invert
+from nam_jax.nam import auto, invert, render
 from nam_jax.nam.settings import Settings
 
 
@@ -102,7 +102,8 @@ def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Set
   Returns:
     numpy arrays with leading axes [I, S]: hr [.., 64, 64, 3] and lr [.., 16, 16, 3] in
     [-1, 1], loss (final LR L1), history [.., steps], z, noise (the degradation's fitted
-    free inputs); plus seconds (wall time). With an AutoModel also degradation [I] (the
+    free inputs); with settings.size > 64 and a prior that renders larger, also hr_large,
+    render_psnr and render_lr_l1 (nam/render.py); plus seconds (wall time). With an AutoModel also degradation [I] (the
     choice per input) and camera_probability [I].
   """
   opts, seeds = settings.options, settings.seeds
@@ -150,5 +151,8 @@ def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Set
   bar.close()
   merged = {k: np.concatenate([r[k] for r in results]) for k in results[0]}
   out = {k: v.reshape((n_img, seeds) + v.shape[1:]) for k, v in merged.items()}
+  if settings.size != 64 and render.can_render(model.nets.prior):
+    out.update(render.render_large(model, out, lr_images, settings.size,
+                                   progress=opts.progress))
   out['seconds'] = time.perf_counter() - t0
   return out

@@ -8,7 +8,7 @@ import numpy as np
 
 from nam_jax import weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, report
+from nam_jax.nam import chunks, render, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -50,6 +50,9 @@ def _run(settings: Settings, data_cfg, staging):
           ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2, None, None
+  if settings.size != 64 and not render.can_render(model_prior(model)):
+    print(f'note: the {settings.prior} prior renders 64 px only; --size={settings.size} '
+          'ignored')
   for msg in inputs.found:
     print(f'found: {msg}')
   for msg in inputs.skipped:
@@ -65,5 +68,17 @@ def _run(settings: Settings, data_cfg, staging):
     print('error: every candidate diverged (non-finite); nothing written. Check the '
           'checkpoints and lower --learning_rate', file=sys.stderr)
     return 1, None, None
+  if 'render_psnr' in result:
+    ok = ~bad
+    print(f'rendered at {settings.size} px: reduced to 64 px, PSNR {np.mean(result["render_psnr"][ok]):.1f} '
+          f'dB against the searched candidates; LR L1 {np.mean(result["render_lr_l1"][ok]):.4f} '
+          f'vs {np.mean(result["loss"][ok]):.4f} searched')
   report.write(staging, inputs, result, settings.record())
   return 0, result, bad
+
+
+def model_prior(model):
+  """The face prior of a loaded job (chunks.Model, or the first of an AutoModel's)."""
+  if isinstance(model, chunks.AutoModel):
+    model = next(iter(model.models.values()))
+  return model.nets.prior

@@ -168,6 +168,9 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   """Writes DIR/<name>/{grid.png, input_lr.png, cand_RR_seedSS.png} and DIR/results.json
   (with --align also DIR/<photo>_faces.png, the contact sheet of the faces found).
 
+  Candidate PNGs are at the output size (result['hr_large'] when rendered larger, with each
+  candidate's render_psnr and render_lr_l1 in results.json); the grid shows the 64 px search.
+
   Candidates are ranked by final LR L1, best first. The grid's first row is the LR input
   followed by the HR candidates, its second row the input again and each candidate's
   re-degraded LR image (as in SR-NAM Fig. 6-7); a third row shows the true HR face when known.
@@ -175,6 +178,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   """
   out_dir = pathlib.Path(out_dir)
   bad = diverged(result)
+  large = 'hr_large' in result
   entries = []
   for i, name in enumerate(inputs.names):
     loss = np.where(bad[i], np.inf, result['loss'][i])
@@ -186,9 +190,12 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
       entry = {'rank': rank, 'seed': int(s), 'diverged': bool(bad[i, s]), 'hr_path': None,
                'lr_l1': float(result['loss'][i, s]),
                'lr_l1_first_step': float(result['history'][i, s, 0])}
+      if large:  # The render at the output size and how closely it matches the search.
+        entry['render_psnr'] = float(result['render_psnr'][i, s])
+        entry['render_lr_l1'] = float(result['render_lr_l1'][i, s])
       if not bad[i, s]:
         path = folder / f'cand_{rank:02d}_seed{int(s):02d}.png'
-        images.save_png(path, result['hr'][i, s])
+        images.save_png(path, result['hr_large' if large else 'hr'][i, s])
         entry['hr_path'] = str(path.relative_to(out_dir))
         shown.append(s)
       cands.append(entry)
@@ -206,6 +213,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   for stem, sheet in inputs.sheets.items():  # --align: what was found in each photo.
     images.save_png(inside(out_dir, f'{stem}_faces.png'), sheet)
   summary = {'settings': settings, 'seconds': result['seconds'],
+             'size': int(result['hr_large'].shape[2]) if large else 64,
              'num_inputs': len(inputs.names), 'skipped': inputs.skipped,
              'faces_found': inputs.found,
              'diverged': int(bad.sum()), 'inputs': entries}

@@ -37,6 +37,7 @@ class Settings:
   limit: int                # Use at most this many inputs (0 = all).
   align: bool = False       # Image inputs are photos: find, align and use every face.
   auto_ckpt: str = ''       # degradation='auto': its LR-kind classifier (nam/auto.py).
+  size: int = 64            # Output size of the final candidates (nam/render.py).
 
   def __post_init__(self):
     for name in ('seeds', 'max_batch'):
@@ -44,6 +45,10 @@ class Settings:
         raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
     if self.limit < 0:
       raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
+    from nam_jax.nam import render
+    if self.size not in render.SIZES:
+      raise ValueError(f'size must be one of {", ".join(map(str, render.SIZES))}, got '
+                       f'{self.size}')
     known = tuple(priors.DEGRADATIONS) + ('auto',)
     if self.degradation not in known:
       raise ValueError(f'unknown degradation {self.degradation!r}; known: {", ".join(known)}')
@@ -108,10 +113,11 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       limit=int(values.get('limit', nam_cfg.limit)),
       align=bool(values.get('align', nam_cfg.get('align', False))),
       auto_ckpt=_resolve(values.get('auto_ckpt', nam_cfg.get('auto_ckpt', '')), base),
+      size=int(values.get('size', nam_cfg.get('size', 64))),
   )
 
 
-_INTS = ('steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
+_INTS = ('size', 'steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
 _STRINGS = ('noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
             'auto_ckpt')
 

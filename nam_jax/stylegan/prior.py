@@ -53,6 +53,14 @@ class StyleGANPrior:
     mean = params['w_mean']
     return jnp.broadcast_to(mean, self.latent_shape) if self.w_plus else mean
 
+  def render(self, params, latents: jax.Array, size: int) -> jax.Array:
+    """Faces [B, size, size, 3] of latents through the full synthesis (1024 px, not the
+    head), reduced with an anti-aliased filter to `size`."""
+    _, image = msg.Synthesis().apply({'params': params['synthesis']}, latents)
+    if size == image.shape[1]:
+      return image
+    return jax.image.resize(image, (image.shape[0], size, size, 3), 'linear', antialias=True)
+
 
 def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
   """(mean style, mean distance of mapped styles to it) of z ~ N(0, I), from a fixed key."""
