@@ -53,3 +53,11 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
   tmp = path.with_name(path.name + '.tmp')
   Image.fromarray(as_uint8(image)).save(tmp, format='PNG')
   os.replace(tmp, path)
+
+
+def label(text: str, size: int = 64) -> np.ndarray:
+  """A white size x size tile with `text` (lines split on newlines) in black, for grids."""
+  from PIL import ImageDraw
+  tile = Image.new('RGB', (size, size), (255, 255, 255))
+  ImageDraw.Draw(tile).multiline_text((4, 4), text, fill=(0, 0, 0), spacing=2)
+  return np.asarray(tile)

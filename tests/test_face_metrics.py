@@ -58,3 +58,26 @@ def test_dlib_metrics_on_a_real_face(face64):
   mirrored = faces.compare(np.ascontiguousarray(face64[:, ::-1]), t)
   assert 0 < b['nme'] < mirrored['nme']            # Mirroring moves landmarks more than blur.
   assert b['identity'] < faces.SAME_PERSON         # A blurred face is still the same person.
+
+
+def test_candidates_of_known_identity_group_by_person():
+  """The three aligned faces of examples/photos/group.jpg (the astronaut; Grace Hopper at 1/2
+  and at 1/8 size), each twice (mirrored, slightly brighter): two people, so two groups,
+  ordered by their best-ranked member."""
+  import pathlib
+  from nam_jax.data import align, folder
+  from nam_jax.nam import groups
+  photo = folder.read_rgb(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
+                          'photos' / 'group.jpg')
+  found = [f for f in align.find_faces(photo) if not f.problem][:3]
+  people = [align.crop(photo, f.quad, 64) for f in found]
+  assert len(people) == 3
+  twins = [np.clip(p[:, ::-1].astype(int) + 12, 0, 255).astype(np.uint8) for p in people]
+  cands = np.stack([people[0], twins[1], people[2], twins[0], people[1], twins[2]])
+  desc = groups.descriptors(cands)
+  order = np.arange(6)
+  got = groups.cluster(desc, order)
+  assert got == [[0, 3], [1, 2, 4, 5]], got
+  assert groups.cluster(desc[:1], order[:1]) == [[0]]
+  index, dist = groups.nearest_group(desc, got, desc[4])
+  assert index == 1 and dist < 0.35

@@ -188,3 +188,20 @@ def test_progan_says_in_one_line_that_it_renders_64_px_only(ckpts, test_config, 
   res = json.loads((tmp_path / 'out' / 'results.json').read_text())
   path = tmp_path / 'out' / res['inputs'][0]['candidates'][0]['hr_path']
   assert res['size'] == 64 and Image.open(path).size == (64, 64)
+
+
+def test_groups_are_listed_and_drawn_one_row_each(tmp_path):
+  Image.fromarray(FACE).save(tmp_path / 'face.png')
+  inp = inputs_lib.resolve(str(tmp_path / 'face.png'), data_cfg=None)
+  result = _fake_result(1, seeds=3)
+  result['loss'][0] = [0.3, 0.1, 0.2]   # Ranks: seed 1, seed 2, seed 0.
+  result['groups'] = [[[1, 0], [2]]]
+  out = tmp_path / 'out'
+  with report.staged(out) as staging:
+    report.write(staging, inp, result, {})
+    report.commit(staging, out)
+  entry = json.loads((out / 'results.json').read_text())['inputs'][0]
+  assert entry['groups'] == [{'size': 2, 'ranks': [0, 2], 'seeds': [1, 0]},
+                             {'size': 1, 'ranks': [1], 'seeds': [2]}]
+  grid = np.asarray(Image.open(out / entry['grid']))
+  assert grid.shape[0] == 4 * 66 + 2  # Candidates, their LR, then one row per group.

@@ -29,13 +29,7 @@ import numpy as np
 
 from nam_jax import images
 from nam_jax.eval import faces, lpips
-
-
-def descriptors(cands: np.ndarray) -> np.ndarray:
-  """dlib descriptors [..., 128] of uint8 faces [..., 64, 64, 3], each in its own face box."""
-  flat = cands.reshape((-1,) + cands.shape[-3:])
-  out = np.stack([faces.descriptor(c, faces.face_box(c)[0]) for c in flat])
-  return out.reshape(cands.shape[:-3] + (128,))
+from nam_jax.nam import groups
 
 
 def candidate_scores(cands: np.ndarray, truth_hr: np.ndarray) -> dict[str, np.ndarray]:
@@ -47,7 +41,7 @@ def candidate_scores(cands: np.ndarray, truth_hr: np.ndarray) -> dict[str, np.nd
                    np.repeat(images.as_float(truth_hr), s, axis=0)).reshape(n, s)
   return {'identity': np.array([[c['identity'] for c in row] for row in cmp]),
           'nme': np.array([[c['nme'] for c in row] for row in cmp]),
-          'lpips': lp, 'descriptors': descriptors(cands)}
+          'lpips': lp, 'descriptors': groups.descriptors(cands)}
 
 
 def _z(x: np.ndarray) -> np.ndarray:

@@ -15,7 +15,8 @@ candidate's LR L1 and the reach of its degradation (nam_jax/eval/reach.py). Per 
   heatmap, nme   SR-NAM eq. 7 and landmark NME of the top candidate (nam_jax/eval/faces.py)
   identity       dlib descriptor distance of the top candidate to the truth; identity_kept =
                  share of inputs with distance < 0.6; identity_kept_oracle = share with ANY
-                 candidate < 0.6
+                 candidate < 0.6; identity_kept_group = share whose truth lies within 0.6 of
+                 the mean descriptor of some group of candidates (nam_jax/nam/groups.py)
   frechet_vgg16  Frechet VGG16 distance of the top candidates to reference HR faces (only with
                  at least 50 inputs; not FID)
   seconds        wall time per input
@@ -65,6 +66,18 @@ def diversity(cands: np.ndarray) -> float:
   return float(np.mean(lpips.lpips(a, b)))
 
 
+def group_hits(cands: np.ndarray, truths: list) -> float:
+  """Share of inputs whose true identity lies within dlib's same-person distance of the mean
+  descriptor of one of the groups its ranked candidates [N, S, 64, 64, 3] form."""
+  from nam_jax.nam import groups
+  desc = groups.descriptors(cands)
+  hits = []
+  for d, t in zip(desc, truths):
+    found = groups.cluster(d, np.arange(len(d)))
+    hits.append(groups.nearest_group(d, found, t.descriptor)[1] < faces.SAME_PERSON)
+  return float(np.mean(hits))
+
+
 def score(cands: np.ndarray, test: TestSet, truths: list, fit: dict,
           reference_hr: np.ndarray | None, seconds: float) -> dict:
   """All metrics of one method's ranked candidates [N, S, 64, 64, 3] (float [-1, 1]) and
@@ -93,6 +106,8 @@ def score(cands: np.ndarray, test: TestSet, truths: list, fit: dict,
       'identity': float(np.mean([f['identity'] for f in face])),
       'identity_kept': float(np.mean([f['identity'] < faces.SAME_PERSON for f in face])),
       'identity_kept_oracle': float(np.mean(ident_all.min(1) < faces.SAME_PERSON)),
+      'identity_kept_group': group_hits(cands, truths) if s > 1 else float(
+          np.mean([f['identity'] < faces.SAME_PERSON for f in face])),
       'seconds': seconds / n,
   }
   if reference_hr is not None and n >= FRECHET_MIN:
@@ -128,6 +143,7 @@ COLUMNS = (('reach', 'reach', '.4f'), ('lr_l1', 'LR L1', '.4f'), ('psnr', 'PSNR'
            ('heatmap', 'heatmap (eq. 7)', '.2f'), ('nme', 'NME', '.3f'),
            ('identity', 'identity dist', '.3f'), ('identity_kept', 'kept < 0.6', '.0%'),
            ('identity_kept_oracle', 'kept, any cand.', '.0%'),
+           ('identity_kept_group', 'kept, a group', '.0%'),
            ('frechet_vgg16', 'Frechet VGG16', '.1f'), ('seconds', 's / input', '.2f'))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from nam_jax import weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, render, report
+from nam_jax.nam import chunks, groups, render, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -68,6 +68,7 @@ def _run(settings: Settings, data_cfg, staging):
     print('error: every candidate diverged (non-finite); nothing written. Check the '
           'checkpoints and lower --learning_rate', file=sys.stderr)
     return 1, None, None
+  result['groups'] = group_candidates(result, bad)
   if 'render_psnr' in result:
     ok = ~bad
     print(f'rendered at {settings.size} px: reduced to 64 px, PSNR {np.mean(result["render_psnr"][ok]):.1f} '
@@ -75,6 +76,19 @@ def _run(settings: Settings, data_cfg, staging):
           f'vs {np.mean(result["loss"][ok]):.4f} searched')
   report.write(staging, inputs, result, settings.record())
   return 0, result, bad
+
+
+def group_candidates(result: dict, bad: np.ndarray) -> list[list[list[int]]]:
+  """Per input, its finite candidates (seed indices) grouped by person (nam/groups.py),
+  groups and members best first by LR L1."""
+  desc = groups.descriptors(result['hr'])
+  out = []
+  for i in range(len(bad)):
+    order = [int(s) for s in np.argsort(np.where(bad[i], np.inf, result['loss'][i]),
+                                         kind='stable') if not bad[i, s]]
+    sub = groups.cluster(desc[i, order], np.arange(len(order)))
+    out.append([[order[k] for k in g] for g in sub])
+  return out
 
 
 def model_prior(model):

@@ -170,6 +170,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
 
   Candidate PNGs are at the output size (result['hr_large'] when rendered larger, with each
   candidate's render_psnr and render_lr_l1 in results.json); the grid shows the 64 px search.
+  With result['groups'] (nam/groups.py: per input, seed indices grouped by person), the grid
+  adds one row per group, labelled with its size, and results.json lists the groups.
 
   Candidates are ranked by final LR L1, best first. The grid's first row is the LR input
   followed by the HR candidates, its second row the input again and each candidate's
@@ -201,11 +203,18 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
       cands.append(entry)
     rows = [[inputs.lr_images[i]] + [result['hr'][i, s] for s in shown],
             [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown]]
+    found = result.get('groups', [[]] * len(inputs.names))[i]
+    for g, members in enumerate(found):  # One row per person: label, then its candidates.
+      rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
+                  + [result['hr'][i, s] for s in members])
     if inputs.hr_truth is not None:
       rows.append([inputs.hr_truth[i]])
     images.save_png(folder / 'grid.png', images.grid(rows))
+    rank_of = {int(s): r for r, s in enumerate(order)}
     entry = {'name': name, 'source': inputs.sources[i],
-             'grid': str((folder / 'grid.png').relative_to(out_dir)), 'candidates': cands}
+             'grid': str((folder / 'grid.png').relative_to(out_dir)), 'candidates': cands,
+             'groups': [{'size': len(m), 'ranks': [rank_of[s] for s in m],
+                         'seeds': [int(s) for s in m]} for m in found]}
     if 'degradation' in result:  # --degradation=auto: what it chose, and why.
       entry['degradation'] = str(result['degradation'][i])
       entry['camera_probability'] = float(result['camera_probability'][i])
