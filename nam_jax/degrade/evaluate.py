@@ -43,11 +43,11 @@ def noise_spread(degradation, variables, hr: np.ndarray, draws: int = 4, seed: i
                  ) -> dict[str, float]:
   """How much the noise input matters: mean L1 between degradations of the same faces (uint8
   [N, 64, 64, 3]) under `draws` noise vectors, over all pairs: on pixels, and on the global
-  statistics the diversity term uses (colour, contrast, sharpness; train.image_statistics)."""
+  statistics the diversity term uses (colour, contrast, sharpness; statistics.py)."""
   import itertools
   import jax.numpy as jnp
   from nam_jax import images
-  from nam_jax.degrade.train import image_statistics
+  from nam_jax.degrade.statistics import image_statistics
   x = jnp.asarray(images.as_float(hr))
   outs = [degradation(variables, x, jax.random.normal(jax.random.key(seed + k),
                                                       (len(hr), degradation.noise_dim)))

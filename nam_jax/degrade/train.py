@@ -6,8 +6,8 @@ batches. The pixel and perceptual terms compare the LR output with the HR image 
 to 16x16. The diversity term (cfg.diversity_weight > 0; a diversity-sensitive loss with a
 bound, as in DSGAN) degrades each face twice with two noise vectors and adds
 weight * max(0, diversity_target - mean |s(LR_1) - s(LR_2)|), where s are an image's global
-statistics (`image_statistics`: per-channel mean, contrast and sharpness). Without it the
-network learns to ignore its noise input, and the search cannot adapt the degradation to an
+statistics (statistics.py: per-channel mean, contrast and sharpness). Without it the network
+learns to ignore its noise input, and the search cannot adapt the degradation to an
 input; measured on pixels instead, the term is met by per-pixel colour speckle (tried: the
 outputs for different noise differed only in speckle, not in cast or blur).
 Batches and PRNG keys are pure functions of the step number, so a resumed run is exact.
@@ -27,7 +27,7 @@ import optax
 
 from nam_jax import files, gan, layers
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import degradation, evaluate, model
+from nam_jax.degrade import degradation, evaluate, model, statistics
 from nam_jax.eval import vgg
 from nam_jax.training import checkpoints, lock, loop
 
@@ -67,14 +67,6 @@ def _apply_critic(d, params, stats, x, train: bool):
 def pixel_target(hr: jax.Array) -> jax.Array:
   """F in SR-NAM eq. 4: the HR image average-pooled to the LR resolution (Bulat 3.5)."""
   return layers.avg_pool(hr, 4)
-
-
-def image_statistics(x: jax.Array) -> jax.Array:
-  """[B, 9] per-channel mean (colour cast, brightness), standard deviation (contrast) and
-  mean absolute gradient (sharpness: blur and noise) of images [B, H, W, 3]."""
-  grad = (jnp.abs(x[:, 1:, :-1] - x[:, :-1, :-1]) + jnp.abs(x[:, :-1, 1:] - x[:, :-1, :-1]))
-  return jnp.concatenate([jnp.mean(x, axis=(1, 2)), jnp.std(x, axis=(1, 2)),
-                          jnp.mean(grad, axis=(1, 2))], axis=-1)
 
 
 def perceptual_loss(vgg_params, a: jax.Array, b: jax.Array, taps, size: int) -> jax.Array:
@@ -136,7 +128,8 @@ def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array
                                                jnp.concatenate([hr_g, hr_g]),
                                                jnp.concatenate([noise, noise2]))
       fake, fake2 = both[:b], both[b:]
-      spread = jnp.mean(jnp.abs(image_statistics(fake) - image_statistics(fake2)))
+      spread = jnp.mean(jnp.abs(statistics.image_statistics(fake) -
+                                statistics.image_statistics(fake2)))
     else:
       fake, new_stats = model.degrade_training(g, params, state.g_stats, hr_g, noise)
       spread = jnp.zeros(())
