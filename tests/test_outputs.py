@@ -204,4 +204,20 @@ def test_groups_are_listed_and_drawn_one_row_each(tmp_path):
   assert entry['groups'] == [{'size': 2, 'ranks': [0, 2], 'seeds': [1, 0]},
                              {'size': 1, 'ranks': [1], 'seeds': [2]}]
   grid = np.asarray(Image.open(out / entry['grid']))
-  assert grid.shape[0] == 4 * 66 + 2  # Candidates, their LR, then one row per group.
+  # Candidates, their LR, their residuals, then one row per group.
+  assert grid.shape[0] == 5 * 66 + 2
+  assert [c['consistency'] for c in entry['candidates']] == ['pass', 'warn', 'warn']
+  assert entry['consistency'] == 'pass'  # Its top candidate's (LR L1 0.1).
+
+
+def test_consistency_flags_and_residual_maps():
+  from nam_jax.nam import consistency
+  loss = np.array([[0.05, consistency.THRESHOLD + 1e-3, np.nan]])
+  assert consistency.flags(loss).tolist() == [['pass', 'warn', 'warn']]
+  fit = np.zeros((1, 2, 16, 16, 3), np.float32)
+  fit[0, 1, 3, 4] = 0.6
+  maps = consistency.residual_maps(fit, np.zeros((1, 16, 16, 3), np.float32))
+  assert maps.shape == (1, 2, 16, 16) and maps[0, 0].max() == 0
+  assert np.isclose(maps[0, 1, 3, 4], 0.6) and maps[0, 1].sum() == maps[0, 1, 3, 4]
+  heat = consistency.heat(maps[0, 1])
+  assert heat[3, 4].tolist() == [1.0, 1.0, 1.0] and heat[0, 0].tolist() == [-1.0] * 3

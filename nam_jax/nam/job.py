@@ -8,7 +8,7 @@ import numpy as np
 
 from nam_jax import weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, groups, render, report
+from nam_jax.nam import chunks, consistency, groups, render, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -69,6 +69,12 @@ def _run(settings: Settings, data_cfg, staging):
           'checkpoints and lower --learning_rate', file=sys.stderr)
     return 1, None, None
   result['groups'] = group_candidates(result, bad)
+  best = np.where(bad, np.inf, result['loss']).min(axis=1)
+  for name, value in zip(inputs.names, best):
+    if consistency.flags(np.array([value]))[0] == 'warn':
+      print(f'warn: {name}: its best candidate fits the input to LR L1 {value:.3f}, worse '
+            f'than {consistency.THRESHOLD} (the 95th percentile on real test faces); '
+            'returned anyway', file=sys.stderr)
   if 'render_psnr' in result:
     ok = ~bad
     print(f'rendered at {settings.size} px: reduced to 64 px, PSNR {np.mean(result["render_psnr"][ok]):.1f} '

@@ -19,6 +19,7 @@ import shutil
 import numpy as np
 
 from nam_jax import files, images
+from nam_jax.nam import consistency
 from nam_jax.nam.inputs import Inputs
 from nam_jax.training import lock
 
@@ -175,12 +176,17 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
 
   Candidates are ranked by final LR L1, best first. The grid's first row is the LR input
   followed by the HR candidates, its second row the input again and each candidate's
-  re-degraded LR image (as in SR-NAM Fig. 6-7); a third row shows the true HR face when known.
+  re-degraded LR image (as in SR-NAM Fig. 6-7), its third each candidate's LR residual map
+  (nam/consistency.py: black = exact, white = off by half the range); a last row shows the
+  true HR face when known. Each candidate gets a pass/warn consistency flag, each input the
+  flag of its top candidate.
   Diverged candidates (non-finite) get no image and are listed with "diverged": true.
   """
   out_dir = pathlib.Path(out_dir)
   bad = diverged(result)
   large = 'hr_large' in result
+  flags = consistency.flags(np.where(bad, np.inf, result['loss']))
+  residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
   entries = []
   for i, name in enumerate(inputs.names):
     loss = np.where(bad[i], np.inf, result['loss'][i])
@@ -190,7 +196,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     cands, shown = [], []
     for rank, s in enumerate(order):
       entry = {'rank': rank, 'seed': int(s), 'diverged': bool(bad[i, s]), 'hr_path': None,
-               'lr_l1': float(result['loss'][i, s]),
+               'lr_l1': float(result['loss'][i, s]), 'consistency': str(flags[i, s]),
                'lr_l1_first_step': float(result['history'][i, s, 0])}
       if large:  # The render at the output size and how closely it matches the search.
         entry['render_psnr'] = float(result['render_psnr'][i, s])
@@ -202,7 +208,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
         shown.append(s)
       cands.append(entry)
     rows = [[inputs.lr_images[i]] + [result['hr'][i, s] for s in shown],
-            [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown]]
+            [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown],
+            [images.label('residual')] + [consistency.heat(residuals[i, s]) for s in shown]]
     found = result.get('groups', [[]] * len(inputs.names))[i]
     for g, members in enumerate(found):  # One row per person: label, then its candidates.
       rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
@@ -213,6 +220,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     rank_of = {int(s): r for r, s in enumerate(order)}
     entry = {'name': name, 'source': inputs.sources[i],
              'grid': str((folder / 'grid.png').relative_to(out_dir)), 'candidates': cands,
+             'consistency': str(flags[i, order[0]]),
              'groups': [{'size': len(m), 'ranks': [rank_of[s] for s in m],
                          'seeds': [int(s) for s in m]} for m in found]}
     if 'degradation' in result:  # --degradation=auto: what it chose, and why.

@@ -1,0 +1,34 @@
+"""Does a candidate explain the input? Per candidate, its LR residual map and a pass/warn flag.
+
+The residual map is |D(candidate, fitted inputs) - input| per LR pixel (mean over channels).
+The flag compares the candidate's LR L1 with THRESHOLD: the 95th percentile of the TOP
+candidates' LR L1 on the real-face test sets (31 faces, bicubic and camera LR, 16 seeds each,
+the default settings; measured with nam_jax/eval/ranking.py runs, see README). A top candidate
+that warns fits its input worse than 95% of real faces are fitted: read its details with more
+doubt. Nothing is ever withheld: the best candidate is always returned, warned or not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+THRESHOLD = 0.115
+
+
+def residual_maps(lr_fit: np.ndarray, lr_input: np.ndarray) -> np.ndarray:
+  """|lr_fit - input| averaged over channels: [I, S, 16, 16] of lr_fit [I, S, 16, 16, 3] and
+  inputs [I, 16, 16, 3] (both float in [-1, 1])."""
+  return np.mean(np.abs(lr_fit - lr_input[:, None]), axis=-1)
+
+
+def flags(loss: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+  """'pass' / 'warn' [I, S] for candidates' final LR L1 [I, S] (non-finite: 'warn')."""
+  ok = np.isfinite(loss) & (loss <= threshold)
+  return np.where(ok, 'pass', 'warn')
+
+
+def heat(residual: np.ndarray, top: float = 0.5) -> np.ndarray:
+  """A residual map [16, 16] as an RGB image [16, 16, 3] in [-1, 1]: black (0) to white
+  (`top`, half the image range, or more)."""
+  x = np.clip(residual / top, 0.0, 1.0) * 2.0 - 1.0
+  return np.repeat(x[..., None], 3, axis=-1)
