@@ -135,5 +135,6 @@ def base_config() -> ml_collections.ConfigDict:
       limit=0,
       align=False,  # True: image inputs are photos; every face is found and aligned.
       size=64,  # Output size of the final candidates (64-1024; StyleGAN prior: nam/render.py).
+      rank='fit',  # Order of an input's candidates: 'fit' or 'blend' (nam/rank.py).
   ))
   return c

@@ -67,8 +67,10 @@ def sr_nam_method(name: str, job, model):
   from nam_jax.nam import chunks
 
   def run(x):
+    from nam_jax.nam import groups, rank
     r = chunks.super_resolve(model, x, job)
-    order = np.argsort(r['loss'], axis=1, kind='stable')
+    desc = groups.descriptors(r['hr']) if job.rank != 'fit' else None
+    order = rank.order(r['loss'], desc, job.rank)
     fit = {'lr_l1': np.take_along_axis(r['loss'], order, axis=1)[:, 0]}
     if 'degradation' in r:  # auto: the share of inputs it gave the camera model.
       fit['auto_camera'] = (np.asarray(r['degradation']) == 'camera').astype(np.float32)

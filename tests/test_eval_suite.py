@@ -63,3 +63,15 @@ def test_rankings_pick_by_fit_by_consensus_and_by_both():
   assert picks['consensus'][0] != 0 and picks['most neighbours'][0] != 0
   assert picks['consensus of best 3'][0] in (3, 4)  # Not 0, the best fit that stands alone.
   assert picks['lr_l1 + 1.0 consensus'][0] == 4  # Best fit among those that agree.
+
+
+def test_rank_scores_fit_blend_and_diverged_last():
+  from nam_jax.nam import rank
+  desc = np.zeros((1, 4, 128))
+  desc[0, 0, 0] = 5.0   # Candidate 0 fits best but stands alone; 1-3 agree.
+  loss = np.array([[0.05, 0.06, 0.30, np.nan]])
+  assert rank.order(loss, None, 'fit').tolist() == [[0, 1, 2, 3]]
+  blend = rank.order(loss, desc, 'blend')
+  assert blend[0, 0] == 1 and blend[0, -1] == 3  # Good fit that agrees first; NaN last.
+  with pytest.raises(ValueError, match='unknown ranking'):
+    rank.scores(loss, desc, 'vote')

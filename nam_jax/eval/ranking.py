@@ -29,7 +29,7 @@ import numpy as np
 
 from nam_jax import images
 from nam_jax.eval import faces, lpips
-from nam_jax.nam import groups
+from nam_jax.nam import groups, rank
 
 
 def candidate_scores(cands: np.ndarray, truth_hr: np.ndarray) -> dict[str, np.ndarray]:
@@ -44,17 +44,12 @@ def candidate_scores(cands: np.ndarray, truth_hr: np.ndarray) -> dict[str, np.nd
           'lpips': lp, 'descriptors': groups.descriptors(cands)}
 
 
-def _z(x: np.ndarray) -> np.ndarray:
-  return (x - x.mean(1, keepdims=True)) / (x.std(1, keepdims=True) + 1e-9)
-
-
 def rankings(loss: np.ndarray, desc: np.ndarray) -> dict[str, np.ndarray]:
   """{name: top candidate index [I]} of every ranking, for candidates' LR L1 [I, S] and
   descriptors [I, S, 128]."""
   k = loss.shape[1]
   dist = np.linalg.norm(desc[:, :, None] - desc[:, None], axis=-1)
-  consensus = dist.sum(-1) / max(k - 1, 1)
-  out = {'lr_l1': loss.argmin(1), 'consensus': consensus.argmin(1)}
+  out = {'lr_l1': loss.argmin(1), 'consensus': rank.consensus(desc).argmin(1)}
   for m in sorted({max(2, k // 4), max(2, k // 2)}):
     best = np.argsort(loss, 1)[:, :m]
     sub = np.take_along_axis(dist, best[:, :, None], 1)
@@ -63,7 +58,7 @@ def rankings(loss: np.ndarray, desc: np.ndarray) -> dict[str, np.ndarray]:
   out['most neighbours'] = ((dist < faces.SAME_PERSON).sum(-1) - loss / (loss.max() + 1)
                             ).argmax(1)
   for w in (0.5, 1.0):
-    out[f'lr_l1 + {w} consensus'] = (_z(loss) + w * _z(consensus)).argmin(1)
+    out[f'lr_l1 + {w} consensus'] = rank.scores(loss, desc, 'blend', w).argmin(1)
   return out
 
 

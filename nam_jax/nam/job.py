@@ -8,7 +8,7 @@ import numpy as np
 
 from nam_jax import weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, consistency, groups, render, report
+from nam_jax.nam import chunks, consistency, groups, rank, render, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -68,11 +68,12 @@ def _run(settings: Settings, data_cfg, staging):
     print('error: every candidate diverged (non-finite); nothing written. Check the '
           'checkpoints and lower --learning_rate', file=sys.stderr)
     return 1, None, None
-  result['groups'] = group_candidates(result, bad)
-  best = np.where(bad, np.inf, result['loss']).min(axis=1)
-  for name, value in zip(inputs.names, best):
+  group_candidates(result, bad, settings.rank)
+  first = np.argmin(result['rank_score'], axis=1)
+  top = np.where(bad, np.inf, result['loss'])[np.arange(len(first)), first]
+  for name, value in zip(inputs.names, top):
     if consistency.flags(np.array([value]))[0] == 'warn':
-      print(f'warn: {name}: its best candidate fits the input to LR L1 {value:.3f}, worse '
+      print(f'warn: {name}: its top candidate fits the input to LR L1 {value:.3f}, worse '
             f'than {consistency.THRESHOLD} (the 95th percentile on real test faces); '
             'returned anyway', file=sys.stderr)
   if 'render_psnr' in result:
@@ -84,17 +85,20 @@ def _run(settings: Settings, data_cfg, staging):
   return 0, result, bad
 
 
-def group_candidates(result: dict, bad: np.ndarray) -> list[list[list[int]]]:
-  """Per input, its finite candidates (seed indices) grouped by person (nam/groups.py),
-  groups and members best first by LR L1."""
+def group_candidates(result: dict, bad: np.ndarray, how: str) -> None:
+  """Adds result['rank_score'] [I, S] (nam/rank.py; lower first) and result['groups']: per
+  input, its finite candidates (seed indices) grouped by person (nam/groups.py), groups and
+  members in rank order."""
   desc = groups.descriptors(result['hr'])
+  loss = np.where(bad, np.inf, result['loss'])
+  result['rank_score'] = rank.scores(loss, desc, how)
   out = []
   for i in range(len(bad)):
-    order = [int(s) for s in np.argsort(np.where(bad[i], np.inf, result['loss'][i]),
-                                         kind='stable') if not bad[i, s]]
+    order = [int(s) for s in np.argsort(result['rank_score'][i], kind='stable')
+             if not bad[i, s]]
     sub = groups.cluster(desc[i, order], np.arange(len(order)))
     out.append([[order[k] for k in g] for g in sub])
-  return out
+  result['groups'] = out
 
 
 def model_prior(model):

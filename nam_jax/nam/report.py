@@ -174,7 +174,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   With result['groups'] (nam/groups.py: per input, seed indices grouped by person), the grid
   adds one row per group, labelled with its size, and results.json lists the groups.
 
-  Candidates are ranked by final LR L1, best first. The grid's first row is the LR input
+  Candidates are ranked by result['rank_score'] (nam/rank.py) where given, else by final LR
+  L1, best first. The grid's first row is the LR input
   followed by the HR candidates, its second row the input again and each candidate's
   re-degraded LR image (as in SR-NAM Fig. 6-7), its third each candidate's LR residual map
   (nam/consistency.py: black = exact, white = off by half the range); a last row shows the
@@ -189,8 +190,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
   entries = []
   for i, name in enumerate(inputs.names):
-    loss = np.where(bad[i], np.inf, result['loss'][i])
-    order = np.argsort(loss, kind='stable')
+    score = result.get('rank_score', np.where(bad, np.inf, result['loss']))[i]
+    order = np.argsort(np.where(bad[i], np.inf, score), kind='stable')
     folder = inside(out_dir, name)
     images.save_png(folder / 'input_lr.png', inputs.lr_images[i])
     cands, shown = [], []

@@ -38,6 +38,7 @@ class Settings:
   align: bool = False       # Image inputs are photos: find, align and use every face.
   auto_ckpt: str = ''       # degradation='auto': its LR-kind classifier (nam/auto.py).
   size: int = 64            # Output size of the final candidates (nam/render.py).
+  rank: str = 'fit'         # Order of an input's candidates (nam/rank.py).
 
   def __post_init__(self):
     for name in ('seeds', 'max_batch'):
@@ -49,6 +50,9 @@ class Settings:
     if self.size not in render.SIZES:
       raise ValueError(f'size must be one of {", ".join(map(str, render.SIZES))}, got '
                        f'{self.size}')
+    from nam_jax.nam import rank
+    if self.rank not in rank.RANKINGS:
+      raise ValueError(f'unknown ranking {self.rank!r}; known: {", ".join(rank.RANKINGS)}')
     known = tuple(priors.DEGRADATIONS) + ('auto',)
     if self.degradation not in known:
       raise ValueError(f'unknown degradation {self.degradation!r}; known: {", ".join(known)}')
@@ -104,7 +108,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       max_batch=int(values.get('max_batch', nam_cfg.max_batch)),
       prior=prior,
       prior_ckpt=_resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')), base),
-      w_plus=bool(values.get('w_plus', nam_cfg.w_plus)),
+      w_plus=bool(values.get('w_plus', defaults.get('w_plus', False))),
       degradation=values.get('degradation', nam_cfg.degradation),
       degradation_ckpt=_resolve(values.get('degradation_ckpt', nam_cfg.degradation_ckpt),
                                 base),
@@ -114,11 +118,12 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       align=bool(values.get('align', nam_cfg.get('align', False))),
       auto_ckpt=_resolve(values.get('auto_ckpt', nam_cfg.get('auto_ckpt', '')), base),
       size=int(values.get('size', nam_cfg.get('size', 64))),
+      rank=values.get('rank', nam_cfg.get('rank', 'fit')),
   )
 
 
 _INTS = ('size', 'steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
-_STRINGS = ('noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
+_STRINGS = ('rank', 'noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
             'auto_ckpt')
 
 
