@@ -128,7 +128,8 @@ def base_config() -> ml_collections.ConfigDict:
       # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; README, "Choosing the
       # degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's classifier.
       degradation='auto',
-      degradation_ckpt='checkpoints/degrade_cpu',
+      # The H2L network trained with the diversity term on the 'wide' LR mixture (README).
+      degradation_ckpt='checkpoints/degrade_wide_cpu',
       auto_ckpt='checkpoints/lr_kind_cpu',
       input='examples',  # The bundled example faces.
       out='out',
