@@ -189,9 +189,9 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   flags = consistency.flags(np.where(bad, np.inf, result['loss']))
   residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
   entries = []
+  scores = np.where(bad, np.inf, result.get('rank_score', result['loss']))
   for i, name in enumerate(inputs.names):
-    score = result.get('rank_score', np.where(bad, np.inf, result['loss']))[i]
-    order = np.argsort(np.where(bad[i], np.inf, score), kind='stable')
+    order = np.argsort(scores[i], kind='stable')
     folder = inside(out_dir, name)
     images.save_png(folder / 'input_lr.png', inputs.lr_images[i])
     cands, shown = [], []
