@@ -44,12 +44,14 @@ flags.DEFINE_enum('size', None, ['64', '128', '256', '512', '1024'], 'Output siz
                   'the search runs at 64 px).')
 flags.DEFINE_enum('rank', None, ['fit', 'blend'], 'Order of the candidates: fit (lowest LR '
                   'L1) or blend (LR L1 and the identity most candidates agree on).')
+flags.DEFINE_string('pick', None, 'With --align: FACE:RANK,... the candidate (rank from 0, as '
+                    'in cand_RR) pasted back for each named face (default: the top one).')
 flags.DEFINE_bool('align', None, 'Inputs are photos: find every face with dlib, align it as '
                   'the training faces are, and write a contact sheet of what was found.')
 
 _SETTING_FLAGS = ('seeds', 'input', 'out', 'rng_seed', 'limit', 'steps', 'learning_rate',
                   'noise', 'sphere', 'mean_pull', 'spread', 'w_plus', 'max_batch', 'prior',
-                  'prior_ckpt', 'degradation', 'degradation_ckpt', 'align', 'size', 'rank')
+                  'prior_ckpt', 'degradation', 'degradation_ckpt', 'align', 'size', 'rank', 'pick')
 
 
 def main(argv):

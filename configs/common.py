@@ -122,9 +122,14 @@ def base_config() -> ml_collections.ConfigDict:
                                                  stylegan='checkpoints/stylegan_head_cpu')),
       # Each prior's own solver defaults, over the shared ones above (same keys). stylegan:
       # best of the W/W+ sweep on real faces (docs/sweep_stylegan); progan: the shared ones.
+      # by_degradation: options for one degradation over the prior's (for 'auto', each of
+      # its choices): with a known operator nothing else is free, so W+ fits real faces closer
+      # (LR L1 0.066 -> 0.034 on bicubic LR); with the camera's 16 free parameters W+ overfits
+      # (README, "Fit and ranking").
       prior_options=ml_collections.ConfigDict(dict(
           progan=dict(learning_rate=0.1, sphere=False),
-          stylegan=dict(learning_rate=0.03, sphere=True))),
+          stylegan=dict(learning_rate=0.03, sphere=True,
+                        by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
       # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; README, "Choosing the
       # degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's classifier.
       degradation='auto',
@@ -137,5 +142,6 @@ def base_config() -> ml_collections.ConfigDict:
       align=False,  # True: image inputs are photos; every face is found and aligned.
       size=64,  # Output size of the final candidates (64-1024; StyleGAN prior: nam/render.py).
       rank='fit',  # Order of an input's candidates: 'fit' or 'blend' (nam/rank.py).
+      pick='',  # With align: 'FACE:RANK,...', the candidates pasted into the composite.
   ))
   return c

@@ -115,8 +115,9 @@ def sweep_methods(config, common: dict, base_job, base_model) -> list:
   return out
 
 
-def methods(job, model) -> list:
-  """The methods of --methods; `model` is the job's loaded prior and degradation."""
+def methods(job, model, sr_nam_jobs) -> list:
+  """The methods of --methods; `model` is the job's loaded prior and degradation;
+  `sr_nam_jobs`: one SR-NAM job per compared degradation (check_flags)."""
   from nam_jax import images
   from nam_jax.baselines import upsampler
   from nam_jax.eval import metrics, suite
@@ -134,11 +135,9 @@ def methods(job, model) -> list:
       out.append(suite.Method(name, lambda x, ups=ups, v=variables: upsampler.upsample(
           ups, v, x)[:, None]))
     elif name == 'sr_nam':
-      import dataclasses
       from nam_jax.nam import chunks
-      for deg in _DEGRADATIONS.value or [job.degradation]:
-        j = dataclasses.replace(job, degradation=deg)
-        m = model if deg == job.degradation else chunks.load_model(j)
+      for j in sr_nam_jobs:
+        m = model if j == job else chunks.load_model(j)
         out.append(sr_nam_method(_method_name(j), j, m))
     else:
       raise ValueError(f'unknown method {name!r}')
@@ -248,15 +247,16 @@ def check_flags(config, settings) -> dict:
     raise ValueError(f'--best_of_k must be >= 0, got {_BEST_OF_K.value}')
   common = {'seeds': _SEEDS.value, 'prior': _PRIOR.value, 'steps': _STEPS.value}
   job = settings.from_config(config.nam, common, base_dir=REPO)
-  for deg in _DEGRADATIONS.value or []:
-    settings.from_config(config.nam, {**common, 'degradation': deg}, base_dir=REPO)
+  # Each compared degradation's job from the config: its own options apply (by_degradation).
+  sr_nam_jobs = [settings.from_config(config.nam, {**common, 'degradation': deg},
+                                      base_dir=REPO) for deg in _DEGRADATIONS.value or []]
   for spec in _SETTINGS.value:
     name, sep, body = spec.partition(':')
     if not (sep and name and body):
       raise ValueError(f'--settings {spec!r}: expected NAME:key=value,...')
     settings.from_config(config.nam, {**common, **settings.parse_overrides(body)},
                          base_dir=REPO)
-  return {'job': job, 'common': common}
+  return {'job': job, 'common': common, 'sr_nam_jobs': sr_nam_jobs or [job]}
 
 
 def main(argv):
@@ -281,7 +281,7 @@ def main(argv):
   model = chunks.load_model(job)
   reference = (datasets.take(datasets.hr_source(config.data, 'test'), 500)
                 if 'synthetic' in _SETS.value and _IMAGES.value >= suite.FRECHET_MIN else None)
-  all_methods = methods(job, model)
+  all_methods = methods(job, model, checked['sr_nam_jobs'])
   if _SETTINGS.value:
     all_methods = [m for m in all_methods if not m.name.startswith('sr_nam')]
     all_methods += sweep_methods(config, common, job, model)

@@ -190,6 +190,24 @@ def test_progan_says_in_one_line_that_it_renders_64_px_only(ckpts, test_config, 
   assert res['size'] == 64 and Image.open(path).size == (64, 64)
 
 
+def test_a_pick_that_names_no_face_is_one_line_before_the_search(ckpts, test_config,
+                                                                  tmp_path, capsys):
+  from configs import test as test_cfg
+  from nam_jax.nam import job, settings
+  for pick, align in (('nobody_face0:1', True), ('astronaut_face:0', False)):
+    s = settings.from_config(test_cfg.get_config().nam, dict(
+        seeds=2, steps=1, unroll=1, progress=False, prior_ckpt=str(ckpts / 'progan'),
+        degradation_ckpt=str(ckpts / 'degrade'), align=align, pick=pick,
+        input=str(pathlib.Path(__file__).resolve().parents[1] / 'examples' / 'photos'),
+        out=str(tmp_path / 'out')))
+    assert job.super_resolve_job(s, test_config.data) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f'error: --pick {pick}: needs --align'), err
+    assert not (tmp_path / 'out').exists()
+  with pytest.raises(ValueError, match='FACE:RANK'):
+    settings.from_config(test_cfg.get_config().nam, {'pick': 'group_face0'})
+
+
 def test_groups_are_listed_and_drawn_one_row_each(tmp_path):
   Image.fromarray(FACE).save(tmp_path / 'face.png')
   inp = inputs_lib.resolve(str(tmp_path / 'face.png'), data_cfg=None)
@@ -204,8 +222,10 @@ def test_groups_are_listed_and_drawn_one_row_each(tmp_path):
   assert entry['groups'] == [{'size': 2, 'ranks': [0, 2], 'seeds': [1, 0]},
                              {'size': 1, 'ranks': [1], 'seeds': [2]}]
   grid = np.asarray(Image.open(out / entry['grid']))
-  # Candidates, their LR, their residuals, then one row per group.
-  assert grid.shape[0] == 5 * 66 + 2
+  # Candidates, their LR, their residuals, one row per group, then the disagreement map.
+  assert grid.shape[0] == 6 * 66 + 2
+  spread = np.asarray(Image.open(out / entry['disagreement']))
+  assert spread.shape == (64, 64, 3) and entry['disagreement_mean'] > 0
   assert [c['consistency'] for c in entry['candidates']] == ['pass', 'warn', 'warn']
   assert entry['consistency'] == 'pass'  # Its top candidate's (LR L1 0.1).
 

@@ -14,6 +14,7 @@ from nam_jax.stylegan import convert
 from nam_jax.stylegan import model as msg
 
 TOLERANCE = 1e-4
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope='module')
@@ -172,20 +173,29 @@ def test_style_mean_truncation_reproduces_the_synthetic_faces(test_config, param
   assert np.abs(face.astype(int) - record['image'].astype(int)).max() <= 2
 
 
-def test_stylegan_prior_through_the_registry_and_sr_nam(test_config, tmp_path, params):
+@pytest.fixture(scope='module')
+def small_head(test_config, tmp_path_factory, params):
+  """A folder with a width-8 StyleGAN head ('head') and a test-size H2L network ('degrade')."""
+  from nam_jax.degrade import degradation
+  from nam_jax.degrade import train as degrade_train
+  from nam_jax.stylegan import head
+  root = tmp_path_factory.mktemp('small_head')
+  spec = head.HeadSpec(8, block=True)
+  head.export(spec, head.init(spec, jax.random.key(0), params['synthesis']), root / 'head')
+  d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
+  degradation.export(test_config.degrade, d.g_params, d.g_stats, root / 'degrade')
+  return root
+
+
+def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params):
   """The prior loads by name, keeps W / W+ shapes, projects into the typical ball, and SR-NAM
   optimises through it (vmapped) with the LR loss going down."""
   from configs import test as test_cfg
   from nam_jax import priors
-  from nam_jax.degrade import degradation
-  from nam_jax.degrade import train as degrade_train
   from nam_jax.nam import chunks, invert, settings
   from nam_jax.stylegan import head
   from nam_jax.stylegan import prior as stylegan_prior
-  spec = head.HeadSpec(8, block=True)
-  head.export(spec, head.init(spec, jax.random.key(0), params['synthesis']), tmp_path / 'head')
-  d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
-  degradation.export(test_config.degrade, d.g_params, d.g_stats, tmp_path / 'degrade')
+  tmp_path, spec = small_head, head.HeadSpec(8, block=True)
   loaded = priors.load_prior('stylegan', tmp_path / 'head')
   prior_, p = loaded.model, loaded.weights
   w = prior_.initial_latent(p, jax.random.key(3))
@@ -217,6 +227,37 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(test_config, tmp_path, p
     assert r['z'].shape == (1, 2, 23, 512)
     spreads.append(float(invert.row_spread(jnp.asarray(r['z'][0, 0]))))
   assert spreads[1] < spreads[0]
+
+
+def test_auto_searches_w_plus_only_where_it_chose_a_known_operator(test_config, small_head):
+  """The prior's by_degradation options follow auto's choice per input: the bicubic input is
+  searched in W+ (its styles differ per layer), the camera input in W (one style, repeated
+  in the merged [I, S, 23, 512] latents); an explicit override wins over both."""
+  from configs import test as test_cfg
+  from nam_jax.data import datasets, real_faces
+  from nam_jax.degrade import lr_kind
+  from nam_jax.nam import auto, chunks, settings
+  cfg = test_cfg.get_config().nam
+  cfg.prior_options = {'stylegan': {'by_degradation': {'bicubic': {'w_plus': True}}}}
+  base = dict(prior='stylegan', prior_ckpt=str(small_head / 'head'), degradation='auto',
+              auto_ckpt=str(ROOT / 'checkpoints' / 'lr_kind_cpu'), seeds=2, steps=3, unroll=1,
+              learning_rate=0.05, noise='zero', progress=False)
+  job = settings.from_config(cfg, base)
+  assert job.for_degradation('bicubic').w_plus and not job.for_degradation('camera').w_plus
+  assert not settings.from_config(cfg, {**base, 'w_plus': False}).for_degradation(
+      'bicubic').w_plus
+  assert settings.from_config(cfg, {**base, 'degradation': 'bicubic'}).w_plus
+  hr = datasets.take(datasets.hr_source(test_config.data, 'test'), 8)
+  classifier = lr_kind.load(job.auto_ckpt)
+  kinds = [auto.choose(lr_kind.camera_probability(classifier, real_faces.make_lr(hr, k, 7)))
+           for k in ('bicubic', 'camera')]
+  i = [a == 'bicubic' and b == 'camera' for a, b in zip(*kinds)].index(True)
+  lr = np.concatenate([real_faces.make_lr(hr, k, 7)[i:i + 1] for k in ('bicubic', 'camera')])
+  out = chunks.super_resolve(chunks.load_model(job), lr, job)
+  assert list(out['degradation']) == ['bicubic', 'camera']
+  assert out['z'].shape == (2, 2, 23, 512)
+  per_layer = np.abs(out['z'] - out['z'][:, :, :1]).max(axis=(2, 3))
+  assert np.all(per_layer[0] > 1e-4) and np.all(per_layer[1] == 0)
 
 
 def test_progan_refuses_w_plus():

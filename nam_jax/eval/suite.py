@@ -17,6 +17,9 @@ candidate's LR L1 and the reach of its degradation (nam_jax/eval/reach.py). Per 
                  share of inputs with distance < 0.6; identity_kept_oracle = share with ANY
                  candidate < 0.6; identity_kept_group = share whose truth lies within 0.6 of
                  the mean descriptor of some group of candidates (nam_jax/nam/groups.py)
+  spread_coverage, spread_error_corr   calibration of the disagreement map (S > 1,
+                 nam_jax/nam/disagreement.py): share of true pixel values inside the candidates'
+                 range; rank correlation of the map with the top candidate's pixel error
   frechet_vgg16  Frechet VGG16 distance of the top candidates to reference HR faces (only with
                  at least 50 inputs; not FID)
   seconds        wall time per input
@@ -35,6 +38,7 @@ import numpy as np
 
 from nam_jax import images
 from nam_jax.eval import faces, frechet, lpips, metrics
+from nam_jax.nam import disagreement
 
 FRECHET_MIN = 50
 
@@ -110,6 +114,8 @@ def score(cands: np.ndarray, test: TestSet, truths: list, fit: dict,
           np.mean([f['identity'] < faces.SAME_PERSON for f in face])),
       'seconds': seconds / n,
   }
+  if s > 1:
+    out.update(disagreement.calibration(cands, images.as_float(test.hr)))
   if reference_hr is not None and n >= FRECHET_MIN:
     out['frechet_vgg16'] = frechet.frechet_vgg16_distance(images.as_uint8(top), reference_hr)
   return out
@@ -144,6 +150,8 @@ COLUMNS = (('reach', 'reach', '.4f'), ('lr_l1', 'LR L1', '.4f'), ('psnr', 'PSNR'
            ('identity', 'identity dist', '.3f'), ('identity_kept', 'kept < 0.6', '.0%'),
            ('identity_kept_oracle', 'kept, any cand.', '.0%'),
            ('identity_kept_group', 'kept, a group', '.0%'),
+           ('spread_coverage', 'truth in spread', '.0%'),
+           ('spread_error_corr', 'spread ~ error', '.2f'),
            ('frechet_vgg16', 'Frechet VGG16', '.1f'), ('seconds', 's / input', '.2f'))
 
 

@@ -46,12 +46,19 @@ class AutoModel:
 def load_model(settings: Settings, prior: priors.Loaded | None = None) -> Model | AutoModel:
   """The face prior and degradation a job's settings name, from their checkpoints (`prior`:
   an already loaded face prior to reuse). 'auto' loads every degradation it chooses from and
-  its classifier (settings.auto_ckpt)."""
+  its classifier (settings.auto_ckpt), each with its own settings (Settings.for_degradation:
+  the face prior is loaded once per latent space)."""
+  if settings.degradation == 'auto':
+    loaded = {} if prior is None else {getattr(prior.model, 'w_plus', False): prior}
+    models = {}
+    for name in auto.CHOICES:
+      sub = settings.for_degradation(name)
+      if sub.w_plus not in loaded:
+        loaded[sub.w_plus] = priors.load_prior(sub.prior, sub.prior_ckpt, w_plus=sub.w_plus)
+      models[name] = load_model(sub, loaded[sub.w_plus])
+    return AutoModel(models, lr_kind.load(settings.auto_ckpt))
   prior = prior or priors.load_prior(settings.prior, settings.prior_ckpt,
                                      w_plus=settings.w_plus)
-  if settings.degradation == 'auto':
-    return AutoModel({name: load_model(dataclasses.replace(settings, degradation=name), prior)
-                      for name in auto.CHOICES}, lr_kind.load(settings.auto_ckpt))
   deg = priors.load_degradation(settings.degradation, settings.degradation_ckpt)
   return Model(invert.Networks(prior.model, deg.model), prior.weights, deg.weights,
                prior.meta, deg.meta)
@@ -71,10 +78,13 @@ def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Setti
     sel = np.nonzero(chosen == name)[0]
     if not len(sel):
       continue
-    part = super_resolve(model.models[name], targets[sel], settings, devices)
+    part = super_resolve(model.models[name], targets[sel], settings.for_degradation(name),
+                         devices)
     for k, v in part.items():
       if k in ('seconds', 'noise'):  # Each degradation's free inputs have their own shape.
         continue
+      if k == 'z' and k in merged and merged[k].shape[2:] != v.shape[2:]:
+        merged[k], v = _as_per_layer(merged[k], v)
       if k not in merged:
         merged[k] = np.zeros((len(targets),) + v.shape[1:], v.dtype)
       merged[k][sel] = v
@@ -82,6 +92,16 @@ def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Setti
   merged['camera_probability'] = probability
   merged['seconds'] = time.perf_counter() - t0
   return merged
+
+
+def _as_per_layer(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Latents of W ([I, S, D]) and W+ ([I, S, L, D]) searches in one shape: a W latent is
+  the W+ latent with the same style at every layer."""
+  if a.ndim < b.ndim:
+    a = np.broadcast_to(a[:, :, None], a.shape[:2] + b.shape[2:]).copy()
+  else:
+    b = np.broadcast_to(b[:, :, None], b.shape[:2] + a.shape[2:]).copy()
+  return a, b
 
 
 def chunk_size(num_candidates: int, max_batch: int, num_devices: int) -> int:

@@ -31,6 +31,17 @@ class Inputs:
   hr_truth: np.ndarray | None = None  # uint8 [N, 64, 64, 3] where known.
   found: list[str] = dataclasses.field(default_factory=list)  # With align: one line per face.
   sheets: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # name -> contact sheet
+  # With align: each photo (name -> uint8 [H, W, 3]) and, per input, where its face came from.
+  photos: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+  placements: list['Placement | None'] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+  """Where an aligned input face lies in its photo."""
+  photo: str         # The photo's output name (a key of Inputs.photos).
+  quad: np.ndarray   # Its alignment square [4, 2] (nam_jax/data/align.py).
+  side: float        # The square's side in photo pixels.
 
 
 def _limit(n: int, limit: int | None) -> int:
@@ -91,7 +102,7 @@ def _names(paths: list[pathlib.Path]) -> list[str]:
 def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
   """Every face of every photo, aligned to LR_SIZE, with one line per face found."""
   from nam_jax.data import align
-  names, sources, lr, skipped, found, sheets = [], [], [], [], [], {}
+  names, sources, lr, skipped, found, sheets, photos, places = [], [], [], [], [], {}, {}, []
   for path, photo_name in zip(files, _names(files)):
     try:
       photo = folder.read_rgb(path)
@@ -100,6 +111,7 @@ def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
       continue
     faces = align.find_faces(photo)
     sheets[photo_name] = align.contact_sheet(photo, faces)
+    photos[photo_name] = photo
     if not faces:
       skipped.append(f'{path}: no face found')
     for f in faces:
@@ -110,10 +122,11 @@ def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
       names.append(f'{photo_name}_face{f.index}')
       sources.append(f'{path} face {f.index}')
       lr.append(align.crop(photo, f.quad, LR_SIZE))
+      places.append(Placement(photo_name, f.quad, f.side))
       found.append(f'{where}: square {f.side:.0f} px, aligned -> {names[-1]}')
   if limit:
-    names, sources, lr = names[:limit], sources[:limit], lr[:limit]
+    names, sources, lr, places = names[:limit], sources[:limit], lr[:limit], places[:limit]
   if not names:
     raise ValueError('no face to super-resolve: ' + '; '.join(skipped))
   return Inputs(names_lib.unique(names, sources), sources, np.stack(lr), skipped, found=found,
-                sheets=sheets)
+                sheets=sheets, photos=photos, placements=places)

@@ -8,7 +8,7 @@ import numpy as np
 
 from nam_jax import weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, consistency, groups, rank, render, report
+from nam_jax.nam import chunks, consistency, groups, paste, rank, render, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -53,6 +53,14 @@ def _run(settings: Settings, data_cfg, staging):
   if settings.size != 64 and not render.can_render(model_prior(model)):
     print(f'note: the {settings.prior} prior renders 64 px only; --size={settings.size} '
           'ignored')
+  picks = paste.parse_picks(settings.pick)
+  wrong = [f'{n}:{r}' for n, r in picks.items()
+           if n not in inputs.names or r >= settings.seeds or not inputs.placements]
+  if wrong:
+    print(f'error: --pick {", ".join(wrong)}: needs --align, a face input name '
+          f'({", ".join(inputs.names[:4])}{", ..." if len(inputs.names) > 4 else ""}) and a '
+          f'rank below --seeds={settings.seeds}', file=sys.stderr)
+    return 2, None, None
   for msg in inputs.found:
     print(f'found: {msg}')
   for msg in inputs.skipped:
@@ -81,7 +89,7 @@ def _run(settings: Settings, data_cfg, staging):
     print(f'rendered at {settings.size} px: reduced to 64 px, PSNR {np.mean(result["render_psnr"][ok]):.1f} '
           f'dB against the searched candidates; LR L1 {np.mean(result["render_lr_l1"][ok]):.4f} '
           f'vs {np.mean(result["loss"][ok]):.4f} searched')
-  report.write(staging, inputs, result, settings.record())
+  report.write(staging, inputs, result, settings.record(), picks)
   return 0, result, bad
 
 

@@ -19,7 +19,7 @@ import shutil
 import numpy as np
 
 from nam_jax import files, images
-from nam_jax.nam import consistency
+from nam_jax.nam import consistency, disagreement, page, paste
 from nam_jax.nam.inputs import Inputs
 from nam_jax.training import lock
 
@@ -164,10 +164,16 @@ def diverged(result: dict) -> np.ndarray:
   return bad
 
 
-def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: dict
-          ) -> pathlib.Path:
-  """Writes DIR/<name>/{grid.png, input_lr.png, cand_RR_seedSS.png} and DIR/results.json
-  (with --align also DIR/<photo>_faces.png, the contact sheet of the faces found).
+def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: dict,
+          picks: dict[str, int] | None = None) -> pathlib.Path:
+  """Writes DIR/<name>/{grid.png, input_lr.png, cand_RR_seedSS.png, disagreement.png} and
+  DIR/results.json; with --align also DIR/<photo>_faces.png, the contact sheet of the faces
+  found, and DIR/<photo>/composite.png: the photo upscaled with each face's top candidate (or
+  the rank `picks` names for it) pasted back (nam/paste.py).
+
+  disagreement.png: how much the candidates differ per pixel at the output size
+  (nam/disagreement.py; black = they agree); its 64 px version ends the grid.
+  DIR/index.html: the page of the run (nam/page.py), from the same summary as results.json.
 
   Candidate PNGs are at the output size (result['hr_large'] when rendered larger, with each
   candidate's render_psnr and render_lr_l1 in results.json); the grid shows the 64 px search.
@@ -184,8 +190,11 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   Diverged candidates (non-finite) get no image and are listed with "diverged": true.
   """
   out_dir = pathlib.Path(out_dir)
+  picks = picks or {}
   bad = diverged(result)
   large = 'hr_large' in result
+  final = result['hr_large' if large else 'hr']
+  pasted: dict[str, list] = {}  # photo name -> [(input index, seed, rank)]
   flags = consistency.flags(np.where(bad, np.inf, result['loss']))
   residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
   entries = []
@@ -204,7 +213,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
         entry['render_lr_l1'] = float(result['render_lr_l1'][i, s])
       if not bad[i, s]:
         path = folder / f'cand_{rank:02d}_seed{int(s):02d}.png'
-        images.save_png(path, result['hr_large' if large else 'hr'][i, s])
+        images.save_png(path, final[i, s])
         entry['hr_path'] = str(path.relative_to(out_dir))
         shown.append(s)
       cands.append(entry)
@@ -215,12 +224,23 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     for g, members in enumerate(found):  # One row per person: label, then its candidates.
       rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
                   + [result['hr'][i, s] for s in members])
+    spread = disagreement.spread_map(final[i, shown] if shown else final[i, :1] * 0)
+    images.save_png(folder / 'disagreement.png', disagreement.heat(spread))
+    if shown:
+      rows.append([images.label('candidates\ndisagree'),
+                   disagreement.heat(disagreement.spread_map(result['hr'][i, shown]))])
     if inputs.hr_truth is not None:
       rows.append([inputs.hr_truth[i]])
     images.save_png(folder / 'grid.png', images.grid(rows))
     rank_of = {int(s): r for r, s in enumerate(order)}
+    if inputs.placements and shown:
+      rank = min(picks.get(name, 0), len(shown) - 1)
+      pasted.setdefault(inputs.placements[i].photo, []).append((i, shown[rank], rank))
     entry = {'name': name, 'source': inputs.sources[i],
+             'input_lr': str((folder / 'input_lr.png').relative_to(out_dir)),
              'grid': str((folder / 'grid.png').relative_to(out_dir)), 'candidates': cands,
+             'disagreement': str((folder / 'disagreement.png').relative_to(out_dir)),
+             'disagreement_mean': float(spread.mean()),
              'consistency': str(flags[i, order[0]]),
              'groups': [{'size': len(m), 'ranks': [rank_of[s] for s in m],
                          'seeds': [int(s) for s in m]} for m in found]}
@@ -230,9 +250,20 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     entries.append(entry)
   for stem, sheet in inputs.sheets.items():  # --align: what was found in each photo.
     images.save_png(inside(out_dir, f'{stem}_faces.png'), sheet)
+  composites = []
+  for photo, chosen in pasted.items():
+    faces = [(images.as_uint8(final[i, s]), inputs.placements[i].quad) for i, s, _ in chosen]
+    image, scale = paste.composite(inputs.photos[photo], faces, final.shape[2],
+                                   [inputs.placements[i].side for i, _, _ in chosen])
+    path = inside(out_dir, photo, 'composite.png')
+    images.save_png(path, image)
+    composites.append({'photo': photo, 'path': str(path.relative_to(out_dir)),
+                       'scale': scale, 'faces': [{'name': inputs.names[i], 'rank': r}
+                                                 for i, _, r in chosen]})
   summary = {'settings': settings, 'seconds': result['seconds'],
              'size': int(result['hr_large'].shape[2]) if large else 64,
              'num_inputs': len(inputs.names), 'skipped': inputs.skipped,
-             'faces_found': inputs.found,
+             'faces_found': inputs.found, 'composites': composites,
              'diverged': int(bad.sum()), 'inputs': entries}
+  page.write(out_dir, summary)
   return files.write_json(out_dir / 'results.json', summary)

@@ -12,7 +12,7 @@ import pathlib
 from typing import Any, Mapping
 
 from nam_jax import priors
-from nam_jax.nam import invert
+from nam_jax.nam import auto, invert
 
 # Option names of invert.Options that a config or an override may set.
 _SOLVER_KEYS = ('steps', 'learning_rate', 'b1', 'b2', 'noise', 'sphere', 'mean_pull', 'spread',
@@ -39,6 +39,19 @@ class Settings:
   auto_ckpt: str = ''       # degradation='auto': its LR-kind classifier (nam/auto.py).
   size: int = 64            # Output size of the final candidates (nam/render.py).
   rank: str = 'fit'         # Order of an input's candidates (nam/rank.py).
+  pick: str = ''            # With align: 'FACE:RANK,...' pasted into the composite (nam/paste.py).
+  # degradation='auto': ((name, ((key, value), ...)), ...): what each degradation it chooses
+  # from sets differently (nam.prior_options[prior].by_degradation, less what was overridden).
+  by_degradation: tuple = ()
+
+  def for_degradation(self, name: str) -> 'Settings':
+    """The settings of an input for which `auto` chose `name` (itself when not auto)."""
+    if self.degradation != 'auto':
+      return self
+    changes = dict(dict(self.by_degradation).get(name, ()))
+    w_plus = bool(changes.pop('w_plus', self.w_plus))
+    return dataclasses.replace(self, degradation=name, w_plus=w_plus, by_degradation=(),
+                               options=dataclasses.replace(self.options, **changes))
 
   def __post_init__(self):
     for name in ('seeds', 'max_batch'):
@@ -53,14 +66,17 @@ class Settings:
     from nam_jax.nam import rank
     if self.rank not in rank.RANKINGS:
       raise ValueError(f'unknown ranking {self.rank!r}; known: {", ".join(rank.RANKINGS)}')
+    from nam_jax.nam import paste
+    paste.parse_picks(self.pick)
     known = tuple(priors.DEGRADATIONS) + ('auto',)
     if self.degradation not in known:
       raise ValueError(f'unknown degradation {self.degradation!r}; known: {", ".join(known)}')
 
   def record(self) -> dict[str, Any]:
     """A JSON-ready record of the settings (for results.json)."""
-    out = dataclasses.asdict(self)
-    out.update(out.pop('options'))
+    out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+    out.update(dataclasses.asdict(out.pop('options')))
+    out['by_degradation'] = {name: dict(items) for name, items in self.by_degradation}
     return out
 
 
@@ -77,8 +93,10 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
                 base_dir: str | pathlib.Path | None = None) -> Settings:
   """Settings from `config.nam`, with every non-None override applied.
 
-  Precedence of a solver option: the override, then `nam.prior_options[prior]`, then the
-  shared `nam` value.
+  Precedence of a solver option (and of w_plus): the override, then
+  `nam.prior_options[prior].by_degradation[degradation]`, then `nam.prior_options[prior]`,
+  then the shared `nam` value. With degradation 'auto', what each of its choices sets
+  differently is kept (Settings.by_degradation, applied by Settings.for_degradation).
 
   Args:
     nam_cfg: a config's `nam` section.
@@ -93,8 +111,17 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   if unknown:
     raise ValueError(f'unknown inference settings: {", ".join(unknown)}')
   prior = values.get('prior', nam_cfg.prior)
-  # Solver defaults: the prior's own (nam.prior_options) over the shared ones.
-  defaults = {**nam_cfg, **nam_cfg.get('prior_options', {}).get(prior, {})}
+  degradation = values.get('degradation', nam_cfg.degradation)
+  # Solver defaults: the prior's own (nam.prior_options), and its own for this degradation,
+  # over the shared ones.
+  own = dict(nam_cfg.get('prior_options', {}).get(prior, {}))
+  by_degradation = {k: dict(v) for k, v in dict(own.pop('by_degradation', {})).items()}
+  for name, changes in by_degradation.items():
+    unknown = sorted(set(changes) - set(_SOLVER_KEYS) - {'w_plus'})
+    if unknown:
+      raise ValueError(f'prior_options.{prior}.by_degradation.{name}: not solver options: '
+                       f'{", ".join(unknown)}')
+  defaults = {**nam_cfg, **own, **by_degradation.get(degradation, {})}
   solver = {k: values.get(k, defaults[k]) for k in _SOLVER_KEYS}
   solver['unroll'] = max(1, min(int(solver['unroll']), int(solver['steps'])))
   options = invert.Options(**solver, progress=values.get('progress', True))
@@ -109,7 +136,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       prior=prior,
       prior_ckpt=_resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')), base),
       w_plus=bool(values.get('w_plus', defaults.get('w_plus', False))),
-      degradation=values.get('degradation', nam_cfg.degradation),
+      degradation=degradation,
       degradation_ckpt=_resolve(values.get('degradation_ckpt', nam_cfg.degradation_ckpt),
                                 base),
       input=_resolve(values.get('input', nam_cfg.input), base),
@@ -119,11 +146,16 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
       auto_ckpt=_resolve(values.get('auto_ckpt', nam_cfg.get('auto_ckpt', '')), base),
       size=int(values.get('size', nam_cfg.get('size', 64))),
       rank=values.get('rank', nam_cfg.get('rank', 'fit')),
+      pick=values.get('pick', nam_cfg.get('pick', '')),
+      by_degradation=tuple(
+          (name, tuple(sorted((k, v) for k, v in by_degradation.get(name, {}).items()
+                              if k not in values)))
+          for name in (auto.CHOICES if degradation == 'auto' else ())),
   )
 
 
 _INTS = ('size', 'steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
-_STRINGS = ('rank', 'noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
+_STRINGS = ('pick', 'rank', 'noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
             'auto_ckpt')
 
 
