@@ -207,6 +207,36 @@ def test_each_prior_has_its_own_solver_defaults_under_the_overrides():
   assert (mine.options.learning_rate, mine.options.sphere) == (0.2, True)
 
 
+def test_every_option_is_declared_once_and_flags_and_config_follow():
+  """infer.py's flags come from the declarations (type, choices); every flag is a setting
+  from_config takes; every key of the config's nam section is a declared option."""
+  from absl import flags as absl_flags
+  defined = [name for name, _, f in settings._fields()  # pylint: disable=protected-access
+             if f.metadata.get('help')]
+  fv = absl_flags.FlagValues()
+  got = settings.define_flags(_FlagsOn(fv))
+  assert list(got) == defined and {'seeds', 'steps', 'size', 'pick', 'w_plus'} <= set(got)
+  fv(['prog', '--size=256', '--steps=7', '--w_plus', '--degradation=camera'])
+  s = settings.from_config(NAM_CFG, {k: fv[k].value for k in got})
+  assert (s.size, s.options.steps, s.w_plus, s.degradation) == (256, 7, True, 'camera')
+  assert isinstance(fv['size'].value, str) and fv['rank'].value is None
+  from configs import cpu, paper
+  for cfg in (cpu.get_config().nam, paper.get_config().nam, NAM_CFG):
+    extra = set(cfg) - set(settings._TYPES) - {'prior_ckpts', 'prior_options'}  # pylint: disable=protected-access
+    assert not extra, extra
+
+
+class _FlagsOn:
+  """absl.flags' DEFINE_* functions bound to one FlagValues (the test's own)."""
+
+  def __init__(self, fv):
+    from absl import flags as absl_flags
+    for name in ('DEFINE_enum', 'DEFINE_bool', 'DEFINE_integer', 'DEFINE_float',
+                 'DEFINE_string'):
+      fn = getattr(absl_flags, name)
+      setattr(self, name, lambda *a, fn=fn, **k: fn(*a, flag_values=fv, **k))
+
+
 def test_settings_text_is_typed_like_the_settings():
   assert settings.parse_overrides('steps=50,learning_rate=0.03,w_plus=True,noise=zero') == {
       'steps': 50, 'learning_rate': 0.03, 'w_plus': True, 'noise': 'zero'}

@@ -369,5 +369,5 @@ def test_final_candidates_render_larger_and_match_the_search(test_config, tmp_pa
   assert np.all(out['render_psnr'] > 20), out['render_psnr']
   assert np.all(np.abs(out['render_lr_l1'] - out['loss']) < 0.03), (out['render_lr_l1'],
                                                                      out['loss'])
-  with pytest.raises(ValueError, match='size must be one of'):
+  with pytest.raises(ValueError, match='unknown size 100; known: 64, 128'):
     settings.from_config(test_cfg.get_config().nam, dict(size=100))

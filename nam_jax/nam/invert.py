@@ -25,6 +25,11 @@ from nam_jax.priors import Degradation, FacePrior
 
 NOISE_MODES = ('zero', 'sample', 'optimise')
 
+
+def option(help_text: str = '', choices: tuple = ()):
+  """A required setting field; with help_text, also a flag of infer.py (choices: its values)."""
+  return dataclasses.field(metadata={'help': help_text, 'choices': tuple(choices)})
+
 # Progress: the compiled program tells the host each time an iteration finishes
 # (jax.debug.callback); functions registered with `watch` receive the iteration index.
 _WATCHERS: list = []
@@ -56,18 +61,24 @@ class Networks:
 @dataclasses.dataclass(frozen=True)
 class Options:
   """How candidates are optimised. Built from a config by nam_jax.nam.settings, the one
-  place defaults come from (README, "Choosing the inference defaults")."""
+  place defaults come from (README, "Choosing the inference defaults"). A field with a `help`
+  is a command-line flag of infer.py (nam_jax.nam.settings.define_flags)."""
 
-  steps: int
-  learning_rate: float
-  b1: float
-  b2: float
-  noise: str                 # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
-  sphere: bool               # Project the latent back with prior.project after every step.
-  mean_pull: float           # Cheikh Sidiya eq. 9: z <- z + gamma * (mean latent - z) at the end.
-  spread: float              # Loss weight on the spread of a W+ latent's rows (PULSE's cross
-                             # loss in spirit): mean squared distance of each row to their mean.
-  unroll: int                # Iterations unrolled per lax.scan step.
+  steps: int = option('Adam iterations per candidate.')
+  learning_rate: float = option('Adam learning rate on the latent.')
+  b1: float = option()
+  b2: float = option()
+  # Degradation noise: 'zero', 'sample' (fixed per seed), 'optimise'.
+  noise: str = option('Degradation noise (the H2L network\'s noise, the camera\'s parameters).',
+                      NOISE_MODES)
+  # Project the latent back with prior.project after every step.
+  sphere: bool = option('Project the latent back onto the prior\'s sphere each step.')
+  # Cheikh Sidiya eq. 9: z <- z + gamma * (mean latent - z) at the end.
+  mean_pull: float = option('Pull the latent toward the mean latent at the end.')
+  # Loss weight on the spread of a W+ latent's rows (PULSE's cross loss in spirit): mean
+  # squared distance of each row to their mean.
+  spread: float = option('W+ only: loss weight on the spread of the per-layer styles.')
+  unroll: int = option()     # Iterations unrolled per lax.scan step.
   progress: bool = True      # Report each iteration to `watch`ers (a host callback).
 
   def __post_init__(self):

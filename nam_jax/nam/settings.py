@@ -9,40 +9,71 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import typing
 from typing import Any, Mapping
 
 from nam_jax import priors
-from nam_jax.nam import auto, invert
+from nam_jax.nam import auto, invert, paste, render
+from nam_jax.nam import rank as rank_lib
 
-# Option names of invert.Options that a config or an override may set.
-_SOLVER_KEYS = ('steps', 'learning_rate', 'b1', 'b2', 'noise', 'sphere', 'mean_pull', 'spread',
-                'unroll')
+def _field(help_text: str = '', default=dataclasses.MISSING, choices: tuple = ()):
+  """A Settings field; with help_text, also a flag of infer.py (choices: its values)."""
+  return dataclasses.field(default=default,
+                           metadata={'help': help_text, 'choices': tuple(choices)})
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-  """Everything an inference job needs besides the networks' weights."""
+  """Everything an inference job needs besides the networks' weights. Every option is declared
+  here or in invert.Options, once: its name, type and help; the flags of infer.py
+  (define_flags), the typed --settings text (parse_overrides) and the check of a config's
+  keys derive from the declaration, and the config's `nam` section gives the defaults."""
 
   options: invert.Options   # How each candidate is optimised.
-  seeds: int                # Candidates (random starts) per input face.
-  rng_seed: int             # Seed of all random starts: same seed, same outputs.
-  max_batch: int            # At most this many candidates per compiled chunk.
-  prior: str                # Face prior: a key of nam_jax.priors.PRIORS.
-  prior_ckpt: str           # Its exported checkpoint.
-  w_plus: bool              # Search one style per modulation (W+) where the prior has them.
-  degradation: str          # A key of nam_jax.priors.DEGRADATIONS, or 'auto' (nam/auto.py).
-  degradation_ckpt: str
-  input: str                # Image file, folder or dataset split (see nam_jax/nam/inputs.py).
-  out: str                  # Output folder.
-  limit: int                # Use at most this many inputs (0 = all).
-  align: bool = False       # Image inputs are photos: find, align and use every face.
-  auto_ckpt: str = ''       # degradation='auto': its LR-kind classifier (nam/auto.py).
-  size: int = 64            # Output size of the final candidates (nam/render.py).
-  rank: str = 'fit'         # Order of an input's candidates (nam/rank.py).
-  pick: str = ''            # With align: 'FACE:RANK,...' pasted into the composite (nam/paste.py).
+  seeds: int = _field('Candidates (random starts) per input face.')
+  rng_seed: int = _field('Seed of all random starts: same seed, same outputs.')
+  max_batch: int = _field('At most this many candidates per compiled chunk.')
+  prior: str = _field('Face prior: a key of nam_jax.priors.PRIORS (progan, stylegan, or one '
+                      'registered there).')
+  prior_ckpt: str = _field('Exported face prior (default: the config\'s).')
+  w_plus: bool = _field('StyleGAN prior: search W+ (one style per modulation).')
+  degradation: str = _field(
+      'What made the LR input: the learned H2L network, a known operator, the blind camera '
+      'model fitted per candidate, or auto (per input, bicubic or the camera).',
+      choices=tuple(priors.DEGRADATIONS) + ('auto',))
+  degradation_ckpt: str = _field('Exported H2L degradation model.')
+  input: str = _field('Image file, folder, synthetic:test|train, or tfds:wider_face:SPLIT. '
+                      'Default: the bundled examples/.')
+  out: str = _field('Output directory.')
+  limit: int = _field('Use at most this many inputs (0 = all).')
+  align: bool = _field('Inputs are photos: find every face with dlib, align it as the '
+                       'training faces are, and write a contact sheet of what was found.',
+                       default=False)
+  auto_ckpt: str = _field(default='')  # degradation='auto': its LR-kind classifier.
+  size: int = _field('Output size of the final candidates (StyleGAN prior: rendered once '
+                     'through the full network; the search runs at 64 px).', default=64,
+                     choices=render.SIZES)
+  rank: str = _field('Order of the candidates: fit (lowest LR L1) or blend (LR L1 and the '
+                     'identity most candidates agree on).', default='fit',
+                     choices=rank_lib.RANKINGS)
+  pick: str = _field('With --align: FACE:RANK,... the candidate (rank from 0, as in cand_RR) '
+                     'pasted back for each named face (default: the top one).', default='')
   # degradation='auto': ((name, ((key, value), ...)), ...): what each degradation it chooses
   # from sets differently (nam.prior_options[prior].by_degradation, less what was overridden).
   by_degradation: tuple = ()
+
+  def __post_init__(self):
+    for name in ('seeds', 'max_batch'):
+      if getattr(self, name) < 1:
+        raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
+    if self.limit < 0:
+      raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
+    for f in dataclasses.fields(self):
+      choices = f.metadata.get('choices')
+      if choices and getattr(self, f.name) not in choices:
+        raise ValueError(f'unknown {f.name} {getattr(self, f.name)!r}; known: '
+                         f'{", ".join(map(str, choices))}')
+    paste.parse_picks(self.pick)
 
   def for_degradation(self, name: str) -> 'Settings':
     """The settings of an input for which `auto` chose `name` (itself when not auto)."""
@@ -52,25 +83,6 @@ class Settings:
     w_plus = bool(changes.pop('w_plus', self.w_plus))
     return dataclasses.replace(self, degradation=name, w_plus=w_plus, by_degradation=(),
                                options=dataclasses.replace(self.options, **changes))
-
-  def __post_init__(self):
-    for name in ('seeds', 'max_batch'):
-      if getattr(self, name) < 1:
-        raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
-    if self.limit < 0:
-      raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
-    from nam_jax.nam import render
-    if self.size not in render.SIZES:
-      raise ValueError(f'size must be one of {", ".join(map(str, render.SIZES))}, got '
-                       f'{self.size}')
-    from nam_jax.nam import rank
-    if self.rank not in rank.RANKINGS:
-      raise ValueError(f'unknown ranking {self.rank!r}; known: {", ".join(rank.RANKINGS)}')
-    from nam_jax.nam import paste
-    paste.parse_picks(self.pick)
-    known = tuple(priors.DEGRADATIONS) + ('auto',)
-    if self.degradation not in known:
-      raise ValueError(f'unknown degradation {self.degradation!r}; known: {", ".join(known)}')
 
   def record(self) -> dict[str, Any]:
     """A JSON-ready record of the settings (for results.json)."""
@@ -128,35 +140,56 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   if prior not in nam_cfg.prior_ckpts and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
-  return Settings(
-      options=options,
-      seeds=int(values.get('seeds', nam_cfg.seeds)),
-      rng_seed=int(values.get('rng_seed', nam_cfg.rng_seed)),
-      max_batch=int(values.get('max_batch', nam_cfg.max_batch)),
-      prior=prior,
-      prior_ckpt=_resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')), base),
-      w_plus=bool(values.get('w_plus', defaults.get('w_plus', False))),
-      degradation=degradation,
-      degradation_ckpt=_resolve(values.get('degradation_ckpt', nam_cfg.degradation_ckpt),
-                                base),
-      input=_resolve(values.get('input', nam_cfg.input), base),
-      out=values.get('out', nam_cfg.out),
-      limit=int(values.get('limit', nam_cfg.limit)),
-      align=bool(values.get('align', nam_cfg.get('align', False))),
-      auto_ckpt=_resolve(values.get('auto_ckpt', nam_cfg.get('auto_ckpt', '')), base),
-      size=int(values.get('size', nam_cfg.get('size', 64))),
-      rank=values.get('rank', nam_cfg.get('rank', 'fit')),
-      pick=values.get('pick', nam_cfg.get('pick', '')),
-      by_degradation=tuple(
-          (name, tuple(sorted((k, v) for k, v in by_degradation.get(name, {}).items()
-                              if k not in values)))
-          for name in (auto.CHOICES if degradation == 'auto' else ())),
-  )
+  fixed = {'options': options, 'prior': prior, 'degradation': degradation,
+           'prior_ckpt': _resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')),
+                                  base),
+           'w_plus': bool(values.get('w_plus', defaults.get('w_plus', False))),
+           'by_degradation': tuple(
+               (name, tuple(sorted((k, v) for k, v in by_degradation.get(name, {}).items()
+                                   if k not in values)))
+               for name in (auto.CHOICES if degradation == 'auto' else ()))}
+  rest = {}
+  for f in dataclasses.fields(Settings):
+    if f.name not in fixed:  # The config's value (or the field's default), or the override.
+      value = values.get(f.name, nam_cfg.get(f.name, None if f.default is dataclasses.MISSING
+                                             else f.default))
+      rest[f.name] = _TYPES[f.name](value)
+  for name in _PATHS:
+    rest[name] = _resolve(rest[name], base)
+  return Settings(**fixed, **rest)
 
 
-_INTS = ('size', 'steps', 'unroll', 'seeds', 'max_batch', 'rng_seed', 'limit')
-_STRINGS = ('pick', 'rank', 'noise', 'prior', 'prior_ckpt', 'degradation', 'degradation_ckpt', 'input', 'out',
-            'auto_ckpt')
+def _fields():
+  """(name, type, field) of every option: invert.Options' then Settings'."""
+  for cls in (invert.Options, Settings):
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+      if f.name not in ('options', 'by_degradation', 'progress'):
+        yield f.name, hints[f.name], f
+
+
+_SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(invert.Options) if f.name != 'progress')
+_TYPES = {name: kind for name, kind, _ in _fields()}
+_PATHS = ('degradation_ckpt', 'input', 'auto_ckpt')  # Found from the repository if need be.
+
+
+def define_flags(flags_module, module_name: str | None = None) -> tuple[str, ...]:
+  """Defines one absl flag (default None: the config decides) per option with a help text,
+  listed under `module_name` in --help; returns their names, for from_config's overrides."""
+  names = []
+  for name, kind, f in _fields():
+    help_text, choices = f.metadata.get('help'), f.metadata.get('choices')
+    if not help_text:
+      continue
+    if choices:
+      flags_module.DEFINE_enum(name, None, [str(c) for c in choices], help_text,
+                               module_name=module_name)
+    else:
+      define = {bool: flags_module.DEFINE_bool, int: flags_module.DEFINE_integer,
+                float: flags_module.DEFINE_float, str: flags_module.DEFINE_string}[kind]
+      define(name, None, help_text, module_name=module_name)
+    names.append(name)
+  return tuple(names)
 
 
 def parse_overrides(text: str) -> dict[str, Any]:
@@ -168,9 +201,10 @@ def parse_overrides(text: str) -> dict[str, Any]:
     if not sep:
       raise ValueError(f'setting {item!r} is not key=value')
     try:
-      out[key] = (value == 'True' if value in ('True', 'False') else value if key in _STRINGS
-                  else int(value) if key in _INTS else float(value))
+      kind = _TYPES.get(key, float)
+      out[key] = (value == 'True' if value in ('True', 'False') else value if kind is str
+                  else int(value) if kind is int else float(value))
     except ValueError:
       raise ValueError(f'setting {item!r}: {value!r} is not a '
-                       f'{"whole number" if key in _INTS else "number"}') from None
+                       f'{"whole number" if _TYPES.get(key) is int else "number"}') from None
   return out
