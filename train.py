@@ -37,18 +37,10 @@ def _train(config, workdir: str, stage: str):
 
 def _check_workdir(workdir: str) -> None:
   """One line (exit 2) when --workdir cannot hold a run, before anything is written."""
-  import os
-  import pathlib
-  path = pathlib.Path(workdir)
-  for d in (*reversed(path.absolute().parents), path.absolute()):
-    if d.exists() and not d.is_dir():
-      cli.fail(f'--workdir {workdir}: {d} is a file, not a folder')
-  try:
-    path.mkdir(parents=True, exist_ok=True)
-  except OSError as e:
-    cli.fail(f'--workdir {workdir}: cannot create it ({e.strerror})')
-  if not os.access(path, os.W_OK | os.X_OK):
-    cli.fail(f'--workdir {workdir}: not writable')
+  from nam_jax import files
+  why = files.writable_folder(workdir)
+  if why:
+    cli.fail(f'--workdir {workdir}: {why}')
 
 
 def main(argv):

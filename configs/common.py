@@ -105,8 +105,8 @@ def base_config() -> ml_collections.ConfigDict:
   # SR-NAM inference (SR-NAM 3.4/4.1): the one source of inference defaults
   # (nam_jax/nam/settings.py builds a job's settings from here plus overrides).
   c.nam = ml_collections.ConfigDict(dict(
-      # learning_rate, noise and sphere: best of the option sweep on the test split (README,
-      # "Choosing the inference defaults"; benchmarks/eval_nam.py, docs/nam_sweep.json).
+      # learning_rate, noise and sphere: best of the option sweep on the test split (docs/results.md,
+      # "Choosing the inference defaults"; docs/nam_sweep.json).
       seeds=16, steps=300, learning_rate=0.1, b1=0.9, b2=0.999,
       noise='optimise',  # 'zero' | 'sample' | 'optimise'
       sphere=False, mean_pull=0.0,
@@ -117,7 +117,7 @@ def base_config() -> ml_collections.ConfigDict:
       rng_seed=0,
       # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
       # relative paths are found from the repository when not from the working directory.
-      prior='stylegan',  # Wins on real faces (README, "Choosing the default prior").
+      prior='stylegan',  # Wins on real faces (docs/results.md, "Choosing the default prior").
       prior_ckpts=ml_collections.ConfigDict(dict(progan='checkpoints/progan_cpu',
                                                  stylegan='checkpoints/stylegan_head_cpu')),
       # Each prior's own solver defaults, over the shared ones above (same keys). stylegan:
@@ -125,15 +125,15 @@ def base_config() -> ml_collections.ConfigDict:
       # by_degradation: options for one degradation over the prior's (for 'auto', each of
       # its choices): with a known operator nothing else is free, so W+ fits real faces closer
       # (LR L1 0.066 -> 0.034 on bicubic LR); with the camera's 16 free parameters W+ overfits
-      # (README, "Fit and ranking").
+      # (docs/results.md, "Fit and ranking").
       prior_options=ml_collections.ConfigDict(dict(
           progan=dict(learning_rate=0.1, sphere=False),
           stylegan=dict(learning_rate=0.03, sphere=True,
                         by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
-      # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; README, "Choosing the
+      # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; docs/results.md, "Choosing the
       # degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's classifier.
       degradation='auto',
-      # The H2L network trained with the diversity term on the 'wide' LR mixture (README).
+      # The H2L network trained with the diversity term on the 'wide' LR mixture (docs/results.md).
       degradation_ckpt='checkpoints/degrade_wide_cpu',
       auto_ckpt='checkpoints/lr_kind_cpu',
       input='examples',  # The bundled example faces.

@@ -54,5 +54,5 @@ def get_config():
 
   c.stylegan_head.update(steps=1500)
 
-  c.nam.update(seeds=16, steps=100, max_batch=64)  # 100: as good as 300 here (README).
+  c.nam.update(seeds=16, steps=100, max_batch=64)  # 100: as good as 300 here (docs/results.md).
   return c

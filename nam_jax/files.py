@@ -9,6 +9,22 @@ import pathlib
 from typing import Any
 
 
+def writable_folder(path: str | pathlib.Path) -> str | None:
+  """Creates the folder `path` if need be; None when it can hold files, else why not (one
+  phrase: a file in the way, cannot be created, not writable)."""
+  path = pathlib.Path(path).absolute()
+  for d in (*reversed(path.parents), path):
+    if d.exists() and not d.is_dir():
+      return f'{d} is a file, not a folder'
+  try:
+    path.mkdir(parents=True, exist_ok=True)
+  except OSError as e:
+    return f'cannot create it ({e.strerror})'
+  if not os.access(path, os.W_OK | os.X_OK):
+    return 'not writable'
+  return None
+
+
 def write_text(path: str | pathlib.Path, text: str) -> pathlib.Path:
   """Writes `text` to a temporary file beside `path`, then renames it over `path`."""
   path = pathlib.Path(path)

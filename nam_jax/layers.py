@@ -118,3 +118,10 @@ class PreActBlock(nn.Module):
 
 def flatten(x: jax.Array) -> jax.Array:
   return jnp.reshape(x, (x.shape[0], -1))
+
+
+def shrink(x: jax.Array, size: int) -> jax.Array:
+  """Anti-aliased (triangle filter) resize of images [B, H, W, C] to size x size."""
+  if x.shape[1] == size and x.shape[2] == size:
+    return x
+  return jax.image.resize(x, (x.shape[0], size, size, x.shape[-1]), 'linear', antialias=True)

@@ -71,7 +71,7 @@ class Degradation(Protocol):
 # Priors whose SR-NAM program runs faster on a CPU with XLA's default YNNPACK convolutions
 # than with XLA's own: the StyleGAN prior's separable and modulated convolutions (46.8 vs
 # 59.3 ms per candidate-iteration at 16 seeds, 42.2 vs 65.1 at 64; docs/benchmarks.md).
-# infer.py and nam_jax.evaluate keep YNNPACK on for them (nam_jax.devices).
+# infer.py and evaluate.py keep YNNPACK on for them (nam_jax.devices).
 YNNPACK_PRIORS = frozenset({'stylegan'})
 
 

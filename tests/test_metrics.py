@@ -1,10 +1,9 @@
-"""Metrics: PSNR, SSIM, Frechet distance, and SR-NAM scoring against ground truth."""
+"""Metrics: PSNR, SSIM, Frechet distance (scoring itself: tests/test_eval_suite.py)."""
 
 import numpy as np
 import pytest
 
 from nam_jax.eval import frechet, metrics
-from nam_jax.nam import evaluate
 
 
 def test_psnr_and_ssim():
@@ -36,30 +35,3 @@ def test_frechet_vgg16_separates_distributions():
   near = frechet.frechet_vgg16_distance(smooth, smooth2)
   far = frechet.frechet_vgg16_distance(smooth, noisy)
   assert near < far
-
-
-def test_score_picks_the_best_lr_candidate():
-  hr_truth = np.zeros((1, 64, 64, 3), np.uint8)
-  hr = np.stack([np.full((64, 64, 3), v, np.float32) for v in (-1.0, 0.0, 1.0)])[None]
-  result = {'loss': np.array([[0.3, 0.1, 0.2]]), 'hr': hr,
-            'history': np.array([[[0.5, 0.3], [0.4, 0.1], [0.6, 0.2]]]), 'seconds': 2.0}
-  s = evaluate.score(result, hr_truth)
-  assert s['lr_l1_best_of_3'] == pytest.approx(0.1)
-  assert s['lr_l1_mean'] == pytest.approx(0.2)
-  assert s['psnr_best_lr'] == pytest.approx(metrics.psnr(hr[0, 1], hr_truth[0]))
-  assert s['psnr_oracle'] == float('inf')  # Candidate 0 is exactly the truth (all black).
-  assert s['curve_best'] == pytest.approx([0.4, 0.1])
-
-
-def test_comparison_grid_shows_best_lr_and_oracle_candidates():
-  hr_truth = np.zeros((1, 64, 64, 3), np.uint8)
-  hr = np.stack([np.full((64, 64, 3), v, np.float32) for v in (-1.0, 0.0, 1.0)])[None]
-  lr = np.full((1, 16, 16, 3), 200, np.uint8)
-  result = {'loss': np.array([[0.3, 0.1, 0.2]]), 'hr': hr}
-  g = evaluate.comparison_grid(lr, hr_truth, result)
-  assert g.shape == (2 + 66, 2 + 5 * 66, 3)
-  cell = lambda j: g[2:66, 2 + 66 * j:66 + 66 * j]  # noqa: E731
-  assert np.all(cell(0) == 200)                      # LR input, upscaled.
-  assert np.all(cell(2) == metrics.as_uint8(hr[0, 1]))  # Lowest LR L1.
-  assert np.all(cell(3) == 0)                        # Highest PSNR: candidate 0 = the truth.
-  assert np.all(cell(4) == 0)

@@ -189,7 +189,7 @@ def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, mon
 
 def test_generator_ignores_latent_scale(nets):
   # Pixel norm comes first: G(c z) = G(z) for c > 0, which is why pulling z toward the mean
-  # latent 0 (Cheikh Sidiya eq. 9) cannot change a candidate (README).
+  # latent 0 (Cheikh Sidiya eq. 9) cannot change a candidate (docs/design.md).
   g, _, gp, _ = nets
   z = jax.random.normal(jax.random.key(5), (2, LATENT))
   chex.assert_trees_all_close(g.apply(gp, 0.3 * z, 4, 1.0), g.apply(gp, z, 4, 1.0), atol=1e-4)

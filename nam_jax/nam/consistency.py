@@ -3,7 +3,7 @@
 The residual map is |D(candidate, fitted inputs) - input| per LR pixel (mean over channels).
 The flag compares the candidate's LR L1 with THRESHOLD: the 95th percentile of the TOP
 candidates' LR L1 on the real-face test sets (31 faces, bicubic LR through `auto` and camera LR
-through `camera`, 16 seeds each, W search; the nam_jax/eval/ranking.py runs in README: 0.1116). A top candidate
+through `camera`, 16 seeds each, W search; the nam_jax/eval/ranking.py runs in docs/results.md: 0.1116). A top candidate
 that warns fits its input worse than 95% of real faces are fitted: read its details with more
 doubt. Nothing is ever withheld: the best candidate is always returned, warned or not.
 """

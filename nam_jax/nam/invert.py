@@ -61,7 +61,7 @@ class Networks:
 @dataclasses.dataclass(frozen=True)
 class Options:
   """How candidates are optimised. Built from a config by nam_jax.nam.settings, the one
-  place defaults come from (README, "Choosing the inference defaults"). A field with a `help`
+  place defaults come from (docs/results.md, "Choosing the inference defaults"). A field with a `help`
   is a command-line flag of infer.py (nam_jax.nam.settings.define_flags)."""
 
   steps: int = option('Adam iterations per candidate.')

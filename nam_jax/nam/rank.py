@@ -5,7 +5,7 @@
              candidate's consensus is its mean dlib descriptor distance to the input's other
              candidates: among the faces that fit, the identity most candidates agree on.
 
-Measured on the 31 real faces at 16 seeds (nam_jax/eval/ranking.py, README): blend puts an
+Measured on the 31 real faces at 16 seeds (nam_jax/eval/ranking.py, docs/results.md): blend puts an
 identity-keeping candidate first for 26% of bicubic and 19% of camera inputs, against 16% and
 16% for fit, for 0.006 and 0.012 more LPIPS.
 """

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from nam_jax import images
+from nam_jax import images, layers
 
 SIZES = (64, 128, 256, 512, 1024)
 
@@ -26,15 +26,10 @@ def can_render(prior) -> bool:
   return callable(getattr(prior, 'render', None))
 
 
-def shrink(x: jax.Array, size: int) -> jax.Array:
-  """Anti-aliased (triangle filter) resize of faces [B, H, H, 3] to size x size."""
-  return jax.image.resize(x, (x.shape[0], size, size, x.shape[-1]), 'linear', antialias=True)
-
-
 @functools.partial(jax.jit, static_argnames=('nets', 'size'))
 def _render_chunk(nets, prior_params, degradation_vars, z, noise, targets, searched, size):
   big = jnp.clip(nets.prior.render(prior_params, z, size), -1.0, 1.0)
-  small = shrink(big, 64) if size != 64 else big
+  small = layers.shrink(big, 64)
   lr = nets.degradation(degradation_vars, small, noise)
   mse = jnp.mean(jnp.square((small - searched) / 2.0), axis=(1, 2, 3))
   psnr = 10.0 * jnp.log10(1.0 / jnp.maximum(mse, 1e-12))

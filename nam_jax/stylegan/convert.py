@@ -8,7 +8,7 @@ reads both graphs with openvino and walks from each named constant (m.layers.i.*
 ops the ONNX export folded into it, so every weight lands in the layout nam_jax's Flax modules
 use (NHWC activations, HWIO / [in, out] kernels). Conversion needs openvino; inference never
 does. The output is cached in the data dir and never committed (the weights derive from
-StyleGAN2-FFHQ: see README for their terms).
+StyleGAN2-FFHQ: see docs/results.md, "Provenance and licence", for their terms).
 
 Layout of the .npz (keys are '/'-joined paths of the Flax params tree):
   mapping/dense_{k}/{kernel [512,512], bias, slope, gain}                 k = 0..7
@@ -32,6 +32,7 @@ import sys
 
 import numpy as np
 
+from nam_jax import files
 from nam_jax.data import face_synth
 
 # The IR files this converter was written against (sha256 prefixes).
@@ -247,20 +248,10 @@ def _reads_completely(path: pathlib.Path) -> bool:
 
 def _check_data_dir(directory: pathlib.Path) -> None:
   """One line, before any conversion work, when the data dir cannot hold the weights."""
-  for d in (*reversed(directory.parents), directory):
-    if d.exists() and not d.is_dir():
-      raise ConversionError(f'the data dir {directory} cannot be made: {d} is a file '
-                            '(check NAM_JAX_DATA)')
-  try:
-    directory.mkdir(parents=True, exist_ok=True)
-  except OSError as e:
-    raise ConversionError(f'cannot create the data dir {directory} for the converted '
-                          f'MobileStyleGAN weights ({e.strerror}); set NAM_JAX_DATA to a '
-                          'writable folder') from None
-  if not os.access(directory, os.W_OK | os.X_OK):
-    raise ConversionError(f'the data dir {directory} is not writable: the MobileStyleGAN '
-                          'weights cannot be converted there; set NAM_JAX_DATA to a writable '
-                          'folder')
+  why = files.writable_folder(directory)
+  if why:
+    raise ConversionError(f'the data dir {directory} cannot hold the converted MobileStyleGAN '
+                          f'weights: {why}; set NAM_JAX_DATA to a writable folder')
 
 
 def ensure_converted(path: pathlib.Path | None = None, say=print) -> pathlib.Path:

@@ -20,6 +20,7 @@ import pathlib
 import jax
 import jax.numpy as jnp
 
+from nam_jax import layers
 from nam_jax.stylegan import head, model as msg
 
 
@@ -57,9 +58,7 @@ class StyleGANPrior:
     """Faces [B, size, size, 3] of latents through the full synthesis (1024 px, not the
     head), reduced with an anti-aliased filter to `size`."""
     _, image = msg.Synthesis().apply({'params': params['synthesis']}, latents)
-    if size == image.shape[1]:
-      return image
-    return jax.image.resize(image, (image.shape[0], size, size, 3), 'linear', antialias=True)
+    return layers.shrink(image, size)
 
 
 def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
