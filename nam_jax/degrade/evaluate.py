@@ -59,17 +59,15 @@ def noise_spread(degradation, variables, hr: np.ndarray, draws: int = 4, seed: i
                                               for a, b in pairs]))}
 
 
-def compare(ckpts: list[str], faces: int = 500) -> dict:
+def compare(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
   """For each exported H2L checkpoint: noise spread, Frechet VGG16 distance of its outputs to
-  held-out LR faces (the data's LR test split, and faces made LR by the 'wide' mixture), and
-  its reach on the real-face sets (nam_jax/eval/reach.py)."""
-  from configs import cpu
+  held-out LR faces (the LR test split of `data_cfg`, a config's data section, and faces made
+  LR by the 'wide' mixture), and its reach on the real-face sets (nam_jax/eval/reach.py)."""
   from nam_jax import images, priors
   from nam_jax.data import camera, real_faces
   from nam_jax.eval import reach
-  config = cpu.get_config()
-  hr = datasets.take(datasets.hr_source(config.data, 'test'), faces)
-  refs = {'lr_test': frechet.embed(datasets.take(datasets.lr_source(config.data, 'test'), faces)),
+  hr = datasets.take(datasets.hr_source(data_cfg, 'test'), faces)
+  refs = {'lr_test': frechet.embed(datasets.take(datasets.lr_source(data_cfg, 'test'), faces)),
           'wide': frechet.embed(camera.degrade_mixed(hr[::-1], 'wide', first_seed=90_000_000))}
   rf = real_faces.load()
   out = {}
@@ -90,7 +88,15 @@ def compare(ckpts: list[str], faces: int = 500) -> dict:
 
 
 if __name__ == '__main__':
+  # python -m nam_jax.degrade.evaluate [--config=configs/cpu.py] CKPT [CKPT ...]
+  import importlib.util
   import json
   import sys
-  result = compare([a for a in sys.argv[1:] if not a.startswith('--')])
+  cfg_file = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--config=')),
+                  'configs/cpu.py')
+  spec = importlib.util.spec_from_file_location('nam_jax_config', cfg_file)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  result = compare([a for a in sys.argv[1:] if not a.startswith('--')],
+                   module.get_config().data)
   print(json.dumps(result, indent=1))
