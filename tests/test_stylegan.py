@@ -359,6 +359,7 @@ def test_final_candidates_render_larger_and_match_the_search(test_config, tmp_pa
   from nam_jax.nam import chunks, settings
   job = settings.from_config(test_cfg.get_config().nam, dict(
       prior='stylegan', prior_ckpt='checkpoints/stylegan_head_cpu', degradation='bicubic',
+      w_plus=False,  # W: a W+ latent renders further from the head's face (docs/inference.md).
       seeds=2, steps=30, learning_rate=0.03, sphere=True, unroll=1, progress=False, size=128),
       base_dir=pathlib.Path(__file__).resolve().parents[1])
   face = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
