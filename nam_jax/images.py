@@ -9,7 +9,16 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from nam_jax.data.pipeline import to_float, to_uint8
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+  """uint8 [0, 255] -> float32 [-1, 1]."""
+  return np.asarray(image, np.float32) / 127.5 - 1.0
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+  """float [-1, 1] -> uint8 [0, 255] (clipped)."""
+  return np.clip((np.asarray(image, np.float32) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
 
 
 def as_uint8(images: np.ndarray) -> np.ndarray:

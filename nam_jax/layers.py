@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -125,3 +127,26 @@ def shrink(x: jax.Array, size: int) -> jax.Array:
   if x.shape[1] == size and x.shape[2] == size:
     return x
   return jax.image.resize(x, (x.shape[0], size, size, x.shape[-1]), 'linear', antialias=True)
+
+
+class Critic(nn.Module):
+  """The residual critic of the degradation GAN and the Low-to-High baseline: 6
+  pre-activation residual blocks without batch norm, max-pooling after the last `pools`
+  (2 for 16 px inputs: 16 -> 4; 4 for the 64 px inputs of the Low-to-High baseline), then a
+  dense layer to one logit."""
+
+  widths: Sequence[int] = (64, 64, 128, 128, 256, 256)
+  spectral: bool = False
+  pools: int = 2
+
+  @nn.compact
+  def __call__(self, lr: jax.Array, train: bool = False) -> jax.Array:
+    x = Conv(self.widths[0], 3, self.spectral)(lr, train)
+    for i, width in enumerate(self.widths):
+      x = PreActBlock(width, batch_norm=False, spectral=self.spectral)(x, train)
+      if i >= len(self.widths) - self.pools:
+        x = nn.max_pool(x, (2, 2), (2, 2))
+    x = flatten(nn.relu(x))
+    if self.spectral:
+      return nn.SpectralNorm(nn.Dense(1))(x, update_stats=train)[:, 0]
+    return nn.Dense(1)(x)[:, 0]

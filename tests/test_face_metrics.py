@@ -5,7 +5,8 @@ import pytest
 from scipy import ndimage
 from skimage import data, transform
 
-from nam_jax.eval import faces, lpips
+from nam_jax import faces
+from nam_jax.eval import lpips
 
 
 @pytest.fixture(scope='module')

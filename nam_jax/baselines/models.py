@@ -8,7 +8,7 @@
   followed by a conv, and a conv to RGB. Its discriminator is a stride-2 conv stack with a
   dense output.
 Both output tanh images in [-1, 1]. The L2H critic is the degradation critic with two more
-max-pools for its 64 px input (Bulat Fig. 5), nam_jax.degrade.model.Critic(pools=4).
+max-pools for its 64 px input (Bulat Fig. 5), nam_jax.layers.Critic(pools=4).
 """
 
 from __future__ import annotations

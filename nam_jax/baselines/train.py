@@ -22,11 +22,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import gan, images
+from nam_jax import gan, images, layers
 from nam_jax.baselines import models, upsampler
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import degradation
-from nam_jax.degrade import model as degrade_model
 from nam_jax.training import checkpoints, lock, loop
 
 NETWORKS = ('l2h', 'urdgn')
@@ -53,7 +52,7 @@ def networks(network: str, cfg):
   """(generator module, critic module) of a baseline config."""
   g = upsampler.from_config(network, cfg).module()
   if network == 'l2h':
-    return g, degrade_model.Critic(tuple(cfg.critic_widths), pools=4)
+    return g, layers.Critic(tuple(cfg.critic_widths), pools=4)
   return g, models.URDGNDiscriminator(tuple(cfg.critic_widths))
 
 

@@ -57,7 +57,7 @@ def find_faces(image: np.ndarray, min_side: float | None = None) -> list[Face]:
   """Every face in a photo (uint8 [H, W, 3]), left to right, with its alignment square;
   those under `min_side` (default MIN_SIDE) photo pixels carry a problem instead."""
   min_side = MIN_SIDE if min_side is None else min_side
-  from nam_jax.eval import faces
+  from nam_jax import faces
   _, detector, predictor, _ = faces.dlib_models()
   img = np.ascontiguousarray(image)
   upsample = 0

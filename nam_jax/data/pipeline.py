@@ -11,6 +11,8 @@ from typing import Any, Protocol
 import grain
 import numpy as np
 
+from nam_jax.images import to_float, to_uint8  # noqa: F401  (pipeline's own API too)
+
 
 class ImageSource(Protocol):
   def __len__(self) -> int: ...
@@ -28,16 +30,6 @@ class FieldSource:
 
   def __getitem__(self, index: int) -> np.ndarray:
     return self._source[index][self._field]
-
-
-def to_float(image: np.ndarray) -> np.ndarray:
-  """uint8 [0, 255] -> float32 [-1, 1]."""
-  return np.asarray(image, np.float32) / 127.5 - 1.0
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-  """float [-1, 1] -> uint8 [0, 255] (clipped)."""
-  return np.clip((np.asarray(image, np.float32) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _random_flip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -44,28 +44,6 @@ class Degrader(nn.Module):
     return jnp.tanh(layers.same_conv(3)(x))
 
 
-class Critic(nn.Module):
-  """6 pre-activation residual blocks without batch norm, max-pooling after the last `pools`
-  (2 for 16 px inputs: 16 -> 4; 4 for the 64 px inputs of the Low-to-High baseline), then a
-  dense layer to one logit."""
-
-  widths: Sequence[int] = (64, 64, 128, 128, 256, 256)
-  spectral: bool = False
-  pools: int = 2
-
-  @nn.compact
-  def __call__(self, lr: jax.Array, train: bool = False) -> jax.Array:
-    x = layers.Conv(self.widths[0], 3, self.spectral)(lr, train)
-    for i, width in enumerate(self.widths):
-      x = layers.PreActBlock(width, batch_norm=False, spectral=self.spectral)(x, train)
-      if i >= len(self.widths) - self.pools:
-        x = nn.max_pool(x, (2, 2), (2, 2))
-    x = layers.flatten(nn.relu(x))
-    if self.spectral:
-      return nn.SpectralNorm(nn.Dense(1))(x, update_stats=train)[:, 0]
-    return nn.Dense(1)(x)[:, 0]
-
-
 def degrade(net: Degrader, variables, hr: jax.Array, noise: jax.Array) -> jax.Array:
   """Inference-mode forward pass: LR faces [B, 16, 16, 3] of HR faces and noise vectors."""
   return net.apply(variables, hr, noise, train=False)
@@ -87,7 +65,7 @@ def degrade_images(cfg, params, batch_stats, hr: jax.Array, key: jax.Array) -> j
   return degrade(net, {'params': params, 'batch_stats': batch_stats}, jnp.asarray(hr), noise)
 
 
-def from_config(cfg) -> tuple[Degrader, Critic]:
+def from_config(cfg) -> tuple[Degrader, layers.Critic]:
   """The two networks of a `config.degrade`."""
   return (Degrader(tuple(cfg.gen_widths), cfg.blocks_per_group),
-          Critic(tuple(cfg.critic_widths), cfg.spectral_norm))
+          layers.Critic(tuple(cfg.critic_widths), cfg.spectral_norm))

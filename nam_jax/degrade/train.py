@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import files, gan, layers
+from nam_jax import files, gan, layers, losses
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import degradation, evaluate, model, statistics
 from nam_jax.eval import vgg
@@ -67,16 +67,6 @@ def _apply_critic(d, params, stats, x, train: bool):
 def pixel_target(hr: jax.Array) -> jax.Array:
   """F in SR-NAM eq. 4: the HR image average-pooled to the LR resolution (Bulat 3.5)."""
   return layers.avg_pool(hr, 4)
-
-
-def perceptual_loss(vgg_params, a: jax.Array, b: jax.Array, taps, size: int) -> jax.Array:
-  """Mean L1 distance of VGG16 activations of two LR batches (resized to size x size)."""
-  if a.shape[1] != size:
-    shape = (a.shape[0], size, size, 3)
-    a, b = jax.image.resize(a, shape, 'bilinear'), jax.image.resize(b, shape, 'bilinear')
-  fa = vgg.VGG16Features(tuple(taps)).apply(vgg_params, a)
-  fb = vgg.VGG16Features(tuple(taps)).apply(vgg_params, b)
-  return sum(jnp.mean(jnp.abs(fa[t] - fb[t])) for t in taps) / len(taps)
 
 
 def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array, vgg_params,
@@ -135,7 +125,7 @@ def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array
       spread = jnp.zeros(())
     adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
     l1 = jnp.mean(jnp.abs(fake - target))
-    perc = (perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps, cfg.perceptual_size)
+    perc = (losses.perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps, cfg.perceptual_size)
             if cfg.delta else jnp.zeros(()))
     total = cfg.alpha * (cfg.gamma * l1 + cfg.delta * perc) + cfg.beta * adv
     if cfg.diversity_weight:

@@ -28,7 +28,8 @@ import sys
 import numpy as np
 
 from nam_jax import images
-from nam_jax.eval import faces, lpips
+from nam_jax import faces
+from nam_jax.eval import lpips
 from nam_jax.nam import groups, rank
 
 

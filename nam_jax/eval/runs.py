@@ -14,7 +14,8 @@ import numpy as np
 
 from nam_jax import images, priors
 from nam_jax.data import datasets, real_faces
-from nam_jax.eval import faces, lpips, reach, suite
+from nam_jax import faces
+from nam_jax.eval import lpips, reach, suite
 from nam_jax.nam import chunks, groups, rank
 
 SETS = ('real_bicubic', 'real_camera', 'real_camera_strong', 'synthetic')

@@ -12,7 +12,7 @@ candidate's LR L1 and the reach of its degradation (nam_jax/eval/reach.py). Per 
   psnr/ssim      of the top candidate, the oracle best of S (by PSNR) and the mean over S
   lpips          AlexNet LPIPS of the top candidate to the truth; lpips_oracle (best of S)
   diversity      mean pairwise LPIPS among one input's candidates (0 for one output)
-  heatmap, nme   SR-NAM eq. 7 and landmark NME of the top candidate (nam_jax/eval/faces.py)
+  heatmap, nme   SR-NAM eq. 7 and landmark NME of the top candidate (nam_jax/faces.py)
   identity       dlib descriptor distance of the top candidate to the truth; identity_kept =
                  share of inputs with distance < 0.6; identity_kept_oracle = share with ANY
                  candidate < 0.6; identity_kept_group = share whose truth lies within 0.6 of
@@ -32,12 +32,11 @@ import itertools
 import time
 from typing import Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from nam_jax import images
-from nam_jax.eval import faces, frechet, lpips, metrics
+from nam_jax import faces
+from nam_jax.eval import frechet, lpips, metrics
 from nam_jax.nam import disagreement
 
 FRECHET_MIN = 50

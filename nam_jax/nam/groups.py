@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nam_jax.eval import faces
+from nam_jax import faces
 
 
 def descriptors(cands: np.ndarray) -> np.ndarray:

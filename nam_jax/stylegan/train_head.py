@@ -26,9 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import files, images
+from nam_jax import files, images, losses
 from nam_jax.data import face_synth, pipeline, splits
-from nam_jax.degrade import train as degrade_train
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import head, model as msg
 from nam_jax.training import checkpoints, lock, loop
@@ -74,7 +73,7 @@ def train_step(state: State, w: jax.Array, target: jax.Array, synthesis_params, 
   def loss_fn(params):
     out = head.Head64(spec).apply({'params': params}, feats, w)
     l1 = jnp.mean(jnp.abs(out - target))
-    perc = (degrade_train.perceptual_loss(vgg_params, out, target, cfg.perceptual_taps, 64)
+    perc = (losses.perceptual_loss(vgg_params, out, target, cfg.perceptual_taps, 64)
             if cfg.perceptual_weight else jnp.zeros(()))
     return l1 + cfg.perceptual_weight * perc, {'l1': l1, 'perceptual': perc}
 
