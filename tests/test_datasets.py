@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from nam_jax.data import camera, datasets, pipeline, real, splits
+from nam_jax.data import camera, datasets, pipeline, splits, tfds_faces
 
 
 def test_synthetic_splits_shapes_and_disjoint_seeds(test_config):
@@ -85,7 +85,7 @@ def test_unknown_source_is_a_clear_error(test_config):
 
 def test_celeb_a_adapter_on_mock_data():
   with tfds.testing.mock_data(num_examples=4, policy=tfds.testing.MockPolicy.USE_CODE):
-    faces = real.CelebAFaces('train', size=64)
+    faces = tfds_faces.CelebAFaces('train', size=64)
     assert len(faces) == 4
     im = faces[1]
   assert im.shape == (64, 64, 3) and im.dtype == np.uint8
@@ -93,7 +93,7 @@ def test_celeb_a_adapter_on_mock_data():
 
 def test_wider_face_adapter_on_mock_data():
   with tfds.testing.mock_data(num_examples=6, policy=tfds.testing.MockPolicy.USE_CODE):
-    crops = real.wider_face_crops('train', size=16, min_box=1)
+    crops = tfds_faces.wider_face_crops('train', size=16, min_box=1)
   assert crops.ndim == 4 and crops.shape[1:] == (16, 16, 3) and crops.dtype == np.uint8
   assert len(crops) >= 1
 

@@ -73,8 +73,8 @@ def test_bf16_inference_would_break_the_port_on_bf16_cpus(params):
 
 
 def test_synthetic_faces_are_rendered_in_f32():
-  from nam_jax.data import face_synth
-  synth = face_synth.FaceSynthesizer(truncation=0.7)
+  from nam_jax.data import rendered_faces
+  synth = rendered_faces.FaceSynthesizer(truncation=0.7)
   assert openvino_ir.precision(synth._mapping) == 'f32'      # pylint: disable=protected-access
   assert openvino_ir.precision(synth._synthesis) == 'f32'    # pylint: disable=protected-access
 
@@ -160,16 +160,16 @@ def test_style_mean_truncation_reproduces_the_synthetic_faces(test_config, param
   """The head's training pairs are right only if our w equals the renderer's: rendering a
   test face from its seed through the full Flax network and downsampling it as the data
   pipeline does must give the stored face."""
-  from nam_jax.data import datasets, face_synth
+  from nam_jax.data import datasets, rendered_faces
   from nam_jax.stylegan import train_head
   record = datasets.hr_records(test_config.data, 'test')[0]
   mean = train_head.style_mean(params['mapping'])
   w = train_head.truncated_styles(params['mapping'], mean,
-                                  jnp.asarray(face_synth.seed_latents([record['seed']])),
+                                  jnp.asarray(rendered_faces.seed_latents([record['seed']])),
                                   test_config.data.truncation)
   _, image = msg.Synthesis().apply({'params': params['synthesis']}, w)
   img = np.clip((np.asarray(image[0]) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-  face = face_synth.resize_antialiased(img[None], 64)[0]
+  face = rendered_faces.resize_antialiased(img[None], 64)[0]
   assert np.abs(face.astype(int) - record['image'].astype(int)).max() <= 2
 
 

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from nam_jax.data import folder as folder_lib
 from nam_jax.data import pipeline
-from nam_jax.data import synthetic
+from nam_jax.data import synthetic_tfds
 
 SOURCES = ('synthetic', 'folder', 'tfds')
 
@@ -26,13 +26,13 @@ def _check_source(data_cfg) -> None:
 
 
 def _hr_builder(data_cfg):
-  return synthetic.hr_builder(data_cfg.hr_train, data_cfg.hr_test, data_cfg.truncation,
+  return synthetic_tfds.hr_builder(data_cfg.hr_train, data_cfg.hr_test, data_cfg.truncation,
                               _data_dir(data_cfg))
 
 
 def _lr_builder(data_cfg, paired: bool):
   num = data_cfg.lr_test if paired else data_cfg.lr_train
-  return synthetic.lr_builder(num, paired, data_cfg.truncation, _data_dir(data_cfg))
+  return synthetic_tfds.lr_builder(num, paired, data_cfg.truncation, _data_dir(data_cfg))
 
 
 def synthetic_builders(data_cfg) -> dict:
@@ -49,7 +49,7 @@ def prepare(data_cfg, which=('hr', 'lr_train', 'lr_test')) -> None:
   for key, builder in synthetic_builders(data_cfg).items():
     if key in which and not builder.is_prepared():
       tqdm.write(f'preparing {builder.info.full_name} under {builder.data_dir}')
-      synthetic.prepare(builder)
+      synthetic_tfds.prepare(builder)
 
 
 class ArraySource:
@@ -78,12 +78,12 @@ def hr_source(data_cfg, split: str, auto_prepare: bool = True):
     if auto_prepare:
       prepare(data_cfg, which=('hr',))
     builder = _hr_builder(data_cfg)  # Made after prepare(): it reads the finished splits.
-    return pipeline.FieldSource(synthetic.require(builder, split), 'image')
+    return pipeline.FieldSource(synthetic_tfds.require(builder, split), 'image')
   if data_cfg.source == 'folder':
     images, _, _ = folder_lib.load_folder(data_cfg.hr_folder, data_cfg.hr_size)
     return ArraySource(_folder_split(images, split))
-  from nam_jax.data import real
-  return real.CelebAFaces(split, data_cfg.hr_size, _data_dir(data_cfg))
+  from nam_jax.data import tfds_faces
+  return tfds_faces.CelebAFaces(split, data_cfg.hr_size, _data_dir(data_cfg))
 
 
 def hr_records(data_cfg, split: str):
@@ -92,7 +92,7 @@ def hr_records(data_cfg, split: str):
   if data_cfg.source != 'synthetic':
     raise ValueError('seeded HR faces exist only for data.source=synthetic')
   prepare(data_cfg, which=('hr',))
-  return synthetic.require(_hr_builder(data_cfg), split)
+  return synthetic_tfds.require(_hr_builder(data_cfg), split)
 
 
 def lr_source(data_cfg, split: str, auto_prepare: bool = True):
@@ -103,12 +103,12 @@ def lr_source(data_cfg, split: str, auto_prepare: bool = True):
     if auto_prepare:
       prepare(data_cfg, which=('lr_test' if paired else 'lr_train',))
     builder = _lr_builder(data_cfg, paired)
-    return pipeline.FieldSource(synthetic.require(builder, split), 'lr')
+    return pipeline.FieldSource(synthetic_tfds.require(builder, split), 'lr')
   if data_cfg.source == 'folder':
     images, _, _ = folder_lib.load_folder(data_cfg.lr_folder, data_cfg.lr_size)
     return ArraySource(_folder_split(images, split))
-  from nam_jax.data import real
-  return ArraySource(real.wider_face_crops(
+  from nam_jax.data import tfds_faces
+  return ArraySource(tfds_faces.wider_face_crops(
       'validation' if split == 'test' else 'train', data_cfg.lr_size,
       data_dir=_data_dir(data_cfg)))
 
@@ -118,7 +118,7 @@ def lr_test_pairs(data_cfg, limit: int | None = None) -> dict:
   if data_cfg.source != 'synthetic':
     raise ValueError('Paired LR/HR test data exists only for data.source=synthetic.')
   prepare(data_cfg, which=('lr_test',))
-  src = synthetic.require(_lr_builder(data_cfg, True), 'test')
+  src = synthetic_tfds.require(_lr_builder(data_cfg, True), 'test')
   n = len(src) if limit is None else min(limit, len(src))
   rows = [src[i] for i in range(n)]
   return {k: np.stack([r[k] for r in rows]) for k in ('lr', 'hr', 'params', 'seed')}

@@ -29,7 +29,7 @@ import tarfile
 import numpy as np
 from PIL import Image
 
-from nam_jax.data import align, camera, face_synth
+from nam_jax.data import align, camera, rendered_faces
 
 MIN_FACE = 64          # Aligned squares smaller than this in the photo are rejected.
 VERSION = 2            # Bumped when the set changes; an older cached set is rebuilt.
@@ -76,7 +76,7 @@ ARCHIVES = (
 
 
 def data_dir() -> pathlib.Path:
-  return face_synth.default_cache_dir() / 'real_faces'
+  return rendered_faces.default_cache_dir() / 'real_faces'
 
 
 @dataclasses.dataclass

@@ -6,7 +6,7 @@
                              and aligned as the training faces (nam_jax/data/align.py)
   synthetic:test             the config's paired real-world LR test split (has HR truth)
   synthetic:train            the config's unpaired LR train split
-  tfds:wider_face:SPLIT      face crops of TFDS wider_face (see nam_jax/data/real.py)
+  tfds:wider_face:SPLIT      face crops of TFDS wider_face (see nam_jax/data/tfds_faces.py)
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ def resolve(spec: str, data_cfg, limit: int | None = None, align: bool = False) 
     parts = spec.split(':')
     if len(parts) != 3 or parts[1] != 'wider_face':
       raise ValueError(f'--input={spec}: expected tfds:wider_face:SPLIT')
-    from nam_jax.data import real
-    lr_images = real.wider_face_crops(parts[2], LR_SIZE, limit=limit or None)
+    from nam_jax.data import tfds_faces
+    lr_images = tfds_faces.wider_face_crops(parts[2], LR_SIZE, limit=limit or None)
     n = len(lr_images)
     return Inputs([f'wider_face_{i}' for i in range(n)],
                   [f'{spec} crop {i}' for i in range(n)], lr_images, [])

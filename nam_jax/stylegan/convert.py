@@ -33,7 +33,7 @@ import sys
 import numpy as np
 
 from nam_jax import files
-from nam_jax.data import face_synth
+from nam_jax.data import rendered_faces
 
 # The IR files this converter was written against (sha256 prefixes).
 EXPECTED = {'MappingNetwork.bin': '212dd716bdb556e1', 'SynthesisNetwork.bin': 'c7da15fa22d508c8'}
@@ -64,7 +64,7 @@ def check_wheel(directory: pathlib.Path) -> None:
 
 
 def default_path() -> pathlib.Path:
-  return face_synth.default_cache_dir() / 'stylegan' / 'mobilestylegan.npz'
+  return rendered_faces.default_cache_dir() / 'stylegan' / 'mobilestylegan.npz'
 
 
 class _Graph:

@@ -27,7 +27,7 @@ import numpy as np
 import optax
 
 from nam_jax import files, images, losses
-from nam_jax.data import face_synth, pipeline, splits
+from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import head, model as msg
 from nam_jax.training import checkpoints, lock, loop
@@ -40,10 +40,10 @@ class State:
 
 
 def style_mean(mapping_params, samples: int = 1024, seed: int = 20210721) -> jax.Array:
-  """The mean style the synthetic data was truncated toward (as nam_jax/data/face_synth.py
+  """The mean style the synthetic data was truncated toward (as nam_jax/data/rendered_faces.py
   computes it: `samples` z from RandomState(seed), mapped, averaged)."""
   rng = np.random.RandomState(seed)
-  z = np.concatenate([rng.randn(1, face_synth.LATENT_DIM).astype(np.float32)
+  z = np.concatenate([rng.randn(1, rendered_faces.LATENT_DIM).astype(np.float32)
                       for _ in range(samples)])
   return jnp.mean(msg.Mapping().apply({'params': mapping_params}, jnp.asarray(z)), axis=0)
 
@@ -96,7 +96,7 @@ def pairs(config, split: str) -> dict[str, np.ndarray]:
     if not num:
       continue
     seeds = splits.seed_range(seed_split, num)
-    out['image'].append(face_synth.load_faces(face_synth.ensure_faces(
+    out['image'].append(rendered_faces.load_faces(rendered_faces.ensure_faces(
         seeds.start, num, truncation=psi, desc=f'{seed_split} faces (psi {psi})')))
     out['seed'].append(np.asarray(seeds, np.int64))
     out['psi'].append(np.full(num, psi, np.float32))
@@ -124,7 +124,7 @@ def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0
     outs = []
     for i in range(0, len(idx), 32):
       sel = idx[i:i + 32]
-      w = styles(jnp.asarray(face_synth.seed_latents(data['seed'][sel])),
+      w = styles(jnp.asarray(rendered_faces.seed_latents(data['seed'][sel])),
                  jnp.asarray(data['psi'][sel])[:, None])
       outs.append(np.asarray(render(spec_of(cfg), params, net['synthesis'], w)))
     out, truth = np.concatenate(outs), data['image'][idx]
@@ -169,7 +169,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
 
   def step_fn(state, k):
     batch = ds[k]
-    w = mapping(jnp.asarray(face_synth.seed_latents(batch['seed'])),
+    w = mapping(jnp.asarray(rendered_faces.seed_latents(batch['seed'])),
                 jnp.asarray(batch['psi'])[:, None])
     return step(state, w, pipeline.to_float(batch['image']), net['synthesis'], vgg_params)
 

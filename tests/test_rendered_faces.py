@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from nam_jax.data import face_synth, splits
+from nam_jax.data import rendered_faces, splits
 
 
 @pytest.fixture(scope='module')
 def synth():
-  return face_synth.FaceSynthesizer(truncation=0.7)
+  return rendered_faces.FaceSynthesizer(truncation=0.7)
 
 
 def test_render_shape_dtype_and_determinism(synth):
@@ -45,15 +45,15 @@ def test_interrupted_generation_resumes_without_redoing_shards(tmp_path, monkeyp
         raise KeyboardInterrupt  # Killed in the middle of the third shard.
       return np.full((size, size, 3), seed % 255, np.uint8)
 
-  monkeypatch.setattr(face_synth, 'FaceSynthesizer', FakeSynth)
+  monkeypatch.setattr(rendered_faces, 'FaceSynthesizer', FakeSynth)
   with pytest.raises(KeyboardInterrupt):
-    face_synth.ensure_faces(100, 6, cache_dir=tmp_path, shard_size=2, progress=False)
+    rendered_faces.ensure_faces(100, 6, cache_dir=tmp_path, shard_size=2, progress=False)
   done = sorted(p.name for p in tmp_path.rglob('*.npy'))
   assert done == ['seeds_00000100_00002.npy', 'seeds_00000102_00002.npy']
   assert not list(tmp_path.rglob('*.tmp*'))  # No half-written shard is left behind.
   calls.clear()
-  paths = face_synth.ensure_faces(100, 6, cache_dir=tmp_path, shard_size=2, progress=False)
+  paths = rendered_faces.ensure_faces(100, 6, cache_dir=tmp_path, shard_size=2, progress=False)
   assert calls == [104, 105]  # Only the missing shard is rendered.
-  faces = face_synth.load_faces(paths)
+  faces = rendered_faces.load_faces(paths)
   assert faces.shape == (6, 64, 64, 3)
   np.testing.assert_array_equal(faces[:, 0, 0, 0], np.arange(100, 106))

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from nam_jax.data import camera
-from nam_jax.data import face_synth
+from nam_jax.data import rendered_faces
 from nam_jax.data import splits
 
 HR_SIZE = 64
@@ -30,7 +30,7 @@ LR_SIZE = 16
 
 
 def default_data_dir() -> pathlib.Path:
-  return face_synth.default_cache_dir() / 'tfds'
+  return rendered_faces.default_cache_dir() / 'tfds'
 
 
 def _uint8_image(size: int) -> tfds.features.Tensor:
@@ -40,7 +40,7 @@ def _uint8_image(size: int) -> tfds.features.Tensor:
 def _faces(split: str, num: int, truncation: float):
   """Yields (seed, uint8 HR face) for the first `num` faces of a split, rendering as needed."""
   seeds = splits.seed_range(split, num)
-  paths = face_synth.ensure_faces(seeds.start, num, size=HR_SIZE, truncation=truncation,
+  paths = rendered_faces.ensure_faces(seeds.start, num, size=HR_SIZE, truncation=truncation,
                                   desc=f'render {split}')
   seed = seeds.start
   for path in paths:
