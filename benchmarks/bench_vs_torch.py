@@ -123,7 +123,8 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
       return z
   else:
     opts = invert.Options(steps=steps, learning_rate=LR[prior], b1=0.9, b2=0.999, noise='zero',
-                          sphere=False, mean_pull=0.0, spread=0.0, unroll=1, progress=False)
+                          sphere=False, mean_pull=0.0, spread=0.0, unroll=1, schedule='constant',
+                          progress=False)
     # The fused program starts from its own keyed latents; the work is the same.
     keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))
 

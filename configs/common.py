@@ -114,6 +114,7 @@ def base_config() -> ml_collections.ConfigDict:
       w_plus=False,  # StyleGAN prior: search W+ (one style per modulation) instead of W.
       max_batch=64,
       unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
+      schedule='constant',  # Learning rate over the steps: 'constant' or 'cosine'.
       rng_seed=0,
       # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
       # relative paths are found from the repository when not from the working directory.

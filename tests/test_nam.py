@@ -342,3 +342,18 @@ def test_missing_and_mismatched_checkpoints_are_one_line_errors(ckpts, tmp_path,
   code = _job(ckpts, test_config, prior_ckpt=str(bad), out=str(tmp_path / 'out'))
   err = capsys.readouterr().err.strip()
   assert code == 2 and err.count('\n') == 0 and 'do not match model.json' in err
+
+
+def test_learning_rate_schedules():
+  """constant: learning_rate at every step; cosine: from learning_rate down to a tenth of it
+  at the last step, never increasing."""
+  const = invert.learning_rate_schedule(settings.from_config(NAM_CFG, {
+      'steps': 10, 'learning_rate': 0.05}).options)
+  assert [float(const(i)) for i in (0, 5, 9)] == pytest.approx([0.05] * 3)
+  opts = settings.from_config(NAM_CFG, {'steps': 10, 'learning_rate': 0.05,
+                                        'schedule': 'cosine'}).options
+  cos = [float(invert.learning_rate_schedule(opts)(i)) for i in range(10)]
+  assert cos[0] == pytest.approx(0.05) and cos[-1] == pytest.approx(0.005)
+  assert all(b <= a for a, b in zip(cos, cos[1:]))
+  with pytest.raises(ValueError, match='schedule must be one of'):
+    settings.from_config(NAM_CFG, {'schedule': 'step'})

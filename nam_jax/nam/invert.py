@@ -24,6 +24,7 @@ import optax
 from nam_jax.priors import Degradation, FacePrior
 
 NOISE_MODES = ('zero', 'sample', 'optimise')
+SCHEDULES = ('constant', 'cosine')
 
 
 def option(help_text: str = '', choices: tuple = ()):
@@ -79,9 +80,13 @@ class Options:
   # squared distance of each row to their mean.
   spread: float = option('W+ only: loss weight on the spread of the per-layer styles.')
   unroll: int = option()     # Iterations unrolled per lax.scan step.
+  schedule: str = option('Learning rate over the steps: constant, or cosine decay to a tenth.',
+                         SCHEDULES)
   progress: bool = True      # Report each iteration to `watch`ers (a host callback).
 
   def __post_init__(self):
+    if self.schedule not in SCHEDULES:
+      raise ValueError(f'schedule must be one of {SCHEDULES}, got {self.schedule!r}')
     if self.noise not in NOISE_MODES:
       raise ValueError(f'noise must be one of {NOISE_MODES}, got {self.noise!r}')
     if self.steps < 1:
@@ -122,6 +127,14 @@ def row_spread(z: jax.Array) -> jax.Array:
   return jnp.mean(jnp.square(z - jnp.mean(z, axis=0, keepdims=True)))
 
 
+def learning_rate_schedule(opts: Options):
+  """The step size at each step: constant, or cosine decay from learning_rate to a tenth of
+  it at the last step."""
+  if opts.schedule == 'cosine':
+    return optax.cosine_decay_schedule(opts.learning_rate, max(opts.steps - 1, 1), alpha=0.1)
+  return optax.constant_schedule(opts.learning_rate)
+
+
 def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars, *,
               nets: Networks, opts: Options) -> dict[str, jax.Array]:
   """Optimises one candidate for one LR target [16, 16, 3] in [-1, 1].
@@ -133,7 +146,7 @@ def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars,
   z, n = initial_latents(key, prior_params, nets, opts)
   variables = (z, n) if opts.noise == 'optimise' else (z,)
   noise_lr_scale = getattr(nets.degradation, 'noise_lr_scale', 1.0)
-  tx = optax.adam(opts.learning_rate, b1=opts.b1, b2=opts.b2)
+  tx = optax.adam(learning_rate_schedule(opts), b1=opts.b1, b2=opts.b2)
 
   def loss_fn(vs, n_fixed):
     loss = lr_l1(nets, prior_params, degradation_vars, vs[0],

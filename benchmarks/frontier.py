@@ -1,0 +1,115 @@
+"""Speed against quality: SR-NAM settings on the real-face sets, seconds per face beside the
+evaluation suite's LPIPS, identity kept by some candidate, NME and LR L1.
+
+  python benchmarks/frontier.py --sets=real_bicubic,real_camera --faces=8 \
+      --settings=default: --settings=cosine50:steps=50,schedule=cosine
+
+Each setting runs twice on the same faces in this one process: the first run compiles (its
+time is reported as `first_s_per_face`, compilation included), the second is timed
+(`s_per_face`). Run it on an idle CPU. Writes --out (JSON) and a plot beside it; the first
+--settings entry is the reference row. With few faces the quality columns resolve little:
+compare rows against the spread of the reference row over --repeats rng seeds.
+"""
+
+import json
+import pathlib
+import sys
+import time
+
+from absl import flags, logging
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # configs/, when run as a script.
+
+from nam_jax import cli  # noqa: E402
+
+_CONFIG = cli.define_config(str(REPO / 'configs' / 'cpu.py'))
+_SETS = flags.DEFINE_list('sets', ['real_bicubic', 'real_camera'], 'Real-face test sets.')
+_FACES = flags.DEFINE_integer('faces', 8, 'The first this many faces of each set.')
+_SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
+_SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,... (the '
+                                      'first is the reference row).')
+_REPEATS = flags.DEFINE_integer('repeats', 1, 'rng seeds of the reference row (its spread).')
+_OUT = flags.DEFINE_string('out', 'docs/frontier.json', 'JSON output (plot beside it).')
+
+_COLUMNS = ('lpips', 'identity_kept_oracle', 'nme', 'lr_l1')
+
+
+def _row(job, model, test) -> dict:
+  """Compiles (first run), then times a second run and scores it."""
+  from nam_jax.eval import runs, suite
+  method = runs.sr_nam_method('sr_nam', job, model)
+  t0 = time.perf_counter()
+  method.run(test.lr_images)
+  first = time.perf_counter() - t0
+  results, _ = suite.evaluate([method], test)
+  r = results['sr_nam']
+  return {'s_per_face': r['seconds'], 'first_s_per_face': first / len(test.hr),
+          **{k: r[k] for k in _COLUMNS}}
+
+
+def _plot(out: dict, path: pathlib.Path) -> None:
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  sets = list(next(iter(out['rows'].values())))
+  fig, axes = plt.subplots(1, len(sets), figsize=(4.5 * len(sets), 3.6), squeeze=False)
+  for ax, set_name in zip(axes[0], sets):
+    for name, row in out['rows'].items():
+      r = row[set_name]
+      ax.plot(r['s_per_face'], r['lpips'], 'o')
+      ax.annotate(name, (r['s_per_face'], r['lpips']), fontsize=8)
+    ax.set(xlabel='seconds per face (16 seeds, after compilation)', ylabel='LPIPS (top)',
+           title=f'{set_name}, {out["faces"]} faces')
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  from nam_jax import devices
+  devices.configure_host_cpu_or_exit(ynnpack=True)
+  import dataclasses
+
+  from nam_jax.eval import runs, suite
+  from nam_jax.nam import chunks, settings
+  config = cli.config(_CONFIG)
+  specs = [s.partition(':') for s in _SETTINGS.value]
+  jobs = {name: settings.from_config(config.nam, {
+      'seeds': _SEEDS.value, 'progress': False, **settings.parse_overrides(body)},
+      base_dir=REPO) for name, _, body in specs}
+  tests = {}
+  for set_name in _SETS.value:
+    t = runs.test_set(set_name, config)
+    n = min(_FACES.value, len(t.hr))
+    tests[set_name] = suite.TestSet(set_name, t.lr_images[:n], t.hr[:n], t.names[:n])
+  out = {'faces': _FACES.value, 'seeds': _SEEDS.value, 'settings': dict(
+      (name, body) for name, _, body in specs), 'rows': {}, 'reference_spread': {}}
+  for name, job in jobs.items():
+    model = chunks.load_model(job)
+    out['rows'][name] = {s: _row(job, model, t) for s, t in tests.items()}
+    print(name, json.dumps(out['rows'][name]), flush=True)
+    if name == specs[0][0] and _REPEATS.value > 1:
+      for s, t in tests.items():
+        rows = [_row(dataclasses.replace(job, rng_seed=job.rng_seed + k + 1), model, t)
+                for k in range(_REPEATS.value - 1)] + [out['rows'][name][s]]
+        out['reference_spread'][s] = {
+            k: max(r[k] for r in rows) - min(r[k] for r in rows) for k in _COLUMNS}
+  path = REPO / _OUT.value if not pathlib.Path(_OUT.value).is_absolute() else pathlib.Path(
+      _OUT.value)
+  from nam_jax import files
+  files.write_json(path, out)
+  _plot(out, path.with_suffix('.png'))
+  print('| setting | set | s / face | first run s / face | LPIPS | kept, any | NME | LR L1 |')
+  print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+  for name, row in out['rows'].items():
+    for s, r in row.items():
+      print(f'| {name} | {s} | {r["s_per_face"]:.1f} | {r["first_s_per_face"]:.1f} | '
+            f'{r["lpips"]:.3f} | {r["identity_kept_oracle"]:.0%} | {r["nme"]:.3f} | '
+            f'{r["lr_l1"]:.4f} |')
+  print(f'wrote {path} and {path.with_suffix(".png")}')
+
+
+if __name__ == '__main__':
+  cli.run(main)
