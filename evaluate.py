@@ -57,14 +57,12 @@ def _method_name(job) -> str:
   return f'sr_nam ({job.prior}, {job.degradation})'
 
 
-def sweep_methods(config, common: dict, base_job, base_model) -> list:
-  """One SR-NAM method per --settings entry (models loaded once per distinct network)."""
-  from nam_jax.nam import chunks, settings
+def sweep_methods(sweeps: list, base_job, base_model) -> list:
+  """One SR-NAM method per (name, job) of --settings (check_flags); models loaded once per
+  distinct network."""
+  from nam_jax.nam import chunks
   out, models = [], {_networks(base_job): base_model}
-  for spec in _SETTINGS.value:
-    name, _, body = spec.partition(':')
-    job = settings.from_config(config.nam, {**common, **settings.parse_overrides(body)},
-                               base_dir=REPO)
+  for name, job in sweeps:
     if _networks(job) not in models:
       models[_networks(job)] = chunks.load_model(job)
     out.append(runs.sr_nam_method(f'sr_nam {name}', job, models[_networks(job)]))
@@ -104,8 +102,9 @@ METHODS = ('bicubic', 'l2h', 'urdgn', 'sr_nam')
 
 
 def check_flags(config, settings) -> dict:
-  """Every flag checked before any model loads: {'job': settings, 'sweeps': [...]}, or
-  ValueError naming the bad flag."""
+  """Every flag checked before any model loads: {'job': the default job, 'sr_nam_jobs': one
+  per --degradations entry, 'sweeps': (name, job) per --settings entry}, or ValueError naming
+  the bad flag."""
   for name, values, known in (('--sets', _SETS.value, runs.SETS), ('--methods', _METHODS.value,
                                                                METHODS)):
     unknown = [v for v in values if v not in known]
@@ -123,13 +122,14 @@ def check_flags(config, settings) -> dict:
   # Each compared degradation's job from the config: its own options apply (by_degradation).
   sr_nam_jobs = [settings.from_config(config.nam, {**common, 'degradation': deg},
                                       base_dir=REPO) for deg in _DEGRADATIONS.value or []]
+  sweeps = []
   for spec in _SETTINGS.value:
     name, sep, body = spec.partition(':')
     if not (sep and name and body):
       raise ValueError(f'--settings {spec!r}: expected NAME:key=value,...')
-    settings.from_config(config.nam, {**common, **settings.parse_overrides(body)},
-                         base_dir=REPO)
-  return {'job': job, 'common': common, 'sr_nam_jobs': sr_nam_jobs or [job]}
+    sweeps.append((name, settings.from_config(
+        config.nam, {**common, **settings.parse_overrides(body)}, base_dir=REPO)))
+  return {'job': job, 'sr_nam_jobs': sr_nam_jobs or [job], 'sweeps': sweeps}
 
 
 def main(argv):
@@ -142,7 +142,7 @@ def main(argv):
     checked = check_flags(config, settings)
   except ValueError as e:
     cli.fail(str(e))
-  job, common = checked['job'], checked['common']
+  job = checked['job']
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
   devices.configure_host_cpu_or_exit(ynnpack=job.prior in priors.YNNPACK_PRIORS)
   from nam_jax import files, images
@@ -157,7 +157,7 @@ def main(argv):
   all_methods = methods(job, model, checked['sr_nam_jobs'])
   if _SETTINGS.value:
     all_methods = [m for m in all_methods if not m.name.startswith('sr_nam')]
-    all_methods += sweep_methods(config, common, job, model)
+    all_methods += sweep_methods(checked['sweeps'], job, model)
   for set_name in _SETS.value:
     test = runs.test_set(set_name, config, _IMAGES.value)
     print(f'== {set_name}: {len(test.hr)} faces')

@@ -11,6 +11,7 @@ time is reported as `first_s_per_face`, compilation included), the second is tim
 compare rows against the spread of the reference row over --repeats rng seeds.
 """
 
+import dataclasses
 import json
 import pathlib
 import sys
@@ -70,8 +71,6 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   from nam_jax import devices
   devices.configure_host_cpu_or_exit(ynnpack=True)
-  import dataclasses
-
   from nam_jax.eval import runs, suite
   from nam_jax.nam import chunks, settings
   config = cli.config(_CONFIG)

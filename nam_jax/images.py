@@ -10,7 +10,6 @@ import numpy as np
 from PIL import Image
 
 
-
 def to_float(image: np.ndarray) -> np.ndarray:
   """uint8 [0, 255] -> float32 [-1, 1]."""
   return np.asarray(image, np.float32) / 127.5 - 1.0

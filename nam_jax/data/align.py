@@ -46,6 +46,12 @@ def ffhq_quad(points: np.ndarray) -> np.ndarray:
   return np.stack([c - x - y, c - x + y, c + x + y, c + x - y])
 
 
+def square_side(quad: np.ndarray) -> float:
+  """The side of an alignment square [4, 2], in the photo's pixels."""
+  q = np.asarray(quad, np.float64)
+  return float(np.linalg.norm(q[0] - q[3]))
+
+
 def crop(image: np.ndarray, quad: np.ndarray, size: int = 64) -> np.ndarray:
   """The aligned face (uint8 [size, size, 3]) inside an alignment square of a photo."""
   big = Image.fromarray(image).transform((256, 256), Image.QUAD, tuple(quad.ravel()),
@@ -69,7 +75,7 @@ def find_faces(image: np.ndarray, min_side: float | None = None) -> list[Face]:
     shape = predictor(img, r)
     points = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
     quad = ffhq_quad(points)
-    side = float(np.linalg.norm(quad[0] - quad[3]))
+    side = square_side(quad)
     problem = (f'alignment square {side:.0f} px < {min_side:.0f} px: too small to align'
                if side < min_side else None)
     found.append(Face(i, (r.left(), r.top(), r.right(), r.bottom()), quad, side, problem))

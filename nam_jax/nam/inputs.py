@@ -41,7 +41,6 @@ class Placement:
   """Where an aligned input face lies in its photo."""
   photo: str         # The photo's output name (a key of Inputs.photos).
   quad: np.ndarray   # Its alignment square [4, 2] (nam_jax/data/align.py).
-  side: float        # The square's side in photo pixels.
 
 
 def _limit(n: int, limit: int | None) -> int:
@@ -122,7 +121,7 @@ def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
       names.append(f'{photo_name}_face{f.index}')
       sources.append(f'{path} face {f.index}')
       lr.append(align.crop(photo, f.quad, LR_SIZE))
-      places.append(Placement(photo_name, f.quad, f.side))
+      places.append(Placement(photo_name, f.quad))
       found.append(f'{where}: square {f.side:.0f} px, aligned -> {names[-1]}')
   if limit:
     names, sources, lr, places = names[:limit], sources[:limit], lr[:limit], places[:limit]

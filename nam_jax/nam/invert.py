@@ -27,9 +27,21 @@ NOISE_MODES = ('zero', 'sample', 'optimise')
 SCHEDULES = ('constant', 'cosine')
 
 
-def option(help_text: str = '', choices: tuple = ()):
-  """A required setting field; with help_text, also a flag of infer.py (choices: its values)."""
-  return dataclasses.field(metadata={'help': help_text, 'choices': tuple(choices)})
+def option(help_text: str = '', choices: tuple = (), default=dataclasses.MISSING):
+  """A setting field (of Options here, of nam_jax.nam.settings.Settings); with help_text, also
+  a flag of infer.py; choices: its allowed values (check_choices)."""
+  return dataclasses.field(default=default,
+                           metadata={'help': help_text, 'choices': tuple(choices)})
+
+
+def check_choices(obj, message: str) -> None:
+  """ValueError(message) for the first field of dataclass `obj` whose value is not among its
+  declared choices; message is formatted with name, value, choices and known (joined)."""
+  for f in dataclasses.fields(obj):
+    choices, value = f.metadata.get('choices'), getattr(obj, f.name)
+    if choices and value not in choices:
+      raise ValueError(message.format(name=f.name, value=value, choices=choices,
+                                      known=', '.join(map(str, choices))))
 
 # Progress: the compiled program tells the host each time an iteration finishes
 # (jax.debug.callback); functions registered with `watch` receive the iteration index.
@@ -62,8 +74,8 @@ class Networks:
 @dataclasses.dataclass(frozen=True)
 class Options:
   """How candidates are optimised. Built from a config by nam_jax.nam.settings, the one
-  place defaults come from (docs/results.md, "Choosing the inference defaults"). A field with a `help`
-  is a command-line flag of infer.py (nam_jax.nam.settings.define_flags)."""
+  place defaults come from (docs/results.md, "Choosing the inference defaults"). A field with
+  a `help` is a command-line flag of infer.py (nam_jax.nam.settings.define_flags)."""
 
   steps: int = option('Adam iterations per candidate.')
   learning_rate: float = option('Adam learning rate on the latent.')
@@ -85,10 +97,7 @@ class Options:
   progress: bool = True      # Report each iteration to `watch`ers (a host callback).
 
   def __post_init__(self):
-    if self.schedule not in SCHEDULES:
-      raise ValueError(f'schedule must be one of {SCHEDULES}, got {self.schedule!r}')
-    if self.noise not in NOISE_MODES:
-      raise ValueError(f'noise must be one of {NOISE_MODES}, got {self.noise!r}')
+    check_choices(self, '{name} must be one of {choices}, got {value!r}')
     if self.steps < 1:
       raise ValueError(f'steps must be >= 1, got {self.steps}')
     if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):

@@ -79,8 +79,8 @@ def _run(settings: Settings, data_cfg, staging):
   group_candidates(result, bad, settings.rank)
   first = np.argmin(result['rank_score'], axis=1)
   top = np.where(bad, np.inf, result['loss'])[np.arange(len(first)), first]
-  for name, value in zip(inputs.names, top):
-    if consistency.flags(np.array([value]))[0] == 'warn':
+  for name, value, flag in zip(inputs.names, top, consistency.flags(top)):
+    if flag == 'warn':
       print(f'warn: {name}: its top candidate fits the input to LR L1 {value:.3f}, worse '
             f'than {consistency.THRESHOLD} (the 95th percentile on real test faces); '
             'returned anyway', file=sys.stderr)

@@ -15,6 +15,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from nam_jax.data import align
+
 MAX_SIDE = 4096  # The composite's long side is at most this many pixels.
 MAX_SCALE = 8.0
 # The oval mask in the aligned square's unit coordinates: centre, radii, and where it fades
@@ -98,13 +100,11 @@ def match_colours(warped: np.ndarray, target: np.ndarray, mask: np.ndarray) -> n
   return (warped - mean_a) * gain + mean_b
 
 
-def composite(photo: np.ndarray, faces: list[tuple[np.ndarray, np.ndarray]], size: int,
-              sides: list[float] | None = None) -> tuple[np.ndarray, float]:
+def composite(photo: np.ndarray, faces: list[tuple[np.ndarray, np.ndarray]], size: int
+              ) -> tuple[np.ndarray, float]:
   """The photo upscaled (scale_for) with each (candidate uint8 [S, S, 3], quad) pasted back:
-  (composite uint8, scale). `sides`: the alignment squares' sides (default: from the quads)."""
-  if sides is None:
-    sides = [float(np.linalg.norm(np.asarray(q)[0] - np.asarray(q)[3])) for _, q in faces]
-  scale = scale_for(photo.shape, sides, size)
+  (composite uint8, scale)."""
+  scale = scale_for(photo.shape, [align.square_side(q) for _, q in faces], size)
   out = upscale_photo(photo, scale).astype(np.float64)
   for candidate, quad in faces:
     placed = warp_back(np.asarray(candidate, np.float64), quad, out.shape[:2], scale)

@@ -224,11 +224,12 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     for g, members in enumerate(found):  # One row per person: label, then its candidates.
       rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
                   + [result['hr'][i, s] for s in members])
-    spread = disagreement.spread_map(final[i, shown] if shown else final[i, :1] * 0)
+    spread = (disagreement.spread_map(final[i, shown]) if shown
+              else np.zeros(final.shape[2:4]))
     images.save_png(folder / 'disagreement.png', disagreement.heat(spread))
-    if shown:
-      rows.append([images.label('candidates\ndisagree'),
-                   disagreement.heat(disagreement.spread_map(result['hr'][i, shown]))])
+    if shown:  # The grid's 64 px map: the same one unless the candidates were rendered larger.
+      small = disagreement.spread_map(result['hr'][i, shown]) if large else spread
+      rows.append([images.label('candidates\ndisagree'), disagreement.heat(small)])
     if inputs.hr_truth is not None:
       rows.append([inputs.hr_truth[i]])
     images.save_png(folder / 'grid.png', images.grid(rows))
@@ -253,8 +254,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   composites = []
   for photo, chosen in pasted.items():
     faces = [(images.as_uint8(final[i, s]), inputs.placements[i].quad) for i, s, _ in chosen]
-    image, scale = paste.composite(inputs.photos[photo], faces, final.shape[2],
-                                   [inputs.placements[i].side for i, _, _ in chosen])
+    image, scale = paste.composite(inputs.photos[photo], faces, final.shape[2])
     path = inside(out_dir, photo, 'composite.png')
     images.save_png(path, image)
     composites.append({'photo': photo, 'path': str(path.relative_to(out_dir)),

@@ -16,12 +16,6 @@ from nam_jax import priors
 from nam_jax.nam import auto, invert, paste, render
 from nam_jax.nam import rank as rank_lib
 
-def _field(help_text: str = '', default=dataclasses.MISSING, choices: tuple = ()):
-  """A Settings field; with help_text, also a flag of infer.py (choices: its values)."""
-  return dataclasses.field(default=default,
-                           metadata={'help': help_text, 'choices': tuple(choices)})
-
-
 @dataclasses.dataclass(frozen=True)
 class Settings:
   """Everything an inference job needs besides the networks' weights. Every option is declared
@@ -30,34 +24,36 @@ class Settings:
   keys derive from the declaration, and the config's `nam` section gives the defaults."""
 
   options: invert.Options   # How each candidate is optimised.
-  seeds: int = _field('Candidates (random starts) per input face.')
-  rng_seed: int = _field('Seed of all random starts: same seed, same outputs.')
-  max_batch: int = _field('At most this many candidates per compiled chunk.')
-  prior: str = _field('Face prior: a key of nam_jax.priors.PRIORS (progan, stylegan, or one '
-                      'registered there).')
-  prior_ckpt: str = _field('Exported face prior (default: the config\'s).')
-  w_plus: bool = _field('StyleGAN prior: search W+ (one style per modulation).')
-  degradation: str = _field(
+  seeds: int = invert.option('Candidates (random starts) per input face.')
+  rng_seed: int = invert.option('Seed of all random starts: same seed, same outputs.')
+  max_batch: int = invert.option('At most this many candidates per compiled chunk.')
+  prior: str = invert.option(
+      'Face prior: a key of nam_jax.priors.PRIORS (progan, stylegan, or one registered there).')
+  prior_ckpt: str = invert.option('Exported face prior (default: the config\'s).')
+  w_plus: bool = invert.option('StyleGAN prior: search W+ (one style per modulation).')
+  degradation: str = invert.option(
       'What made the LR input: the learned H2L network, a known operator, the blind camera '
       'model fitted per candidate, or auto (per input, bicubic or the camera).',
       choices=tuple(priors.DEGRADATIONS) + ('auto',))
-  degradation_ckpt: str = _field('Exported H2L degradation model.')
-  input: str = _field('Image file, folder, synthetic:test|train, or tfds:wider_face:SPLIT. '
-                      'Default: the bundled examples/.')
-  out: str = _field('Output directory.')
-  limit: int = _field('Use at most this many inputs (0 = all).')
-  align: bool = _field('Inputs are photos: find every face with dlib, align it as the '
-                       'training faces are, and write a contact sheet of what was found.',
-                       default=False)
-  auto_ckpt: str = _field(default='')  # degradation='auto': its LR-kind classifier.
-  size: int = _field('Output size of the final candidates (StyleGAN prior: rendered once '
-                     'through the full network; the search runs at 64 px).', default=64,
-                     choices=render.SIZES)
-  rank: str = _field('Order of the candidates: fit (lowest LR L1) or blend (LR L1 and the '
-                     'identity most candidates agree on).', default='fit',
-                     choices=rank_lib.RANKINGS)
-  pick: str = _field('With --align: FACE:RANK,... the candidate (rank from 0, as in cand_RR) '
-                     'pasted back for each named face (default: the top one).', default='')
+  degradation_ckpt: str = invert.option('Exported H2L degradation model.')
+  input: str = invert.option(
+      'Image file, folder, synthetic:test|train, or tfds:wider_face:SPLIT. Default: the bundled '
+      'examples/.')
+  out: str = invert.option('Output directory.')
+  limit: int = invert.option('Use at most this many inputs (0 = all).')
+  align: bool = invert.option(
+      'Inputs are photos: find every face with dlib, align it as the training faces are, and '
+      'write a contact sheet of what was found.', default=False)
+  auto_ckpt: str = invert.option(default='')  # degradation='auto': its LR-kind classifier.
+  size: int = invert.option(
+      'Output size of the final candidates (StyleGAN prior: rendered once through the full '
+      'network; the search runs at 64 px).', default=64, choices=render.SIZES)
+  rank: str = invert.option(
+      'Order of the candidates: fit (lowest LR L1) or blend (LR L1 and the identity most '
+      'candidates agree on).', default='fit', choices=rank_lib.RANKINGS)
+  pick: str = invert.option(
+      'With --align: FACE:RANK,... the candidate (rank from 0, as in cand_RR) pasted back for '
+      'each named face (default: the top one).', default='')
   # degradation='auto': ((name, ((key, value), ...)), ...): what each degradation it chooses
   # from sets differently (nam.prior_options[prior].by_degradation, less what was overridden).
   by_degradation: tuple = ()
@@ -68,11 +64,7 @@ class Settings:
         raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
     if self.limit < 0:
       raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
-    for f in dataclasses.fields(self):
-      choices = f.metadata.get('choices')
-      if choices and getattr(self, f.name) not in choices:
-        raise ValueError(f'unknown {f.name} {getattr(self, f.name)!r}; known: '
-                         f'{", ".join(map(str, choices))}')
+    invert.check_choices(self, 'unknown {name} {value!r}; known: {known}')
     paste.parse_picks(self.pick)
 
   def for_degradation(self, name: str) -> 'Settings':
