@@ -145,6 +145,7 @@ def main(argv):
   job = checked['job']
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
   devices.configure_host_cpu_or_exit(ynnpack=job.prior in priors.YNNPACK_PRIORS)
+  devices.enable_compilation_cache()
   from nam_jax import files, images
   from nam_jax.data import datasets
   from nam_jax.eval import suite

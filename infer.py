@@ -36,6 +36,7 @@ def main(argv):
     sys.exit(2)
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
   devices.configure_host_cpu_or_exit(ynnpack=job_settings.prior in priors.YNNPACK_PRIORS)
+  devices.enable_compilation_cache()
   from nam_jax.nam import job
   sys.exit(job.super_resolve_job(job_settings, config.data))
 

@@ -24,7 +24,7 @@ from ml_collections import config_flags
 
 from nam_jax.degrade import degradation
 from nam_jax.degrade import train as degrade_train
-from nam_jax.nam import invert, settings
+from nam_jax.nam import invert, search, settings
 from nam_jax.progan import prior
 from nam_jax.progan import train as progan_train
 
@@ -99,7 +99,7 @@ def main(argv):
           flush=True)
 
   def fused(opts, lo=0, hi=c):
-    return invert.solve(keys[lo:hi], targets[lo:hi], g.g_ema, degrader_vars, nets=nets,
+    return search.solve(keys[lo:hi], targets[lo:hi], g.g_ema, degrader_vars, nets=nets,
                         opts=opts)['z']
 
   row('python-loop', _timed(python_loop))

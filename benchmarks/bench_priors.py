@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from nam_jax.nam import chunks, invert, settings
+from nam_jax.nam import chunks, invert, search, settings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
@@ -53,7 +53,7 @@ def main(argv):
     model = chunks.load_model(job)
 
     def run(job=job, model=model):
-      return invert.solve(keys, targets, model.prior_params, model.degradation_vars,
+      return search.solve(keys, targets, model.prior_params, model.degradation_vars,
                           nets=model.nets, opts=job.options)['z']
 
     t = time.perf_counter()

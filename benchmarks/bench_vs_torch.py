@@ -6,7 +6,7 @@ shipped cpu-size networks: the ProGAN prior or the cut-down MobileStyleGAN prior
 synthesis to 16 px + the distilled 64 px head), and the H2L degradation; torch twins in
 benchmarks/torch_nets.py, checked to compute the same images first. `--steps` Adam
 iterations on the latents with the degradation noise fixed at zero:
-  fused    invert.solve: vmap over candidates + lax.scan over iterations, one XLA program,
+  fused    search.solve: vmap over candidates + lax.scan over iterations, one XLA program,
            the candidate axis sharded over one XLA device per core (nam_jax.devices), as
            infer.py runs it
   fused1   the same on one XLA device
@@ -88,7 +88,7 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   import optax
 
   from nam_jax import devices
-  from nam_jax.nam import invert
+  from nam_jax.nam import invert, search
   nets, prior_params, deg_vars = _networks(prior)
   z0, targets = map(jnp.asarray, _problem(nets, prior_params, c))
   noise = jnp.zeros((nets.degradation.noise_dim,))
@@ -124,12 +124,13 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   else:
     opts = invert.Options(steps=steps, learning_rate=LR[prior], b1=0.9, b2=0.999, noise='zero',
                           sphere=False, mean_pull=0.0, spread=0.0, unroll=1, schedule='constant',
+                          start_pool=1, stop_patience=0, stop_tol=0.0, stop_behind=0.0,
                           progress=False)
     # The fused program starts from its own keyed latents; the work is the same.
     keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))
 
     def run():  # Each chunk placed on the mesh from the host, as chunks.super_resolve does.
-      return [invert.solve(jax.device_put(keys[i:i + size], shard),
+      return [search.solve(jax.device_put(keys[i:i + size], shard),
                            jax.device_put(host_targets[i:i + size], shard), prior_params,
                            deg_vars, nets=nets, opts=opts)['z'] for i in range(0, c, size)]
   t = time.perf_counter()

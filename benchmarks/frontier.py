@@ -32,6 +32,10 @@ _SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,
                                       'first is the reference row).')
 _REPEATS = flags.DEFINE_integer('repeats', 1, 'rng seeds of the reference row (its spread).')
 _OUT = flags.DEFINE_string('out', 'docs/frontier.json', 'JSON output (plot beside it).')
+_MERGE = flags.DEFINE_bool('merge', False, 'Keep the rows of --out (measured on as many faces) '
+                           'that this run does not measure again.')
+_DEFAULTS = flags.DEFINE_list('defaults', [], 'Rows to mark in the plot: the default, or '
+                              'old,new when a run moves it.')
 
 _COLUMNS = ('lpips', 'identity_kept_oracle', 'nme', 'lr_l1')
 
@@ -56,10 +60,21 @@ def _plot(out: dict, path: pathlib.Path) -> None:
   sets = list(next(iter(out['rows'].values())))
   fig, axes = plt.subplots(1, len(sets), figsize=(4.5 * len(sets), 3.6), squeeze=False)
   for ax, set_name in zip(axes[0], sets):
+    defaults = out.get('defaults', [])
+    marks = dict(zip(defaults, ('old default', 'new default') if len(defaults) > 1
+                     else ('default',)))
     for name, row in out['rows'].items():
-      r = row[set_name]
-      ax.plot(r['s_per_face'], r['lpips'], 'o')
-      ax.annotate(name, (r['s_per_face'], r['lpips']), fontsize=8)
+      r = row.get(set_name)
+      if r is None:
+        continue
+      ax.plot(r['s_per_face'], r['lpips'], 's' if name in marks else 'o',
+              color='C3' if name in marks else 'C0')
+      label = f'{name} ({marks[name]})' if marks.get(name, name) != name else name
+      ax.annotate(label, (r['s_per_face'], r['lpips']), fontsize=7)
+      spread = out.get('reference_spread', {}).get(set_name)
+      if spread and name == next(iter(out['rows'])):  # The reference row's seed spread.
+        ax.errorbar(r['s_per_face'], r['lpips'], yerr=spread['lpips'] / 2, color='C3',
+                    capsize=3)
     ax.set(xlabel='seconds per face (16 seeds, after compilation)', ylabel='LPIPS (top)',
            title=f'{set_name}, {out["faces"]} faces')
   fig.tight_layout()
@@ -83,8 +98,19 @@ def main(argv):
     t = runs.test_set(set_name, config)
     n = min(_FACES.value, len(t.hr))
     tests[set_name] = suite.TestSet(set_name, t.lr_images[:n], t.hr[:n], t.names[:n])
-  out = {'faces': _FACES.value, 'seeds': _SEEDS.value, 'settings': dict(
-      (name, body) for name, _, body in specs), 'rows': {}, 'reference_spread': {}}
+  path = REPO / _OUT.value if not pathlib.Path(_OUT.value).is_absolute() else pathlib.Path(
+      _OUT.value)
+  out = {'faces': _FACES.value, 'seeds': _SEEDS.value, 'settings': {}, 'rows': {},
+         'reference_spread': {}}
+  if _MERGE.value and path.is_file():
+    earlier = json.loads(path.read_text())
+    if earlier['faces'] != _FACES.value or earlier['seeds'] != _SEEDS.value:
+      cli.fail(f'{path}: measured on {earlier["faces"]} faces x {earlier["seeds"]} seeds; '
+               f'this run: {_FACES.value} x {_SEEDS.value}')
+    out = earlier
+  out['settings'].update((name, body) for name, _, body in specs)
+  if _DEFAULTS.value:
+    out['defaults'] = _DEFAULTS.value
   for name, job in jobs.items():
     model = chunks.load_model(job)
     out['rows'][name] = {s: _row(job, model, t) for s, t in tests.items()}
@@ -95,8 +121,6 @@ def main(argv):
                 for k in range(_REPEATS.value - 1)] + [out['rows'][name][s]]
         out['reference_spread'][s] = {
             k: max(r[k] for r in rows) - min(r[k] for r in rows) for k in _COLUMNS}
-  path = REPO / _OUT.value if not pathlib.Path(_OUT.value).is_absolute() else pathlib.Path(
-      _OUT.value)
   from nam_jax import files
   files.write_json(path, out)
   _plot(out, path.with_suffix('.png'))

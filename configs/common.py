@@ -115,6 +115,10 @@ def base_config() -> ml_collections.ConfigDict:
       max_batch=64,
       unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
       schedule='constant',  # Learning rate over the steps: 'constant' or 'cosine'.
+      start_pool=1,  # Cheap start: the closest of this many random latents per candidate.
+      # Early stopping (0 = off): a candidate stops after stop_patience steps without a
+      # stop_tol relative gain, or (stop_behind > 0) when that far behind its input's best.
+      stop_patience=0, stop_tol=0.01, stop_behind=0.0,
       rng_seed=0,
       # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
       # relative paths are found from the repository when not from the working directory.

@@ -14,6 +14,12 @@ call `configure_host_cpu` first thing:
   pay. `NAM_JAX_HOST_DEVICES` overrides the count (1 turns the split off).
 Flags already in $XLA_FLAGS are kept as they are. Neither setting changes GPU/TPU hosts,
 whose devices are the accelerators.
+
+`enable_compilation_cache` turns on JAX's persistent compilation cache for infer.py and
+evaluate.py: a second run in a new process loads the SR-NAM programs instead of compiling
+them (docs/benchmarks.md). The cache lives in $NAM_JAX_XLA_CACHE (default
+~/.cache/nam_jax/xla; empty turns it off), in a folder per CPU instruction set, so a shared
+home directory never hands one machine's code to a CPU without its instructions.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 ENV = 'NAM_JAX_HOST_DEVICES'
+CACHE_ENV = 'NAM_JAX_XLA_CACHE'
 YNNPACK_ENV = 'NAM_JAX_YNNPACK'
 _FLAG = '--xla_force_host_platform_device_count'
 _YNN_FLAG = '--xla_cpu_experimental_ynn_fusion_type'
@@ -76,6 +83,33 @@ def configure_host_cpu(count: int | None = None, default: int | None = None,
   if flags:
     os.environ['XLA_FLAGS'] = flags
   return count
+
+
+def cpu_fingerprint() -> str:
+  """A short hash of this CPU's model and instruction-set flags ('' when unknown)."""
+  import hashlib
+  try:
+    with open('/proc/cpuinfo') as f:
+      lines = [l for l in f if l.startswith(('flags', 'model name', 'Features'))]
+  except OSError:
+    import platform
+    lines = [platform.machine(), platform.processor()]
+  return hashlib.sha256(''.join(sorted(set(lines))).encode()).hexdigest()[:12]
+
+
+def enable_compilation_cache(path: str | None = None) -> str:
+  """Turns on JAX's persistent compilation cache in `path` (default: $NAM_JAX_XLA_CACHE or
+  ~/.cache/nam_jax/xla, plus a folder per CPU fingerprint); returns the folder used, or ''
+  when the variable is set empty (off)."""
+  if path is None:
+    root = os.environ.get(CACHE_ENV)
+    if root == '':
+      return ''
+    root = root or os.path.join(os.path.expanduser('~'), '.cache', 'nam_jax', 'xla')
+    path = os.path.join(root, cpu_fingerprint() or 'cpu')
+  jax.config.update('jax_compilation_cache_dir', path)
+  jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
+  return path
 
 
 def configure_host_cpu_or_exit(default: int | None = None, ynnpack: bool = False) -> int:

@@ -16,7 +16,9 @@ devices.configure_host_cpu(1)
 import jax  # noqa: E402  (after the XLA set-up above)
 import tempfile  # noqa: E402
 
-jax.config.update('jax_compilation_cache_dir', tempfile.mkdtemp(prefix='nam_jax_tests_xla_'))
+_XLA_CACHE = tempfile.mkdtemp(prefix='nam_jax_tests_xla_')
+jax.config.update('jax_compilation_cache_dir', _XLA_CACHE)
+os.environ[devices.CACHE_ENV] = _XLA_CACHE  # infer.py / evaluate.py subprocesses share it.
 jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
 
 

@@ -125,3 +125,48 @@ def test_entry_points_stop_with_one_line_on_a_bad_count(env, capsys):
   assert stop.value.code == 2
   err = capsys.readouterr().err.strip()
   assert err.count('\n') == 0 and err.startswith('error: ') and devices.ENV in err
+
+
+CACHED_SEARCH = '''
+import json, os, sys, numpy as np, jax
+from nam_jax import devices
+path = devices.enable_compilation_cache()
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0)  # Tiny test programs.
+hits = []
+jax.monitoring.register_event_listener(
+    lambda name, **kw: hits.append(name) if name.endswith('cache_hits') else None)
+from configs import test as test_cfg
+from nam_jax.nam import chunks, settings
+s = settings.from_config(test_cfg.get_config().nam, dict(
+    steps=2, seeds=2, unroll=1, progress=False,
+    prior_ckpt=sys.argv[1] + '/progan', degradation_ckpt=sys.argv[1] + '/degrade'))
+out = chunks.super_resolve(chunks.load_model(s), np.zeros((1, 16, 16, 3), np.uint8), s)
+names = sorted(n.split('-')[0] for n in os.listdir(path))
+print('PATH', path, 'HITS', len(hits), 'PROGRAMS', ','.join(n for n in names if 'all' in n))
+print('LOSS', json.dumps(out['loss'].tolist(), separators=(',', ':')))
+'''
+
+
+def test_second_process_loads_the_search_from_the_persistent_cache(ckpts, tmp_path):
+  import os
+  import subprocess
+  import sys
+  env = dict(os.environ, **{devices.CACHE_ENV: str(tmp_path / 'xla')})
+  runs = [subprocess.run([sys.executable, '-c', CACHED_SEARCH, str(ckpts)], env=env,
+                         capture_output=True, text=True, timeout=600) for _ in range(2)]
+  for r in runs:
+    assert r.returncode == 0, r.stderr[-2000:]
+  first, second = (dict(zip(r.stdout.split()[0::2], r.stdout.split()[1::2])) for r in runs)
+  # One folder per CPU fingerprint, under the variable's path.
+  assert first['PATH'] == str(tmp_path / 'xla' / devices.cpu_fingerprint())
+  assert {'jit_start_all', 'jit_steps_all', 'jit_finish_all'} <= set(
+      first['PROGRAMS'].split(','))
+  assert int(first['HITS']) == 0 and int(second['HITS']) >= 3  # start, segment, finish.
+  assert first['LOSS'] == second['LOSS']  # The loaded programs compute the same.
+
+
+def test_compilation_cache_is_off_when_the_variable_is_empty(monkeypatch):
+  monkeypatch.setenv(devices.CACHE_ENV, '')
+  assert devices.enable_compilation_cache() == ''
+  fingerprint = devices.cpu_fingerprint()
+  assert fingerprint == devices.cpu_fingerprint() and len(fingerprint) == 12

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from configs import test as test_cfg
-from nam_jax.nam import chunks, invert, job, settings
+from nam_jax.nam import chunks, invert, job, search, settings
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAM_CFG = test_cfg.get_config().nam
@@ -44,12 +44,12 @@ def _targets(n, seed=0):
 
 
 def _solve(keys, targets, model, opts):
-  return invert.solve(keys, targets, model.prior_params, model.degradation_vars,
+  return search.solve(keys, targets, model.prior_params, model.degradation_vars,
                       nets=model.nets, opts=opts)
 
 
 def test_one_compilation_for_repeated_calls_of_one_shape(model, opts):
-  solve = jax.jit(chex.assert_max_traces(invert.solve_all, n=1),
+  solve = jax.jit(chex.assert_max_traces(search.solve_all, n=1),
                   static_argnames=('nets', 'opts'))
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(4))
   for seed in range(3):  # New values, same shapes: no retrace.
@@ -65,9 +65,10 @@ def test_super_resolve_reuses_the_compiled_program(model, ckpts, monkeypatch):
 
   def counted(*args, **kwargs):
     traces.append(1)  # Runs once per trace, not per call.
-    return invert.solve_all(*args, **kwargs)
+    return search.steps_all(*args, **kwargs)
 
-  monkeypatch.setattr(invert, 'solve', jax.jit(counted, static_argnames=('nets', 'opts')))
+  monkeypatch.setattr(search, '_steps_program',
+                      jax.jit(counted, static_argnames=('nets', 'opts', 'count')))
   lr_images = np.asarray(_targets(3))
   s = job_settings(ckpts, seeds=2, max_batch=4)
   chunks.super_resolve(model, lr_images, s)  # 6 candidates: two chunks of 4, one trace.
@@ -75,6 +76,20 @@ def test_super_resolve_reuses_the_compiled_program(model, ckpts, monkeypatch):
   assert len(traces) == 1
   chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=2))
   assert len(traces) == 2  # A new chunk size is a new program, and the counter sees it.
+
+
+def test_segments_equal_the_one_program_form(model, ckpts):
+  """run (segments of steps, what infer.py uses) computes what solve (one program) does."""
+  keys = jax.vmap(lambda s: invert.candidate_key(1, s))(jnp.arange(3))
+  for extra in ({}, {'stop_patience': 2, 'stop_tol': 0.05}):
+    opts = job_settings(ckpts, steps=8, unroll=1, **extra).options
+    assert search.segment_length(opts.steps) == 1
+    args = (keys, _targets(3), model.prior_params, model.degradation_vars)
+    one = search.solve(*args, nets=model.nets, opts=opts)
+    seg = search.run(*args, nets=model.nets, opts=opts)
+    for k in ('z', 'loss', 'history', 'steps_run'):
+      np.testing.assert_allclose(seg[k], one[k], rtol=1e-5, atol=1e-6, err_msg=k)
+  assert [search.segment_length(n) for n in (100, 300, 50, 37, 9)] == [10, 30, 5, 1, 1]
 
 
 def test_vmapped_result_equals_per_seed_loop(model, opts):
@@ -116,16 +131,16 @@ def test_chunking_does_not_change_results(model, ckpts):
 
 def test_program_reports_every_iteration_and_progress_off_is_silent(model, ckpts):
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(3))
-  loud = job_settings(ckpts, progress=True).options
-  quiet = job_settings(ckpts, progress=False).options
+  loud = job_settings(ckpts, progress=True, steps=20).options
+  quiet = job_settings(ckpts, progress=False, steps=20).options
+  args = (keys, _targets(3), model.prior_params, model.degradation_vars)
   seen = []
-  with invert.watch(seen.append):
-    out_loud = jax.block_until_ready(_solve(keys, _targets(3), model, loud))
-  # Once per iteration, not once per candidate (unordered within an unrolled block).
-  assert sorted(seen) == list(range(loud.steps))
+  with search.watch(seen.append):
+    out_loud = jax.block_until_ready(search.run(*args, nets=model.nets, opts=loud))
+  assert seen == list(range(loud.steps))  # Once per iteration, in order.
   seen.clear()
-  with invert.watch(seen.append):
-    out = jax.block_until_ready(_solve(keys, _targets(3), model, quiet))
+  with search.watch(seen.append):
+    out = jax.block_until_ready(search.run(*args, nets=model.nets, opts=quiet))
   assert not seen
   np.testing.assert_array_equal(out['z'], out_loud['z'])
 
@@ -268,6 +283,8 @@ s = settings.from_config(test_cfg.get_config().nam, dict(
 model = chunks.load_model(s)
 lr = np.asarray(jax.random.uniform(jax.random.key(0), (3, 16, 16, 3), minval=-1, maxval=1))
 four = chunks.super_resolve(model, lr, s)
+from nam_jax.nam import search
+assert search._steps_program._cache_size() == 1  # Every segment runs one compiled program.
 one = chunks.super_resolve(model, lr, s, devices=jax.devices()[:1])
 # Float reassociation differs with the per-device batch and Adam (noise optimised too, the
 # default) amplifies it at a few pixels. Same candidates = every pixel within one 8-bit grey
@@ -357,3 +374,75 @@ def test_learning_rate_schedules():
   assert all(b <= a for a, b in zip(cos, cos[1:]))
   with pytest.raises(ValueError, match='schedule must be one of'):
     settings.from_config(NAM_CFG, {'schedule': 'step'})
+
+
+def test_cheap_start_picks_the_closest_of_its_own_pool(model, ckpts):
+  """Each candidate starts from the pool latent (its own key's draws) whose re-degraded image
+  is closest to the input; a pool of 1 is the plain random start."""
+  pooled = job_settings(ckpts, start_pool=6, noise='sample').options
+  plain = job_settings(ckpts, noise='sample').options
+  target = _targets(1)[0]
+  args = (model.prior_params, model.nets)
+  for seed in range(3):
+    key = invert.candidate_key(0, seed)
+    z, n = invert.initial_latents(key, *args, pooled, target, model.degradation_vars)
+    kz, _ = jax.random.split(key)
+    pool = [model.nets.prior.initial_latent(model.prior_params, k)
+            for k in jax.random.split(kz, 6)]
+    losses = [float(invert.lr_l1(model.nets, model.prior_params, model.degradation_vars,
+                                 p, n, target)) for p in pool]
+    closest = int(np.argmin(losses))
+    assert len(set(np.round(losses, 6))) > 1  # The pool's latents differ.
+    chex.assert_trees_all_close(z, pool[closest], atol=1e-6)
+    chosen = float(invert.lr_l1(model.nets, model.prior_params, model.degradation_vars, z, n,
+                                target))
+    assert chosen == pytest.approx(min(losses), abs=1e-6)
+    z1, n1 = invert.initial_latents(key, *args, plain)
+    np.testing.assert_array_equal(n1, n)  # The noise draw does not depend on the pool.
+    np.testing.assert_array_equal(
+        z1, model.nets.prior.initial_latent(model.prior_params, kz))
+
+
+def test_stop_update_converged_and_far_behind():
+  opts = settings.from_config(NAM_CFG, {'stop_patience': 2, 'stop_tol': 0.1,
+                                        'stop_behind': 1.5}).options
+  same = jnp.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]], bool)
+  best, since, active = jnp.full(3, jnp.inf), jnp.zeros(3, jnp.int32), jnp.ones(3, bool)
+  best, since, active = search.stop_update(jnp.array([1.0, 2.0, 3.0]), best, since, active,
+                                           same, opts)
+  # Candidate 1 is 2x its input's best (candidate 0): far behind. Candidate 2 is alone.
+  np.testing.assert_array_equal(active, [True, False, True])
+  best, since, active = search.stop_update(jnp.array([0.95, 2.0, 2.0]), best, since, active,
+                                           same, opts)
+  np.testing.assert_array_equal(since, [1, 1, 0])  # 0.95 is within 10% of 1.0: no gain.
+  np.testing.assert_array_equal(active, [True, False, True])
+  best, since, active = search.stop_update(jnp.array([0.94, 2.0, 1.0]), best, since, active,
+                                           same, opts)
+  np.testing.assert_array_equal(active, [False, False, True])  # Two steps without a gain.
+  np.testing.assert_allclose(best, [0.94, 2.0, 1.0])
+  for bad in ({'stop_patience': -1}, {'stop_tol': float('nan')}, {'stop_behind': 0.5},
+              {'start_pool': 0}):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+      settings.from_config(NAM_CFG, bad)
+
+
+def test_stopped_candidates_are_frozen_and_the_loop_ends_when_all_stop(model, ckpts):
+  keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(4))
+  targets = _targets(2).repeat(2, axis=0)
+  eager = dict(stop_patience=2, stop_tol=0.02, learning_rate=0.05, unroll=1)
+  short = _solve(keys, targets, model, job_settings(ckpts, steps=12, **eager).options)
+  long = _solve(keys, targets, model, job_settings(ckpts, steps=40, **eager).options)
+  run = np.asarray(long['steps_run'])
+  assert run.min() < 12 and run.max() < 40  # Stopped early, at different steps.
+  for c in np.nonzero(run < 12)[0]:  # Stopped within both runs: the same frozen result.
+    np.testing.assert_array_equal(short['z'][c], long['z'][c])
+    assert short['steps_run'][c] == run[c]
+    h = np.asarray(long['history'][c])
+    np.testing.assert_allclose(h[run[c] + 1:], h[-1], rtol=1e-5)  # Frozen loss after.
+  # Stopping that never triggers runs the same steps as the plain program.
+  never = _solve(keys, targets, model, job_settings(ckpts, steps=6, unroll=1,
+                                                    stop_patience=100).options)
+  plain = _solve(keys, targets, model, job_settings(ckpts, steps=6, unroll=1).options)
+  np.testing.assert_array_equal(never['steps_run'], [6] * 4)
+  chex.assert_trees_all_close(never['z'], plain['z'], atol=1e-4, rtol=1e-4)
+  chex.assert_trees_all_close(never['history'], plain['history'], atol=1e-5, rtol=1e-4)

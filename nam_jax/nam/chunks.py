@@ -19,7 +19,7 @@ from tqdm import tqdm
 from nam_jax import devices as xla_devices
 from nam_jax import images, priors
 from nam_jax.degrade import lr_kind
-from nam_jax.nam import auto, invert, render
+from nam_jax.nam import auto, invert, render, search
 from nam_jax.nam.settings import Settings
 
 
@@ -163,9 +163,9 @@ def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Set
           bar.set_description(f'optimise chunk {chunk + 1}/{len(starts)}', refresh=False)
           bar.update(done + i + 1 - bar.n)
 
-    with invert.watch(on_step):
-      out = jax.device_get(invert.solve(keys, targets, prior_params, degradation_vars,
-                                        nets=model.nets, opts=opts))
+    with search.watch(on_step):
+      out = jax.device_get(search.run(keys, targets, prior_params, degradation_vars,
+                                      nets=model.nets, opts=opts))
     n_real = min(size, total - start)
     results.append({k: np.asarray(v)[:n_real] for k, v in out.items()})
   bar.close()

@@ -1,20 +1,18 @@
-"""SR-NAM inference (SR-NAM 3.4, eq. 6): many HR candidates for one LR face by optimising
-the face prior's latent so that the degraded candidate matches the input.
+"""SR-NAM inference (SR-NAM 3.4, eq. 6), one candidate: many HR candidates for one LR face
+come from optimising the face prior's latent so that the degraded candidate matches the input.
 
-For every candidate (image, seed): a random starting latent from the seed's key, then `steps`
-Adam steps on  L(z) = || D(G(z), n) - I_lr ||_1  with the face prior G and the degradation D
-fixed (any pair implementing nam_jax/priors.py). The whole optimisation of all candidates is
-one jit-compiled program: the per-candidate solver is vmapped over the flat candidate axis
-(images x seeds) and its iterations run in a lax.scan (`unroll` iterations per loop step; 1
-is fastest on XLA:CPU once the networks use layers.conv_same, see benchmarks/bench_nam.py).
-The candidate axis can be sharded over devices.
+For every candidate (image, seed): a starting latent from the seed's key, then `steps` Adam
+steps on  L(z) = || D(G(z), n) - I_lr ||_1  with the face prior G and the degradation D fixed
+(any pair implementing nam_jax/priors.py). This module holds the options and one candidate's
+start, step and finish; nam_jax/nam/search.py runs them for all candidates at once.
+
+A cheap start (`start_pool`): each candidate starts from the closest of several random
+latents of its own seed, rendered forward only (docs/benchmarks.md, "Speed against quality").
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import functools
 import math
 
 import jax
@@ -42,26 +40,6 @@ def check_choices(obj, message: str) -> None:
     if choices and value not in choices:
       raise ValueError(message.format(name=f.name, value=value, choices=choices,
                                       known=', '.join(map(str, choices))))
-
-# Progress: the compiled program tells the host each time an iteration finishes
-# (jax.debug.callback); functions registered with `watch` receive the iteration index.
-_WATCHERS: list = []
-
-
-def _report_step(step) -> None:
-  for fn in tuple(_WATCHERS):
-    fn(int(step))
-
-
-@contextlib.contextmanager
-def watch(fn):
-  """Calls fn(iteration) from inside running programs while the context is open."""
-  _WATCHERS.append(fn)
-  try:
-    yield
-  finally:
-    _WATCHERS.remove(fn)
-
 
 @dataclasses.dataclass(frozen=True)
 class Networks:
@@ -94,7 +72,14 @@ class Options:
   unroll: int = option()     # Iterations unrolled per lax.scan step.
   schedule: str = option('Learning rate over the steps: constant, or cosine decay to a tenth.',
                          SCHEDULES)
-  progress: bool = True      # Report each iteration to `watch`ers (a host callback).
+  start_pool: int = option('Cheap start: each candidate starts from the closest (re-degraded '
+                           'LR L1) of this many random latents of its seed; 1 = the first.')
+  stop_patience: int = option('Stop a candidate whose best LR L1 has not improved by '
+                              'stop_tol for this many steps (0 = run every step).')
+  stop_tol: float = option('Relative improvement that counts for stop_patience.')
+  stop_behind: float = option('Also stop, after stop_patience steps, a candidate whose best '
+                              'LR L1 is over this many times its input\'s best (0 = off).')
+  progress: bool = True      # Report each iteration to `watch`ers (after each segment).
 
   def __post_init__(self):
     check_choices(self, '{name} must be one of {choices}, got {value!r}')
@@ -104,20 +89,55 @@ class Options:
       raise ValueError(f'learning_rate must be finite and > 0, got {self.learning_rate}')
     if not (math.isfinite(self.spread) and self.spread >= 0):
       raise ValueError(f'spread must be finite and >= 0, got {self.spread}')
+    if self.start_pool < 1:
+      raise ValueError(f'start_pool must be >= 1, got {self.start_pool}')
+    if self.stop_patience < 0:
+      raise ValueError(f'stop_patience must be >= 0, got {self.stop_patience}')
+    for name in ('stop_tol', 'stop_behind'):
+      value = getattr(self, name)
+      if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f'{name} must be finite and >= 0, got {value}')
+    if self.stop_behind and self.stop_behind < 1:
+      raise ValueError(f'stop_behind must be 0 (off) or >= 1, got {self.stop_behind}')
     if not 1 <= self.unroll <= self.steps:
       raise ValueError(f'unroll must be in [1, steps={self.steps}], got {self.unroll}')
 
 
-def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options):
-  """The starting latent and the degradation noise of one candidate."""
+def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
+                    target: jax.Array | None = None, degradation_vars=None):
+  """The starting latent and the degradation noise of one candidate.
+
+  With opts.start_pool = K > 1 (the cheap start), K random latents of the candidate's own key
+  are rendered (forward only, one at a time over the pool, all candidates at once under vmap)
+  and the one whose re-degraded image is closest to `target` (LR L1, at the candidate's
+  starting noise) is the start: every candidate keeps its own independent draw, so the
+  candidates of one input stay as varied as their seeds, each starting from the best of K.
+  """
   kz, kn = jax.random.split(key)
-  z = nets.prior.initial_latent(prior_params, kz)
-  if opts.sphere:
-    z = nets.prior.project(prior_params, z)
   noise_dim = nets.degradation.noise_dim
   scale = getattr(nets.degradation, 'noise_init_scale', 1.0)
   n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
        else scale * jax.random.normal(kn, (noise_dim,)))
+
+  def draw(k):
+    z = nets.prior.initial_latent(prior_params, k)
+    return nets.prior.project(prior_params, z) if opts.sphere else z
+
+  if opts.start_pool <= 1:
+    return draw(kz), n
+  if target is None:
+    raise ValueError('start_pool > 1 needs the LR target')
+
+  def keep_closest(best, k):
+    z = draw(k)
+    loss = lr_l1(nets, prior_params, degradation_vars, z, n, target)
+    closer = loss < best[1]
+    return (jnp.where(closer, z, best[0]), jnp.where(closer, loss, best[1])), loss
+
+  pool = jax.random.split(kz, opts.start_pool)
+  first = draw(pool[0])
+  start = (first, lr_l1(nets, prior_params, degradation_vars, first, n, target))
+  (z, _), _ = jax.lax.scan(keep_closest, start, pool[1:])
   return z, n
 
 
@@ -144,44 +164,62 @@ def learning_rate_schedule(opts: Options):
   return optax.constant_schedule(opts.learning_rate)
 
 
-def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars, *,
-              nets: Networks, opts: Options) -> dict[str, jax.Array]:
-  """Optimises one candidate for one LR target [16, 16, 3] in [-1, 1].
+def _optimiser(opts: Options):
+  return optax.adam(learning_rate_schedule(opts), b1=opts.b1, b2=opts.b2)
 
-  Returns:
-    z: final latent; noise: degradation noise used; history: LR L1 before each step [steps].
-    (The final LR L1 is measured by solve_all from the one final render.)
-  """
-  z, n = initial_latents(key, prior_params, nets, opts)
+
+def start_one(key, target, prior_params, degradation_vars, nets: Networks, opts: Options):
+  """(variables, fixed noise, Adam state) of one candidate before its first step."""
+  z, n = initial_latents(key, prior_params, nets, opts, target, degradation_vars)
   variables = (z, n) if opts.noise == 'optimise' else (z,)
-  noise_lr_scale = getattr(nets.degradation, 'noise_lr_scale', 1.0)
-  tx = optax.adam(learning_rate_schedule(opts), b1=opts.b1, b2=opts.b2)
+  return variables, n, _optimiser(opts).init(variables)
 
-  def loss_fn(vs, n_fixed):
+
+def step_one(variables, opt_state, n_fixed, target, prior_params, degradation_vars,
+          nets: Networks, opts: Options):
+  """One Adam step of one candidate: (variables, Adam state, LR L1 before the step)."""
+  noise_lr_scale = getattr(nets.degradation, 'noise_lr_scale', 1.0)
+
+  def loss_fn(vs):
     loss = lr_l1(nets, prior_params, degradation_vars, vs[0],
                  vs[1] if len(vs) > 1 else n_fixed, target)
     return loss + opts.spread * row_spread(vs[0]) if opts.spread else loss
 
-  def step(carry, i):
-    vs, opt_state = carry
-    loss, grads = jax.value_and_grad(loss_fn)(vs, n)
-    updates, opt_state = tx.update(grads, opt_state, vs)
-    if len(vs) > 1:  # The degradation's own step size for its free inputs (e.g. a camera).
-      updates = (updates[0], noise_lr_scale * updates[1])
-    vs = optax.apply_updates(vs, updates)
-    if opts.sphere:
-      vs = (nets.prior.project(prior_params, vs[0]),) + tuple(vs[1:])
-    if opts.progress:
-      jax.debug.callback(_report_step, i)  # `i` is not batched: one call per iteration.
-    return (vs, opt_state), loss
+  loss, grads = jax.value_and_grad(loss_fn)(variables)
+  updates, opt_state = _optimiser(opts).update(grads, opt_state, variables)
+  if len(variables) > 1:  # The degradation's own step size for its free inputs (a camera).
+    updates = (updates[0], noise_lr_scale * updates[1])
+  variables = optax.apply_updates(variables, updates)
+  if opts.sphere:
+    variables = (nets.prior.project(prior_params, variables[0]),) + tuple(variables[1:])
+  return variables, opt_state, loss
 
-  (variables, _), history = jax.lax.scan(step, (variables, tx.init(variables)),
-                                         jnp.arange(opts.steps), unroll=opts.unroll)
+
+def finish_one(variables, n_fixed, prior_params, nets: Networks, opts: Options):
   z = variables[0]
-  n_final = variables[1] if opts.noise == 'optimise' else n
   if opts.mean_pull:
     z = z + opts.mean_pull * (nets.prior.mean_latent(prior_params) - z)
-  return {'z': z, 'noise': n_final, 'history': history}
+  return {'z': z, 'noise': variables[1] if opts.noise == 'optimise' else n_fixed}
+
+
+def solve_one(key: jax.Array, target: jax.Array, prior_params, degradation_vars, *,
+              nets: Networks, opts: Options) -> dict[str, jax.Array]:
+  """Optimises one candidate for one LR target [16, 16, 3] in [-1, 1], all `steps` steps
+  (the per-candidate reference of what the batched programs compute).
+
+  Returns:
+    z: final latent; noise: degradation noise used; history: LR L1 before each step [steps].
+  """
+  variables, n, opt_state = start_one(key, target, prior_params, degradation_vars, nets, opts)
+
+  def step(carry, _):
+    vs, state = carry
+    vs, state, loss = step_one(vs, state, n, target, prior_params, degradation_vars, nets, opts)
+    return (vs, state), loss
+
+  (variables, _), history = jax.lax.scan(step, (variables, opt_state), None, opts.steps,
+                                         unroll=opts.unroll)
+  return {**finish_one(variables, n, prior_params, nets, opts), 'history': history}
 
 
 def candidate_key(rng_seed: int, seed_index: int) -> jax.Array:
@@ -190,23 +228,3 @@ def candidate_key(rng_seed: int, seed_index: int) -> jax.Array:
   return jax.random.fold_in(jax.random.key(rng_seed), seed_index)
 
 
-def solve_all(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
-              nets: Networks, opts: Options) -> dict[str, jax.Array]:
-  """All candidates at once: vmap of solve_one over a flat candidate axis, plus each
-  candidate's HR image, its re-degraded LR image and its final LR L1 (loss), all from one
-  final render.
-
-  Args:
-    keys: [C] candidate keys. targets: [C, 16, 16, 3] LR inputs in [-1, 1].
-  """
-  out = jax.vmap(functools.partial(solve_one, nets=nets, opts=opts),
-                 in_axes=(0, 0, None, None))(keys, targets, prior_params, degradation_vars)
-  hr = nets.prior.generate(prior_params, out['z'])
-  out['hr'] = jnp.clip(hr, -1.0, 1.0)
-  out['lr'] = nets.degradation(degradation_vars, hr, out['noise'])
-  out['loss'] = jnp.mean(jnp.abs(out['lr'] - targets), axis=(1, 2, 3))
-  return out
-
-
-# The compiled program: one per (input shape, networks, options).
-solve = jax.jit(solve_all, static_argnames=('nets', 'opts'))

@@ -208,6 +208,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
       entry = {'rank': rank, 'seed': int(s), 'diverged': bool(bad[i, s]), 'hr_path': None,
                'lr_l1': float(result['loss'][i, s]), 'consistency': str(flags[i, s]),
                'lr_l1_first_step': float(result['history'][i, s, 0])}
+      if 'steps_run' in result:  # Fewer than the steps when stopped early.
+        entry['steps_run'] = int(result['steps_run'][i, s])
       if large:  # The render at the output size and how closely it matches the search.
         entry['render_psnr'] = float(result['render_psnr'][i, s])
         entry['render_lr_l1'] = float(result['render_lr_l1'][i, s])
