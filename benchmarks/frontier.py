@@ -31,6 +31,8 @@ _SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
 _SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,... (the '
                                       'first is the reference row).')
 _REPEATS = flags.DEFINE_integer('repeats', 1, 'rng seeds of the reference row (its spread).')
+_WARMUP = flags.DEFINE_bool('warmup', True, 'Run each setting once before the timed run (off: '
+                            'one run, its time includes compilation; for many faces).')
 _OUT = flags.DEFINE_string('out', 'docs/frontier.json', 'JSON output (plot beside it).')
 _MERGE = flags.DEFINE_bool('merge', False, 'Keep the rows of --out (measured on as many faces) '
                            'that this run does not measure again.')
@@ -41,16 +43,18 @@ _COLUMNS = ('lpips', 'identity_kept_oracle', 'nme', 'lr_l1')
 
 
 def _row(job, model, test) -> dict:
-  """Compiles (first run), then times a second run and scores it."""
+  """Compiles (a first run, with --warmup), then times a run and scores it."""
   from nam_jax.eval import runs, suite
   method = runs.sr_nam_method('sr_nam', job, model)
-  t0 = time.perf_counter()
-  method.run(test.lr_images)
-  first = time.perf_counter() - t0
+  first = None
+  if _WARMUP.value:
+    t0 = time.perf_counter()
+    method.run(test.lr_images)
+    first = (time.perf_counter() - t0) / len(test.hr)
   results, _ = suite.evaluate([method], test)
   r = results['sr_nam']
-  return {'s_per_face': r['seconds'], 'first_s_per_face': first / len(test.hr),
-          **{k: r[k] for k in _COLUMNS}}
+  return {'s_per_face': r['seconds'], 'first_s_per_face': first,
+          'compilation_included': not _WARMUP.value, **{k: r[k] for k in _COLUMNS}}
 
 
 def _plot(out: dict, path: pathlib.Path) -> None:
@@ -128,7 +132,8 @@ def main(argv):
   print('| --- | --- | --- | --- | --- | --- | --- | --- |')
   for name, row in out['rows'].items():
     for s, r in row.items():
-      print(f'| {name} | {s} | {r["s_per_face"]:.1f} | {r["first_s_per_face"]:.1f} | '
+      first = '-' if r['first_s_per_face'] is None else f'{r["first_s_per_face"]:.1f}'
+      print(f'| {name} | {s} | {r["s_per_face"]:.1f} | {first} | '
             f'{r["lpips"]:.3f} | {r["identity_kept_oracle"]:.0%} | {r["nme"]:.3f} | '
             f'{r["lr_l1"]:.4f} |')
   print(f'wrote {path} and {path.with_suffix(".png")}')
