@@ -18,12 +18,13 @@ compiles and writes the cache, the second loads from it.
 
 import json
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
 
 from absl import app, flags
+
+import isolated  # benchmarks/ is this script's folder.
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # configs/, when run as a script.
@@ -34,20 +35,6 @@ _REPEATS = flags.DEFINE_integer('repeats', 3, 'Timed segments (best is reported)
 _SETTINGS = flags.DEFINE_string('settings', '', 'Overrides of the default job (k=v,...).')
 _OUT = flags.DEFINE_string('out', '', 'Write the rows to this JSON file.')
 _ONE = flags.DEFINE_string('one', '', 'Internal: run one DEGRADATION:CANDIDATES:CACHE row.')
-
-
-def _matmul_gflops() -> float:
-  import jax
-  import jax.numpy as jnp
-  a = jnp.ones((4096, 4096), jnp.float32)
-  f = jax.jit(lambda x: x @ x)
-  f(a).block_until_ready()
-  best = float('inf')
-  for _ in range(5):
-    t0 = time.perf_counter()
-    f(a).block_until_ready()
-    best = min(best, time.perf_counter() - t0)
-  return 2 * 4096 ** 3 / best / 1e9
 
 
 def _one_row(degradation: str, candidates: int, cache: str) -> dict:
@@ -93,7 +80,7 @@ def _one_row(degradation: str, candidates: int, cache: str) -> dict:
     jax.block_until_ready(steps(state, targets, params, dvars))
     best = min(best, time.perf_counter() - t0)
   per_iter = best / opts.steps
-  matmul = _matmul_gflops()
+  matmul = isolated.matmul_gflops(repeats=5)
   return {'degradation': degradation, 'w_plus': sub.w_plus, 'candidates': candidates,
           'compile_s': compile_s, 'ms_per_iteration': 1e3 * per_iter,
           'ms_per_candidate_iteration': 1e3 * per_iter / candidates,
@@ -105,7 +92,7 @@ def main(argv):
   del argv
   if _ONE.value:
     degradation, candidates, cache = _ONE.value.split(':', 2)
-    print('ROW ' + json.dumps(_one_row(degradation, int(candidates), cache)), flush=True)
+    isolated.emit(_one_row(degradation, int(candidates), cache))
     return
   rows = []
   for candidates in _CANDIDATES.value:
@@ -115,8 +102,8 @@ def main(argv):
         cmd = [sys.executable, __file__, f'--one={degradation}:{candidates}:{cache}',
                f'--steps={_STEPS.value}', f'--repeats={_REPEATS.value}',
                f'--settings={_SETTINGS.value}']
-        text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        row = json.loads(next(l for l in text.splitlines() if l.startswith('ROW '))[4:])
+        row = isolated.spawn(cmd, f'{degradation} at {candidates} candidates', cwd=REPO,
+                             ynnpack=True)
         row['process'] = process
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -190,19 +190,6 @@ def _check_torch_matches(prior: str) -> float:
   return float(np.abs(ours - theirs).max())
 
 
-def _matmul_gflops(n: int = 4096) -> float:
-  import jax
-  a = jax.random.normal(jax.random.key(0), (n, n))
-  f = jax.jit(lambda x: x @ x)
-  jax.block_until_ready(f(a))
-  best = float('inf')
-  for _ in range(3):
-    t = time.perf_counter()
-    jax.block_until_ready(f(a))
-    best = min(best, time.perf_counter() - t)
-  return 2 * n ** 3 / best / 1e9
-
-
 def _peak_rss_mb() -> float:
   """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the
   process that started it)."""
@@ -269,7 +256,7 @@ def main(argv):
   import platform
 
   import jax
-  matmul = _matmul_gflops()
+  matmul = isolated.matmul_gflops()
   print(f'jax {jax.__version__}, {os.cpu_count()} CPUs ({platform.processor() or "cpu"}); '
         f'f32 matmul 4096x4096: {matmul:.0f} GFLOP/s; {_STEPS.value} iterations per run')
   diffs = {}

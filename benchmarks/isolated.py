@@ -1,5 +1,6 @@
 """Benchmark rows measured each in its own subprocess (so the XLA device count, thread
-pinning and peak memory are the row's own): the child prints one `ROW <json>` line.
+pinning and peak memory are the row's own): the child prints one `ROW <json>` line. Also the
+hardware figure rows are compared to: this process's f32 matmul rate.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import json
 import os
 import pathlib
 import subprocess
+import time
 
 from nam_jax import devices
 
@@ -36,3 +38,17 @@ def spawn(cmd: list[str], what: str, host_devices: int | None = None, xla_flags:
   if out.returncode or not rows:
     raise SystemExit(f'error: {what} failed:\n{out.stderr[-2000:]}')
   return json.loads(rows[0])
+
+
+def matmul_gflops(n: int = 4096, repeats: int = 3) -> float:
+  """GFLOP/s of an n x n f32 matmul in this process (best of `repeats` after a warm-up)."""
+  import jax
+  a = jax.random.normal(jax.random.key(0), (n, n))
+  f = jax.jit(lambda x: x @ x)
+  jax.block_until_ready(f(a))
+  best = float('inf')
+  for _ in range(repeats):
+    t = time.perf_counter()
+    jax.block_until_ready(f(a))
+    best = min(best, time.perf_counter() - t)
+  return 2 * n ** 3 / best / 1e9

@@ -13,13 +13,10 @@ devices.configure_host_cpu(1)
 
 # Many tests train, stop and resume: each train() jits its step anew. A compilation cache
 # private to this session lets the repeats reuse the first compilation.
-import jax  # noqa: E402  (after the XLA set-up above)
-import tempfile  # noqa: E402
+import tempfile  # noqa: E402  (after the XLA set-up above)
 
-_XLA_CACHE = tempfile.mkdtemp(prefix='nam_jax_tests_xla_')
-jax.config.update('jax_compilation_cache_dir', _XLA_CACHE)
+_XLA_CACHE = devices.enable_compilation_cache(tempfile.mkdtemp(prefix='nam_jax_tests_xla_'))
 os.environ[devices.CACHE_ENV] = _XLA_CACHE  # infer.py / evaluate.py subprocesses share it.
-jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
 
 
 def pytest_configure(config):

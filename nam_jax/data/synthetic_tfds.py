@@ -122,20 +122,24 @@ class SyntheticFacesLr(tfds.core.GeneratorBasedBuilder):
       yield int(seed), example
 
 
+def _builder(cls, config, data_dir) -> tfds.core.DatasetBuilder:
+  return cls(config=config, data_dir=str(data_dir or default_data_dir()),
+             file_format='array_record')
+
+
 def hr_builder(num_train: int, num_test: int, truncation: float = 0.7,
                data_dir: str | pathlib.Path | None = None) -> SyntheticFacesHr:
   name = f'n{num_train}_{num_test}_psi{truncation:.2f}'.replace('.', 'p')
-  return SyntheticFacesHr(
-      config=HrConfig(name=name, num_train=num_train, num_test=num_test, truncation=truncation),
-      data_dir=str(data_dir or default_data_dir()), file_format='array_record')
+  return _builder(SyntheticFacesHr, HrConfig(name=name, num_train=num_train,
+                                             num_test=num_test, truncation=truncation),
+                  data_dir)
 
 
 def lr_builder(num: int, paired: bool, truncation: float = 0.7,
                data_dir: str | pathlib.Path | None = None) -> SyntheticFacesLr:
   name = f'{"paired" if paired else "unpaired"}_n{num}_psi{truncation:.2f}'.replace('.', 'p')
-  return SyntheticFacesLr(
-      config=LrConfig(name=name, num=num, paired=paired, truncation=truncation),
-      data_dir=str(data_dir or default_data_dir()), file_format='array_record')
+  return _builder(SyntheticFacesLr, LrConfig(name=name, num=num, paired=paired,
+                                             truncation=truncation), data_dir)
 
 
 def prepare(builder: tfds.core.DatasetBuilder) -> tfds.core.DatasetBuilder:
