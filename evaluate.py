@@ -1,8 +1,10 @@
 """Scores SR-NAM and the baselines on test sets with HR truth; writes tables, JSON and grids.
 
   python evaluate.py --sets=real_camera,real_bicubic,synthetic --images=64 --seeds=16
-  python evaluate.py --sets=real_camera --best_of_k=64   # + docs/eval_best_of_k.png
+  python evaluate.py --sets=real_camera --best_of_k=64   # + docs/figures/eval_best_of_k_SET.png
   python evaluate.py --sets=synthetic --images=8 --settings=a:steps=50 --settings=b:sphere=False
+  python evaluate.py --generators=h2l --ckpts=checkpoints/degrade_cpu,runs/degrade_wide/export
+  python evaluate.py --generators=progan_ema --workdir=runs/progan_v2
 
 Test sets: `synthetic` (the first --images faces of the camera-degraded synthetic test split),
 `real_bicubic`, `real_camera` and `real_camera_strong` (the real photographed faces of
@@ -11,7 +13,8 @@ at two strengths). Methods: bicubic, the trained baselines whose checkpoints exi
 urdgn) and SR-NAM with the face prior of the inference settings (same defaults and overrides
 as infer.py), once per --degradations entry. For each set: the reach of every registered
 degradation with the true faces (nam_jax/eval/reach.py), OUT/eval_SET.json, OUT/eval_SET.md
-(the tables) and OUT/eval_SET_grid.png.
+(the tables) and OUT/figures/eval_SET_grid.png. With --generators, trained generators are scored
+instead (nam_jax/eval/generators.py) and written to OUT/eval_generators_NAME.json.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ _PRIOR = flags.DEFINE_string('prior', None, 'SR-NAM face prior (default: the con
 _STEPS = flags.DEFINE_integer('steps', None, 'SR-NAM steps (default: the config\'s).')
 _OUT = flags.DEFINE_string('out', 'docs', 'Output folder.')
 _BEST_OF_K = flags.DEFINE_integer('best_of_k', 0, 'If > 0: also the best-of-k plot, k = 1..K.')
+_GENERATORS = flags.DEFINE_enum(
+    'generators', None, ['h2l', 'progan_ema'], 'Score trained generators instead of SR '
+    'methods: h2l (each --ckpts H2L checkpoint: noise spread, Frechet VGG16, reach) or '
+    'progan_ema (the EMA and raw generators of a ProGAN training --workdir).')
+_CKPTS = flags.DEFINE_list('ckpts', [], '--generators=h2l: exported H2L checkpoints.')
+_WORKDIR = flags.DEFINE_string('workdir', '', '--generators=progan_ema: its training workdir.')
 _SETTINGS = flags.DEFINE_multi_string(
     'settings', [], 'NAME:key=value,... (inference settings): score SR-NAM once per entry, as '
     'method "sr_nam NAME", instead of once with the defaults. For option sweeps.')
@@ -50,7 +59,7 @@ def _path(p: str) -> pathlib.Path:
 
 
 def _networks(job) -> tuple:
-  return job.prior, job.prior_ckpt, job.w_plus, job.degradation, job.degradation_ckpt
+  return job.prior, job.prior_ckpt, job.prior_options, job.degradation, job.degradation_ckpt
 
 
 def _method_name(job) -> str:
@@ -132,19 +141,45 @@ def check_flags(config, settings) -> dict:
   return {'job': job, 'sr_nam_jobs': sr_nam_jobs or [job], 'sweeps': sweeps}
 
 
+def score_generators(config) -> None:
+  """--generators: scores trained generators, prints and writes OUT/eval_generators_NAME.json."""
+  from nam_jax import devices, files
+  if _GENERATORS.value == 'h2l' and not _CKPTS.value:
+    cli.fail('--generators=h2l needs --ckpts=CKPT,...')
+  if _GENERATORS.value == 'progan_ema' and not _WORKDIR.value:
+    cli.fail('--generators=progan_ema needs --workdir=DIR')
+  devices.configure_host_cpu_or_exit()
+  from nam_jax.eval import generators
+  try:
+    if _GENERATORS.value == 'h2l':
+      result = generators.compare_degradations([str(_path(c)) for c in _CKPTS.value],
+                                               config.data)
+    else:
+      result = generators.progan_ema_vs_raw(config, _path(_WORKDIR.value))
+  except (ValueError, FileNotFoundError) as e:
+    cli.fail(str(e))
+  print(result)
+  out_dir = _path(_OUT.value)
+  out_dir.mkdir(parents=True, exist_ok=True)
+  files.write_json(out_dir / f'eval_generators_{_GENERATORS.value}.json', result)
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  from nam_jax import devices, priors
+  from nam_jax import devices
   from nam_jax.nam import settings
   config = cli.config(_CONFIG)
+  if _GENERATORS.value:
+    score_generators(config)
+    return
   try:
     checked = check_flags(config, settings)
   except ValueError as e:
     cli.fail(str(e))
   job = checked['job']
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
-  devices.configure_host_cpu_or_exit(ynnpack=job.prior in priors.YNNPACK_PRIORS)
+  devices.configure_host_cpu_or_exit(ynnpack=job.ynnpack)
   devices.enable_compilation_cache()
   from nam_jax import files, images
   from nam_jax.data import datasets
@@ -179,7 +214,7 @@ def main(argv):
     if record['reach']:
       table = runs.reach_markdown(record['reach']) + '\n\n' + table
     (out_dir / f'eval_{set_name}.md').write_text(table + '\n')
-    images.save_png(out_dir / f'eval_{set_name}_grid.png',
+    images.save_png(files.figure_path(out_dir, f'eval_{set_name}_grid.png'),
                     suite.comparison_grid(test, outputs))
     print(table)
     if _BEST_OF_K.value:

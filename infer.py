@@ -26,7 +26,7 @@ _SETTING_FLAGS = settings.define_flags(flags, module_name=sys.argv[0])
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Keep the terminal to progress and results.
-  from nam_jax import devices, priors
+  from nam_jax import devices
   config = cli.config(_CONFIG)
   try:
     job_settings = settings.from_config(
@@ -35,7 +35,7 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
-  devices.configure_host_cpu_or_exit(ynnpack=job_settings.prior in priors.YNNPACK_PRIORS)
+  devices.configure_host_cpu_or_exit(ynnpack=job_settings.ynnpack)
   devices.enable_compilation_cache()
   from nam_jax.nam import job
   sys.exit(job.super_resolve_job(job_settings, config.data))

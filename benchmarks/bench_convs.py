@@ -23,7 +23,7 @@ import time
 
 from absl import app, flags
 
-import isolated  # benchmarks/ is this script's folder.
+from benchmarks import isolated
 
 _BATCH = flags.DEFINE_integer('batch', 16, 'Batch (candidates).')
 _REPEAT = flags.DEFINE_integer('repeat', 10, 'Timed calls per convolution.')

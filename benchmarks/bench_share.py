@@ -24,10 +24,9 @@ import time
 
 from absl import app, flags
 
-import isolated  # benchmarks/ is this script's folder.
+from benchmarks import isolated
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # configs/, when run as a script.
 
 _CANDIDATES = flags.DEFINE_list('candidates', ['16', '64'], 'Candidates per program.')
 _STEPS = flags.DEFINE_integer('steps', 10, 'Steps per timed segment.')
@@ -81,7 +80,8 @@ def _one_row(degradation: str, candidates: int, cache: str) -> dict:
     best = min(best, time.perf_counter() - t0)
   per_iter = best / opts.steps
   matmul = isolated.matmul_gflops(repeats=5)
-  return {'degradation': degradation, 'w_plus': sub.w_plus, 'candidates': candidates,
+  return {'degradation': degradation, 'w_plus': dict(sub.prior_options).get('w_plus', False),
+          'candidates': candidates,
           'compile_s': compile_s, 'ms_per_iteration': 1e3 * per_iter,
           'ms_per_candidate_iteration': 1e3 * per_iter / candidates,
           'gflop_per_iteration': gflop, 'gflops': gflop / per_iter,

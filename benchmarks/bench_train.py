@@ -1,6 +1,6 @@
 """Training speed against PyTorch, measured side by side: each ProGAN stage against
 pro-gan-pth (the PyTorch ProGAN SR-NAM used) with the same widths, latent size and batch
-sizes, and the degradation GAN against its PyTorch twin (benchmarks/torch_degrade.py).
+sizes, and the degradation GAN against its PyTorch twin (benchmarks/pytorch/torch_degrade.py).
 
 Forms (each row in its own subprocess: the XLA set-up is fixed when JAX starts):
   jax1         nam_jax on one XLA device, XLA's own convolutions (nam_jax.devices' default)
@@ -28,7 +28,7 @@ import time
 from absl import app, flags
 from ml_collections import config_flags
 
-import isolated  # benchmarks/ is this script's folder.
+from benchmarks import isolated
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
@@ -114,7 +114,7 @@ def _torch_degrade_row(cfg) -> dict:
   import jax
   import torch
 
-  import torch_degrade  # benchmarks/ is this script's folder.
+  from benchmarks.pytorch import torch_degrade
   from nam_jax.degrade import train as degrade_train
   torch.set_num_threads(len(os.sched_getaffinity(0)))
   trainer = torch_degrade.Trainer(cfg)
@@ -133,7 +133,7 @@ def _torch_row(cfg, stage: int) -> dict:
   import numpy as np
   import torch
 
-  import pro_gan_pth  # benchmarks/ is this script's folder.
+  from benchmarks.pytorch import pro_gan_pth
   torch.set_num_threads(len(os.sched_getaffinity(0)))
   depth = len(cfg.widths) + 1  # pro-gan-pth counts depth from 2 (4 px).
   gan, progan, loss, g_opt, d_opt = pro_gan_pth.trainer(cfg, depth)

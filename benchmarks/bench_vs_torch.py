@@ -4,14 +4,14 @@ loop, and an equivalent PyTorch implementation, for 1..256 seeds, measured side 
 Each (prior, form, seeds) runs in its own subprocess (so peak memory is its own), on the
 shipped cpu-size networks: the ProGAN prior or the cut-down MobileStyleGAN prior (W space,
 synthesis to 16 px + the distilled 64 px head), and the H2L degradation; torch twins in
-benchmarks/torch_nets.py, checked to compute the same images first. `--steps` Adam
+benchmarks/pytorch/torch_nets.py, checked to compute the same images first. `--steps` Adam
 iterations on the latents with the degradation noise fixed at zero:
   fused    search.solve: vmap over candidates + lax.scan over iterations, one XLA program,
            the candidate axis sharded over one XLA device per core (nam_jax.devices), as
            infer.py runs it
   fused1   the same on one XLA device
   fused_xla / fused_ynn  fused with XLA's own convolutions / with YNNPACK's (XLA's default).
-           infer.py picks per prior (nam_jax.priors.YNNPACK_PRIORS): XLA's own for ProGAN,
+           infer.py picks per prior (its config block's `ynnpack`): XLA's own for ProGAN,
            YNNPACK for StyleGAN; before this choice, every program ran with YNNPACK
   loop     one jitted, vmapped Adam step (sharded the same way), called from a Python loop
   torch    a batch of latents, torch.optim.Adam, forward/backward in a Python loop (as the
@@ -35,7 +35,7 @@ import time
 
 from absl import app, flags
 
-import isolated  # benchmarks/ is this script's folder.
+from benchmarks import isolated
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _PRIORS = flags.DEFINE_list('priors', ['progan', 'stylegan'], 'Face priors.')
@@ -50,15 +50,26 @@ _OUT = flags.DEFINE_string('out', '', 'Write all rows to this JSON file.')
 _PLOT = flags.DEFINE_string('plot', '', 'Write the scaling plot (PNG) here.')
 _ONE = flags.DEFINE_string('one', '', 'Internal: run one PRIOR:FORM:SEEDS[:CHUNK] row.')
 
-LR = {'progan': 0.1, 'stylegan': 0.03}   # The priors' inference defaults (config.nam).
-CKPT = {'progan': 'checkpoints/progan_cpu', 'stylegan': 'checkpoints/stylegan_head_cpu'}
 DEGRADATION = 'checkpoints/degrade_cpu'
+
+
+def _block(prior: str) -> dict:
+  """The prior's config block (nam.priors.PRIOR of configs/cpu.py): module, ckpt, ynnpack and
+  its solver defaults (the learning rate every form uses)."""
+  from configs import cpu
+  from nam_jax.nam import settings
+  return settings.prior_block(cpu.get_config().nam, prior)
+
+
+def _lr(prior: str) -> float:
+  return float(_block(prior)['solver']['learning_rate'])
 
 
 def _networks(prior: str):
   from nam_jax import priors
   from nam_jax.nam import invert
-  pr = priors.load_prior(prior, REPO / CKPT[prior])
+  block = _block(prior)
+  pr = priors.load_prior(block['module'], REPO / block['ckpt'])
   deg = priors.load_degradation('h2l', REPO / DEGRADATION)
   return invert.Networks(pr.model, deg.model), pr.weights, deg.weights
 
@@ -75,7 +86,7 @@ def _problem(nets, prior_params, c: int):
 
 
 def _torch_prior(prior: str, nets, prior_params):
-  import torch_nets  # benchmarks/ is this script's folder.
+  from benchmarks.pytorch import torch_nets
   if prior == 'progan':
     return torch_nets.ProGANGenerator(prior_params, nets.prior.widths)
   return torch_nets.StyleGAN64(prior_params['synthesis'], prior_params['head'])
@@ -92,7 +103,7 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
   nets, prior_params, deg_vars = _networks(prior)
   z0, targets = map(jnp.asarray, _problem(nets, prior_params, c))
   noise = jnp.zeros((nets.degradation.noise_dim,))
-  tx = optax.adam(LR[prior])
+  tx = optax.adam(_lr(prior))
 
   def total_loss(z, t):
     return jnp.sum(jax.vmap(lambda zz, tt: invert.lr_l1(nets, prior_params, deg_vars, zz,
@@ -122,8 +133,8 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
         z, s = one_step(z, s, targets)
       return z
   else:
-    opts = invert.Options(steps=steps, learning_rate=LR[prior], b1=0.9, b2=0.999, noise='zero',
-                          sphere=False, mean_pull=0.0, spread=0.0, unroll=1, schedule='constant',
+    opts = invert.Options(steps=steps, learning_rate=_lr(prior), b1=0.9, b2=0.999, noise='zero',
+                          sphere=False, mean_pull=0.0, unroll=1, schedule='constant',
                           start_pool=1, stop_patience=0, stop_tol=0.0, stop_behind=0.0,
                           progress=False)
     # The fused program starts from its own keyed latents; the work is the same.
@@ -146,7 +157,7 @@ def _jax_row(prior: str, form: str, c: int, steps: int, chunk: int) -> dict:
 def _torch_row(prior: str, c: int, steps: int) -> dict:
   import torch
 
-  import torch_nets
+  from benchmarks.pytorch import torch_nets
   nets, prior_params, deg_vars = _networks(prior)
   g = _torch_prior(prior, nets, prior_params)
   d = torch_nets.Degrader(deg_vars, nets.degradation.widths, nets.degradation.blocks_per_group)
@@ -156,7 +167,7 @@ def _torch_row(prior: str, c: int, steps: int) -> dict:
 
   def run():
     z = torch.from_numpy(z0.copy()).requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=LR[prior])
+    opt = torch.optim.Adam([z], lr=_lr(prior))
     for _ in range(steps):
       opt.zero_grad(set_to_none=True)
       loss = (d(g(z), noise) - target).abs().mean(dim=(1, 2, 3)).sum()
@@ -177,7 +188,7 @@ def _check_torch_matches(prior: str) -> float:
   import numpy as np
   import torch
 
-  import torch_nets
+  from benchmarks.pytorch import torch_nets
   nets, prior_params, deg_vars = _networks(prior)
   z0, _ = _problem(nets, prior_params, 4)
   noise = np.zeros((4, nets.degradation.noise_dim), np.float32)
@@ -221,9 +232,8 @@ def _base(form: str) -> str:
 
 def _spawn(spec: str) -> dict:
   cmd = [sys.executable, __file__, f'--one={spec}', f'--steps={_STEPS.value}']
-  from nam_jax import priors
   prior, form = spec.split(':')[:2]  # A '1' after the base form: one XLA device.
-  ynnpack = {'ynn': True, 'xla': False}.get(form.split('_')[-1], prior in priors.YNNPACK_PRIORS)
+  ynnpack = {'ynn': True, 'xla': False}.get(form.split('_')[-1], _block(prior)['ynnpack'])
   return isolated.spawn(cmd, spec, host_devices=1 if form.split('_')[0].endswith('1') else None,
                         cwd=REPO, ynnpack=ynnpack)
 

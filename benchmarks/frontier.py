@@ -6,23 +6,22 @@ evaluation suite's LPIPS, identity kept by some candidate, NME and LR L1.
 
 Each setting runs twice on the same faces in this one process: the first run compiles (its
 time is reported as `first_s_per_face`, compilation included), the second is timed
-(`s_per_face`). Run it on an idle CPU. Writes --out (JSON) and a plot beside it; the first
---settings entry is the reference row. With few faces the quality columns resolve little:
-compare rows against the spread of the reference row over --repeats rng seeds.
+(`s_per_face`). Run it on an idle CPU. Writes --out (JSON) and its plot in figures/ beside
+it; the first --settings entry is the reference row. With few faces the quality columns
+resolve little: compare rows against the spread of the reference row over --repeats rng
+seeds.
 """
 
 import dataclasses
 import json
 import pathlib
-import sys
 import time
 
 from absl import flags, logging
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # configs/, when run as a script.
+from nam_jax import cli
 
-from nam_jax import cli  # noqa: E402
+REPO = pathlib.Path(__file__).resolve().parents[1]
 
 _CONFIG = cli.define_config(str(REPO / 'configs' / 'cpu.py'))
 _SETS = flags.DEFINE_list('sets', ['real_bicubic', 'real_camera'], 'Real-face test sets.')
@@ -33,7 +32,8 @@ _SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,
 _REPEATS = flags.DEFINE_integer('repeats', 1, 'rng seeds of the reference row (its spread).')
 _WARMUP = flags.DEFINE_bool('warmup', True, 'Run each setting once before the timed run (off: '
                             'one run, its time includes compilation; for many faces).')
-_OUT = flags.DEFINE_string('out', 'docs/frontier.json', 'JSON output (plot beside it).')
+_OUT = flags.DEFINE_string('out', 'docs/frontier.json',
+                           'JSON output (its plot: figures/NAME.png beside it).')
 _MERGE = flags.DEFINE_bool('merge', False, 'Keep the rows of --out (measured on as many faces) '
                            'that this run does not measure again.')
 _DEFAULTS = flags.DEFINE_list('defaults', [], 'Rows to mark in the plot: the default, or '
@@ -127,7 +127,7 @@ def main(argv):
             k: max(r[k] for r in rows) - min(r[k] for r in rows) for k in _COLUMNS}
   from nam_jax import files
   files.write_json(path, out)
-  _plot(out, path.with_suffix('.png'))
+  _plot(out, files.figure_path(path.parent, path.with_suffix('.png').name))
   print('| setting | set | s / face | first run s / face | LPIPS | kept, any | NME | LR L1 |')
   print('| --- | --- | --- | --- | --- | --- | --- | --- |')
   for name, row in out['rows'].items():

@@ -35,8 +35,9 @@ def base_config() -> ml_collections.ConfigDict:
       # mean L1 between the global statistics of two degradations of one face below which it
       # acts (two 'wide' camera degradations of a face differ by 0.117 on average).
       diversity_weight=0.0, diversity_target=0.08,
-      # '' = the data's LR training split; a key of data/camera.MIXES (synthetic data):
-      # faces made LR in memory by that mixture of kinds (bicubic, camera strengths, casts).
+      # '' = the data's LR training split; a key of nam_jax/camera/simulate.MIXES (synthetic
+      # data): faces made LR in memory by that mixture of kinds (bicubic, camera strengths,
+      # casts).
       lr_mix='',
       n_critic=5,
       learning_rate=1e-4, b1=0.0, b2=0.9,
@@ -110,8 +111,6 @@ def base_config() -> ml_collections.ConfigDict:
       seeds=16, steps=300, learning_rate=0.1, b1=0.9, b2=0.999,
       noise='optimise',  # 'zero' | 'sample' | 'optimise'
       sphere=False, mean_pull=0.0,
-      spread=0.0,   # W+ only: loss weight on the spread of the per-layer styles.
-      w_plus=False,  # StyleGAN prior: search W+ (one style per modulation) instead of W.
       max_batch=64,
       unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
       schedule='constant',  # Learning rate over the steps: 'constant' or 'cosine'.
@@ -120,23 +119,34 @@ def base_config() -> ml_collections.ConfigDict:
       # stop_tol relative gain, or (stop_behind > 0) when that far behind its input's best.
       stop_patience=0, stop_tol=0.01, stop_behind=0.0,
       rng_seed=0,
-      # The face prior (a key of nam_jax.priors.PRIORS) and each prior's default checkpoint;
-      # relative paths are found from the repository when not from the working directory.
       prior='stylegan',  # Wins on real faces (docs/results.md, "Choosing the default prior").
-      prior_ckpts=ml_collections.ConfigDict(dict(progan='checkpoints/progan_cpu',
-                                                 stylegan='checkpoints/stylegan_head_cpu')),
-      # Each prior's own solver defaults, over the shared ones above (same keys). stylegan:
-      # best of the W/W+ sweep on real faces (docs/sweep_stylegan); progan: the shared ones.
-      # by_degradation: options for one degradation over the prior's (for 'auto', each of
-      # its choices): with a known operator nothing else is free, so W+ fits real faces closer
+      # One block per face prior (nam_jax/nam/settings.py, prior_block): `module` with
+      # load(ckpt_dir, **own) -> (prior, params, meta); `ckpt`, its default checkpoint (found
+      # from the repository when not from the working directory); `ynnpack`, whether its
+      # program runs faster with XLA's YNNPACK convolutions on a CPU (nam_jax.devices; the
+      # StyleGAN prior's separable and modulated convolutions: 46.8 vs 59.3 ms per
+      # candidate-iteration at 16 seeds, docs/benchmarks.md); `solver`, its solver defaults over
+      # the shared ones above (stylegan: best of the W/W+ sweep on real faces,
+      # docs/sweep_stylegan); `own`, its own options and their defaults (--prior_options);
+      # `by_degradation`, solver or own options for one degradation (for 'auto', each of its
+      # choices): with a known operator nothing else is free, so W+ fits real faces closer
       # (LR L1 0.066 -> 0.034 on bicubic LR); with the camera's 16 free parameters W+ overfits
       # (docs/results.md, "Fit and ranking").
-      prior_options=ml_collections.ConfigDict(dict(
-          progan=dict(learning_rate=0.1, sphere=False),
-          stylegan=dict(learning_rate=0.03, sphere=True,
+      priors=ml_collections.ConfigDict(dict(
+          progan=dict(module='nam_jax.progan.prior', ckpt='checkpoints/progan_cpu',
+                      ynnpack=False, solver=dict(learning_rate=0.1, sphere=False)),
+          stylegan=dict(module='nam_jax.stylegan.prior', ckpt='checkpoints/stylegan_head_cpu',
+                        # start_pool 16: the cheap start (docs/benchmarks.md, "Speed against
+                        # quality"): better LPIPS and identity on all 31 real faces of both sets.
+                        ynnpack=True,
+                        solver=dict(learning_rate=0.03, sphere=True, start_pool=16),
+                        # w_plus: search W+ (one style per modulation) instead of W; spread
+                        # (W+ only): loss weight on the spread of the per-layer styles.
+                        own=dict(w_plus=False, spread=0.0),
                         by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
-      # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; docs/results.md, "Choosing the
-      # degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's classifier.
+      # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; docs/results.md,
+      # "Choosing the degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's
+      # classifier.
       degradation='auto',
       # The H2L network trained with the diversity term on the 'wide' LR mixture (docs/results.md).
       degradation_ckpt='checkpoints/degrade_wide_cpu',

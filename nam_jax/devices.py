@@ -5,8 +5,8 @@ call `configure_host_cpu` first thing:
 - Convolutions: XLA:CPU (jax 0.10) hands convolutions to YNNPACK by default, which runs each
   32/64 px one on a single thread and computes kernel gradients 2-16x slower than XLA's own
   multi-threaded (Eigen) convolutions (benchmarks/bench_convs.py). nam_jax turns YNNPACK off
-  (`--xla_cpu_experimental_ynn_fusion_type=`), except for SR-NAM with a prior listed in
-  nam_jax.priors.YNNPACK_PRIORS (the StyleGAN prior's SR-NAM program is 1.3-1.5x faster with
+  (`--xla_cpu_experimental_ynn_fusion_type=`), except for SR-NAM with a prior whose config
+  block says `ynnpack` (the StyleGAN prior's SR-NAM program is 1.3-1.5x faster with
   YNNPACK). `NAM_JAX_YNNPACK=1` / `0` forces it on / off.
 - Devices: one XLA device per core (`--xla_force_host_platform_device_count`), so a program
   whose batch axis is sharded over them runs the halves side by side; SR-NAM shards its

@@ -51,3 +51,10 @@ def finite_or_none(data: Any) -> Any:
 def write_json(path: str | pathlib.Path, data: Any) -> pathlib.Path:
   """Strict JSON (non-finite floats become null), written atomically."""
   return write_text(path, json.dumps(finite_or_none(data), indent=2, allow_nan=False))
+
+
+def figure_path(out_dir: str | pathlib.Path, name: str) -> pathlib.Path:
+  """Where a figure of an output folder goes: OUT/figures/NAME (the folder is made)."""
+  folder = pathlib.Path(out_dir) / 'figures'
+  folder.mkdir(parents=True, exist_ok=True)
+  return folder / name

@@ -2,8 +2,10 @@
 
 Inference (nam_jax/nam/) works with any face prior and any degradation through the two small
 interfaces below and never imports a model family. A model family implements an interface in
-its own package and is listed in the registry by module path; `load_prior` and
-`load_degradation` import it on first use.
+its own package. A face prior is registered by one block of the config (`nam.priors.NAME`:
+its module, checkpoint, solver defaults, XLA preference and its own options; configs/common.py),
+a degradation in DEGRADATIONS below; `load_prior` and `load_degradation` import the module on
+first use.
 
 Implementations are frozen dataclasses that hold only static information (widths, latent
 size): they are hashable and serve as static arguments of the compiled program. Weights
@@ -18,14 +20,13 @@ from typing import Any, Protocol
 
 import jax
 
-# name -> module with `load(ckpt_dir) -> (model, weights, meta)`.
-PRIORS = {'progan': 'nam_jax.progan.prior', 'stylegan': 'nam_jax.stylegan.prior'}
-# A value 'module:function' names the loader when a module holds several.
+# name -> module with `load(ckpt_dir) -> (model, weights, meta)`; a value 'module:function'
+# names the loader when a module holds several.
 DEGRADATIONS = {'h2l': 'nam_jax.degrade.degradation',
                 'bicubic': 'nam_jax.degrade.operators:load_bicubic',
                 'bilinear': 'nam_jax.degrade.operators:load_bilinear',
                 'area': 'nam_jax.degrade.operators:load_area',
-                'camera': 'nam_jax.degrade.camera'}
+                'camera': 'nam_jax.camera.model'}
 
 
 class FacePrior(Protocol):
@@ -47,6 +48,9 @@ class FacePrior(Protocol):
   def mean_latent(self, params: Any) -> jax.Array:
     """The latent of the average face (the target of a mean-latent pull)."""
 
+  # Optional: penalty(params, latent) -> a scalar added to one candidate's loss, or None for
+  # no term (decided at trace time, e.g. from the prior's own options).
+
   # Optional: render(params, latents, size) -> faces [B, size, size, 3] for a prior that can
   # render its final candidates larger than the 64 px it is searched at (nam/render.py).
 
@@ -55,7 +59,7 @@ class Degradation(Protocol):
   """HR faces [B, 64, 64, 3] + noise [B, noise_dim] -> LR faces [B, 16, 16, 3] in [-1, 1].
 
   The noise is the degradation's free input: a learned network's noise vector, or a camera's
-  parameters (nam_jax/degrade/camera.py); SR-NAM can optimise it per candidate."""
+  parameters (nam_jax/camera/model.py); SR-NAM can optimise it per candidate."""
 
   @property
   def noise_dim(self) -> int:
@@ -68,13 +72,6 @@ class Degradation(Protocol):
     ...
 
 
-# Priors whose SR-NAM program runs faster on a CPU with XLA's default YNNPACK convolutions
-# than with XLA's own: the StyleGAN prior's separable and modulated convolutions (46.8 vs
-# 59.3 ms per candidate-iteration at 16 seeds, 42.2 vs 65.1 at 64; docs/benchmarks.md).
-# infer.py and evaluate.py keep YNNPACK on for them (nam_jax.devices).
-YNNPACK_PRIORS = frozenset({'stylegan'})
-
-
 @dataclasses.dataclass(frozen=True)
 class Loaded:
   """A network ready for inference: its static model, its weights and its model.json."""
@@ -82,22 +79,23 @@ class Loaded:
   model: Any
   weights: Any
   meta: dict
+  options: tuple = ()  # A face prior's own options it was loaded with, as sorted pairs.
 
 
-def _load(registry: dict[str, str], what: str, name: str, ckpt_dir, **options) -> Loaded:
-  if name not in registry:
-    raise ValueError(f'unknown {what} {name!r}; known: {", ".join(sorted(registry))}')
-  module, _, function = registry[name].partition(':')
-  return Loaded(*getattr(importlib.import_module(module), function or 'load')(ckpt_dir,
-                                                                             **options))
+def _call(target: str, ckpt_dir, **options):
+  module, _, function = target.partition(':')
+  return getattr(importlib.import_module(module), function or 'load')(ckpt_dir, **options)
 
 
-def load_prior(name: str, ckpt_dir, w_plus: bool = False) -> Loaded:
-  """The face prior `name` (a key of PRIORS) from its exported checkpoint; `w_plus`: search
-  one style per modulation (priors without such a space refuse it)."""
-  return _load(PRIORS, 'face prior', name, ckpt_dir, w_plus=w_plus)
+def load_prior(module: str, ckpt_dir, options: dict | None = None) -> Loaded:
+  """The face prior of `module` ('package.module' or 'package.module:function', a config
+  block's `module`) from its exported checkpoint, built with its own `options`."""
+  options = dict(options or {})
+  return Loaded(*_call(module, ckpt_dir, **options), options=tuple(sorted(options.items())))
 
 
 def load_degradation(name: str, ckpt_dir) -> Loaded:
   """The degradation `name` (a key of DEGRADATIONS) from its exported checkpoint."""
-  return _load(DEGRADATIONS, 'degradation', name, ckpt_dir)
+  if name not in DEGRADATIONS:
+    raise ValueError(f'unknown degradation {name!r}; known: {", ".join(sorted(DEGRADATIONS))}')
+  return Loaded(*_call(DEGRADATIONS[name], ckpt_dir))

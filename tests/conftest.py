@@ -57,3 +57,33 @@ def ckpts(tmp_path_factory):
   degradation.export(c.degrade, d.g_params, d.g_stats, root / 'degrade')
   prior.export(c.progan, g.g_ema, root / 'progan')
   return root
+
+
+@pytest.fixture(scope='session')
+def faces():
+  """Two 64 px face crops of the astronaut photo and a noisy pattern (uint8 [3, 64, 64, 3])."""
+  import numpy as np
+  from skimage import data, transform
+  crop = data.astronaut()[40:210, 130:300]
+  a = (transform.resize(crop, (64, 64), anti_aliasing=True) * 255).astype(np.uint8)
+  noise = np.random.RandomState(0).randint(0, 256, (64, 64, 3)).astype(np.uint8)
+  return np.stack([a, a[:, ::-1], noise])
+
+
+@pytest.fixture(scope='session')
+def job_settings(ckpts):
+  """The one builder of test inference settings: the test config's `nam` section with the
+  test-size checkpoints, a short search (4 steps, lr 0.05, unrolled by 2, no progress) and the
+  shipped LR-kind classifier for `auto`, then `overrides`."""
+  from configs import test as test_cfg
+  from nam_jax.nam import settings
+  repo = pathlib.Path(__file__).resolve().parents[1]
+
+  def make(**overrides):
+    values = dict(steps=4, learning_rate=0.05, unroll=2, progress=False,
+                  prior_ckpt=str(ckpts / 'progan'), degradation_ckpt=str(ckpts / 'degrade'),
+                  auto_ckpt=str(repo / 'checkpoints' / 'lr_kind_cpu'))
+    values.update(overrides)
+    return settings.from_config(test_cfg.get_config().nam, values)
+
+  return make

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from nam_jax.data import camera, datasets, pipeline, splits, tfds_faces
+from nam_jax.camera import simulate
+from nam_jax.data import datasets, pipeline, splits, tfds_faces
 
 
 def test_synthetic_splits_shapes_and_disjoint_seeds(test_config):
@@ -37,9 +38,9 @@ def test_unpaired_train_has_no_hr_and_paired_test_has_ground_truth(test_config):
   pairs = datasets.lr_test_pairs(test_config.data)
   n = test_config.data.lr_test
   chex.assert_shape([pairs['lr'], pairs['hr'], pairs['params']],
-                    [(n, 16, 16, 3), (n, 64, 64, 3), (n, len(camera.PARAM_NAMES))])
+                    [(n, 16, 16, 3), (n, 64, 64, 3), (n, len(simulate.PARAM_NAMES))])
   # The stored LR face is exactly the camera pipeline applied to the stored HR source.
-  lr, params = camera.degrade_face(pairs['hr'][0], int(pairs['seed'][0]))
+  lr, params = simulate.degrade_face(pairs['hr'][0], int(pairs['seed'][0]))
   np.testing.assert_array_equal(lr, pairs['lr'][0])
   np.testing.assert_array_equal(params, pairs['params'][0])
 

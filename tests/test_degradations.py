@@ -4,38 +4,19 @@ and --degradation=auto."""
 import json
 import pathlib
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from PIL import Image
-from skimage import data, transform
 
 from nam_jax import images, priors
-from nam_jax.degrade import camera, operators
+from nam_jax.camera import model as camera
+from nam_jax.degrade import operators
 from nam_jax.eval import reach
 from nam_jax.nam import auto, chunks
 
-def job_settings(ckpts, **overrides):
-  from configs import test as test_cfg
-  from nam_jax.nam import settings
-  values = dict(steps=4, learning_rate=0.05, unroll=2, progress=False,
-                prior_ckpt=str(ckpts / 'progan'), degradation_ckpt=str(ckpts / 'degrade'),
-                auto_ckpt=str(ROOT / 'checkpoints' / 'lr_kind_cpu'))
-  return settings.from_config(test_cfg.get_config().nam, {**values, **overrides})
-
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PIL_FILTERS = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'area': Image.BOX}
-
-
-@pytest.fixture(scope='module')
-def faces():
-  """Two 64 px face crops of the astronaut photo and a noisy pattern (uint8 [3, 64, 64, 3])."""
-  crop = data.astronaut()[40:210, 130:300]
-  a = (transform.resize(crop, (64, 64), anti_aliasing=True) * 255).astype(np.uint8)
-  noise = np.random.RandomState(0).randint(0, 256, (64, 64, 3)).astype(np.uint8)
-  return np.stack([a, a[:, ::-1], noise])
 
 
 @pytest.mark.parametrize('kind', sorted(PIL_FILTERS))
@@ -57,30 +38,6 @@ def test_resample_matrices_are_pil_shaped():
   cubic = operators.resample_matrix(64, 16, 'bicubic')
   np.testing.assert_allclose(cubic.sum(axis=1), 1.0, atol=1e-6)
   assert np.count_nonzero(cubic[8]) == 16 and cubic[8].min() < 0  # 8 px support, lobes.
-
-
-def test_camera_parameters_stay_in_their_ranges():
-  raw = 50.0 * jax.random.normal(jax.random.key(0), (64, camera.NUM_PARAMS))
-  p = jax.vmap(camera.camera_params)(raw)
-  gamma, m, bias, sigma = (np.asarray(p[k]) for k in ('gamma', 'matrix', 'bias', 'sigma'))
-  assert np.all((gamma >= np.exp(-camera.LOG_GAMMA) - 1e-6) &
-                (gamma <= np.exp(camera.LOG_GAMMA) + 1e-6))
-  diag = np.diagonal(m, axis1=1, axis2=2)
-  assert np.all((diag >= np.exp(-camera.LOG_GAIN) - 1e-6) &
-                (diag <= np.exp(camera.LOG_GAIN) + 1e-6))
-  off = m - np.einsum('bi,ij->bij', diag, np.eye(3))
-  assert np.abs(off).max() <= camera.CROSS_MAX + 1e-6
-  assert np.abs(bias).max() <= camera.BIAS_MAX + 1e-6
-  assert sigma.min() >= camera.SIGMA_MIN - 1e-6 and sigma.max() <= camera.SIGMA_MAX + 1e-6
-
-
-def test_camera_at_its_sharpest_is_the_bicubic_operator(faces):
-  """Identity colour, gamma 1 and the narrowest blur: within 0.005 of plain bicubic."""
-  hr = jnp.asarray(images.as_float(faces[:2]))
-  raw = jnp.zeros((2, camera.NUM_PARAMS)).at[:, 13:15].set(-20.0)
-  cam = camera.CameraDegradation()({}, hr, raw)
-  ref = operators.KnownOperator('bicubic')({}, hr, None)
-  assert float(jnp.mean(jnp.abs(cam - ref))) < 0.005
 
 
 def test_reach_of_the_true_face_is_below_a_wrong_face(faces):
@@ -118,13 +75,13 @@ def test_auto_picks_the_operator_that_made_the_input(test_config):
   assert auto.choose(np.array([0.2, 0.5, 0.9])) == [auto.SIMPLE, auto.GENERAL, auto.GENERAL]
 
 
-def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(ckpts, tmp_path):
+def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(job_settings, tmp_path):
   """infer.py's job with each degradation: the search runs (camera parameters optimised),
   and auto writes what it chose for each input to results.json."""
   from nam_jax.nam import job
   lr = np.random.RandomState(0).randint(0, 256, (2, 16, 16, 3)).astype(np.uint8)
   for name in ('bicubic', 'camera'):
-    s = job_settings(ckpts, degradation=name, seeds=2)
+    s = job_settings(degradation=name, seeds=2)
     out = chunks.super_resolve(chunks.load_model(s), lr, s)
     assert out['hr'].shape == (2, 2, 64, 64, 3)
     assert out['noise'].shape == (2, 2, priors.load_degradation(name, None).model.noise_dim)
@@ -133,7 +90,7 @@ def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(ckpts,
   folder.mkdir()
   for i, x in enumerate(lr):
     images.save_png(folder / f'face{i}.png', x)
-  s = job_settings(ckpts, degradation='auto', seeds=2, input=str(folder),
+  s = job_settings(degradation='auto', seeds=2, input=str(folder),
                    out=str(tmp_path / 'out'))
   assert job.super_resolve_job(s, None) == 0
   results = json.loads((tmp_path / 'out' / 'results.json').read_text())
@@ -143,6 +100,6 @@ def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(ckpts,
     assert 0.0 <= entry['camera_probability'] <= 1.0
 
 
-def test_unknown_degradation_is_refused(ckpts):
+def test_unknown_degradation_is_refused(job_settings):
   with pytest.raises(ValueError, match='unknown degradation'):
-    job_settings(ckpts, degradation='jpeg')
+    job_settings(degradation='jpeg')

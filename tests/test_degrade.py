@@ -151,16 +151,16 @@ def test_diversity_term_acts_below_its_target_and_pushes_the_noise_to_matter(cfg
 
 
 def test_mixed_lr_faces_are_deterministic_and_use_every_kind():
-  from nam_jax.data import camera
+  from nam_jax.camera import simulate
   rng = np.random.default_rng(0)
   hr = rng.integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
-  a = camera.degrade_mixed(hr, 'wide', first_seed=5)
+  a = simulate.degrade_mixed(hr, 'wide', first_seed=5)
   chex.assert_shape(a, (40, 16, 16, 3))
-  np.testing.assert_array_equal(a, camera.degrade_mixed(hr, 'wide', first_seed=5))
-  assert np.abs(a.astype(int) - camera.degrade_mixed(hr, 'wide', first_seed=6)).mean() > 1
-  kinds = [camera.MIXES['wide'][0][0]]
+  np.testing.assert_array_equal(a, simulate.degrade_mixed(hr, 'wide', first_seed=5))
+  assert np.abs(a.astype(int) - simulate.degrade_mixed(hr, 'wide', first_seed=6)).mean() > 1
+  kinds = [simulate.MIXES['wide'][0][0]]
   with pytest.raises(ValueError, match='unknown LR mix'):
-    camera.degrade_mixed(hr, 'nope', first_seed=0)
+    simulate.degrade_mixed(hr, 'nope', first_seed=0)
   # The bicubic kind is plain PIL bicubic: some faces match it exactly.
   from PIL import Image
   plain = np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC)) for h in hr])

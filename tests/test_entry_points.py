@@ -75,6 +75,11 @@ def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(t
       (['evaluate.py', '--settings=oops', f'--out={out}'], {}, 'NAME:key=value'),
       (['evaluate.py', '--settings=a:steps=x', f'--out={out}'], {},
        "'x' is not a whole number"),
+      (['infer.py', '--prior=progan', '--prior_options=w_plus=True', f'--out={out}'], {},
+       "face prior 'progan' has no option w_plus"),
+      (['evaluate.py', '--generators=h2l', f'--out={out}'], {}, '--generators=h2l needs --ckpts'),
+      (['evaluate.py', '--generators=progan_ema', f'--workdir={tmp_path / "empty"}',
+        f'--out={out}'], {}, 'no ProGAN checkpoint in'),
   ]
   procs = [subprocess.Popen([sys.executable] + args, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,

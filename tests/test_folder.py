@@ -82,3 +82,17 @@ def test_folder_source_in_config(mixed_folder):
   lr = datasets.lr_source(cfg, 'test')
   assert len(hr) == 3 and hr[0].shape == (64, 64, 3)
   assert len(lr) == 1 and lr[0].shape == (16, 16, 3)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+  x = np.zeros((32, 64, 3), np.uint8)
+  x[:, :32] = 255  # Left half white, as stored.
+  im = Image.fromarray(x)
+  exif = im.getexif()
+  exif[0x0112] = 6  # Stored rotated: display after a 90-degree clockwise turn.
+  im.save(tmp_path / 'photo.jpg', exif=exif.tobytes(), quality=95)
+  loaded = folder.load_image(tmp_path / 'photo.jpg', 16)
+  upright = np.asarray(Image.fromarray(x).rotate(-90, expand=True))
+  assert loaded.shape == (16, 16, 3)
+  top, bottom = loaded[:8].mean(), loaded[8:].mean()
+  assert (top > bottom) == (upright[:32].mean() > upright[32:].mean()) and abs(top - bottom) > 100

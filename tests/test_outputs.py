@@ -174,14 +174,11 @@ def test_aligned_faces_of_photos_sharing_a_stem_keep_their_own_names(tmp_path):
   assert all(src.startswith(str(tmp_path / 'a.')) for src in inp.sources)
 
 
-def test_progan_says_in_one_line_that_it_renders_64_px_only(ckpts, test_config, tmp_path,
+def test_progan_says_in_one_line_that_it_renders_64_px_only(job_settings, test_config, tmp_path,
                                                             capsys):
-  from configs import test as test_cfg
-  from nam_jax.nam import job, settings
-  s = settings.from_config(test_cfg.get_config().nam, dict(
-      seeds=1, steps=1, unroll=1, progress=False, prior_ckpt=str(ckpts / 'progan'),
-      degradation_ckpt=str(ckpts / 'degrade'), input='examples', limit=1, size=256,
-      out=str(tmp_path / 'out')))
+  from nam_jax.nam import job
+  s = job_settings(seeds=1, steps=1, unroll=1, input='examples', limit=1, size=256,
+                   out=str(tmp_path / 'out'))
   assert job.super_resolve_job(s, test_config.data) == 0
   said = capsys.readouterr().out
   assert 'the progan prior renders 64 px only; --size=256 ignored' in said
@@ -190,16 +187,14 @@ def test_progan_says_in_one_line_that_it_renders_64_px_only(ckpts, test_config, 
   assert res['size'] == 64 and Image.open(path).size == (64, 64)
 
 
-def test_a_pick_that_names_no_face_is_one_line_before_the_search(ckpts, test_config,
+def test_a_pick_that_names_no_face_is_one_line_before_the_search(job_settings, test_config,
                                                                   tmp_path, capsys):
   from configs import test as test_cfg
   from nam_jax.nam import job, settings
   for pick, align in (('nobody_face0:1', True), ('astronaut_face:0', False)):
-    s = settings.from_config(test_cfg.get_config().nam, dict(
-        seeds=2, steps=1, unroll=1, progress=False, prior_ckpt=str(ckpts / 'progan'),
-        degradation_ckpt=str(ckpts / 'degrade'), align=align, pick=pick,
-        input=str(pathlib.Path(__file__).resolve().parents[1] / 'examples' / 'photos'),
-        out=str(tmp_path / 'out')))
+    s = job_settings(seeds=2, steps=1, unroll=1, align=align, pick=pick,
+                     input=str(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
+                               'photos'), out=str(tmp_path / 'out'))
     assert job.super_resolve_job(s, test_config.data) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f'error: --pick {pick}: needs --align'), err

@@ -1,6 +1,7 @@
 """Module boundaries: no import cycles in nam_jax/, and inference never names a model family."""
 
 import ast
+import functools
 import pathlib
 
 import pytest
@@ -14,10 +15,18 @@ def _module_name(path: pathlib.Path, root: pathlib.Path = PACKAGE) -> str:
   return '.'.join(parts[:-1] if parts[-1] == '__init__' else parts)
 
 
+@functools.lru_cache(maxsize=None)
+def _parse(path: pathlib.Path, text: str) -> ast.Module:
+  # Each file is parsed once per session: the parametrized cases share the trees (CPython
+  # 3.11.7's ast.parse once raised a spurious SystemError in a full CI run).
+  del path  # Part of the key only.
+  return ast.parse(text)
+
+
 def _imports(path: pathlib.Path, modules: set[str]) -> set[str]:
   """nam_jax modules imported anywhere in a file (function-level imports included)."""
   found = set()
-  for node in ast.walk(ast.parse(path.read_text())):
+  for node in ast.walk(_parse(path, path.read_text())):
     if isinstance(node, ast.Import):
       names = [a.name for a in node.names]
     elif isinstance(node, ast.ImportFrom) and node.module:
@@ -91,3 +100,37 @@ def test_inference_reaches_model_families_only_through_the_registry(path):
   assert not named, f'{path.name} imports {sorted(named)}'
   # And no family module is named as a string either (e.g. importlib by name).
   assert not any(f in path.read_text() for f in FAMILIES)
+
+
+def _own_option_names() -> set[str]:
+  """The own options of every face prior block of the shipped configs."""
+  import sys
+  sys.path.insert(0, str(PACKAGE.parent))
+  from configs import cpu, paper, test
+  return {key for module in (cpu, paper, test)
+          for block in module.get_config().nam.priors.values()
+          for key in dict(block.get('own', {}))}
+
+
+def _option_references(path: pathlib.Path, names: set[str]) -> set[str]:
+  """`names` used as an attribute, a keyword argument or a string in a file (the ways code
+  reads or passes an option; local variables of the same spelling are not references)."""
+  found = set()
+  for node in ast.walk(_parse(path, path.read_text())):
+    if isinstance(node, ast.Attribute):
+      found.add(node.attr)
+    elif isinstance(node, ast.keyword) and node.arg:
+      found.add(node.arg)
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+      found.add(node.value)
+  return found & names
+
+
+def test_inference_names_no_option_of_one_prior():
+  names = _own_option_names()
+  assert {'w_plus', 'spread'} <= names  # The StyleGAN prior's, so the check has teeth.
+  files = sorted((PACKAGE / 'nam').glob('*.py')) + [PACKAGE / 'priors.py']
+  named = {p.name: sorted(_option_references(p, names)) for p in files}
+  assert not any(named.values()), {k: v for k, v in named.items() if v}
+  probe = PACKAGE.parent / 'nam_jax' / 'stylegan' / 'prior.py'  # The family itself names them.
+  assert _option_references(probe, names) == {'w_plus', 'spread'}

@@ -188,15 +188,16 @@ def small_head(test_config, tmp_path_factory, params):
 
 
 def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params):
-  """The prior loads by name, keeps W / W+ shapes, projects into the typical ball, and SR-NAM
-  optimises through it (vmapped) with the LR loss going down."""
+  """The prior loads from its config block's module, keeps W / W+ shapes, projects into the
+  typical ball, and SR-NAM optimises through it (vmapped) with the LR loss going down."""
   from configs import test as test_cfg
   from nam_jax import priors
-  from nam_jax.nam import chunks, invert, settings
+  from nam_jax.nam import chunks, settings
   from nam_jax.stylegan import head
   from nam_jax.stylegan import prior as stylegan_prior
   tmp_path, spec = small_head, head.HeadSpec(8, block=True)
-  loaded = priors.load_prior('stylegan', tmp_path / 'head')
+  block = settings.prior_block(test_cfg.get_config().nam, 'stylegan')
+  loaded = priors.load_prior(block['module'], tmp_path / 'head')
   prior_, p = loaded.model, loaded.weights
   w = prior_.initial_latent(p, jax.random.key(3))
   assert w.shape == (512,)
@@ -225,7 +226,7 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params):
     r = chunks.super_resolve(chunks.load_model(plus_job), np.zeros((1, 16, 16, 3), np.uint8),
                              plus_job)
     assert r['z'].shape == (1, 2, 23, 512)
-    spreads.append(float(invert.row_spread(jnp.asarray(r['z'][0, 0]))))
+    spreads.append(float(stylegan_prior.row_spread(jnp.asarray(r['z'][0, 0]))))
   assert spreads[1] < spreads[0]
 
 
@@ -238,15 +239,21 @@ def test_auto_searches_w_plus_only_where_it_chose_a_known_operator(test_config, 
   from nam_jax.degrade import lr_kind
   from nam_jax.nam import auto, chunks, settings
   cfg = test_cfg.get_config().nam
-  cfg.prior_options = {'stylegan': {'by_degradation': {'bicubic': {'w_plus': True}}}}
+  cfg.priors.stylegan.by_degradation = {'bicubic': {'w_plus': True}}
   base = dict(prior='stylegan', prior_ckpt=str(small_head / 'head'), degradation='auto',
               auto_ckpt=str(ROOT / 'checkpoints' / 'lr_kind_cpu'), seeds=2, steps=3, unroll=1,
               learning_rate=0.05, noise='zero', progress=False)
   job = settings.from_config(cfg, base)
-  assert job.for_degradation('bicubic').w_plus and not job.for_degradation('camera').w_plus
-  assert not settings.from_config(cfg, {**base, 'w_plus': False}).for_degradation(
-      'bicubic').w_plus
-  assert settings.from_config(cfg, {**base, 'degradation': 'bicubic'}).w_plus
+
+  def w_plus(s):
+    return dict(s.prior_options)['w_plus']
+
+  assert w_plus(job.for_degradation('bicubic')) and not w_plus(job.for_degradation('camera'))
+  assert not w_plus(settings.from_config(cfg, {**base, 'w_plus': False}).for_degradation(
+      'bicubic'))
+  assert not w_plus(settings.from_config(
+      cfg, {**base, 'prior_options': 'w_plus=False'}).for_degradation('bicubic'))
+  assert w_plus(settings.from_config(cfg, {**base, 'degradation': 'bicubic'}))
   hr = datasets.take(datasets.hr_source(test_config.data, 'test'), 8)
   classifier = lr_kind.load(job.auto_ckpt)
   kinds = [auto.choose(lr_kind.camera_probability(classifier, real_faces.make_lr(hr, k, 7)))
@@ -260,10 +267,34 @@ def test_auto_searches_w_plus_only_where_it_chose_a_known_operator(test_config, 
   assert np.all(per_layer[0] > 1e-4) and np.all(per_layer[1] == 0)
 
 
-def test_progan_refuses_w_plus():
-  from nam_jax import priors
-  with pytest.raises(ValueError, match='w_plus'):
-    priors.load_prior('progan', 'checkpoints/progan_cpu', w_plus=True)
+def test_own_options_belong_to_their_prior_and_are_checked():
+  """w_plus and spread are the StyleGAN prior's own options: typed from text, refused for
+  the ProGAN prior (which has none), and a negative spread refused by the prior's loader."""
+  from configs import test as test_cfg
+  from nam_jax.nam import settings
+  from nam_jax.stylegan import prior as stylegan_prior
+  cfg = test_cfg.get_config().nam
+  s = settings.from_config(cfg, {'prior': 'stylegan', 'prior_options': 'w_plus=True,spread=2'})
+  assert dict(s.prior_options) == {'w_plus': True, 'spread': 2.0}
+  assert settings.from_config(cfg, {'prior': 'stylegan'}).record()['prior_options'] == {
+      'w_plus': False, 'spread': 0.0}
+  with pytest.raises(ValueError, match="face prior 'progan' takes: none"):
+    settings.from_config(cfg, {'prior': 'progan', 'w_plus': True})
+  with pytest.raises(ValueError, match="'progan' has no option w_plus"):
+    settings.from_config(cfg, {'prior': 'progan', 'prior_options': 'w_plus=True'})
+  with pytest.raises(ValueError, match="not True or False"):
+    settings.from_config(cfg, {'prior': 'stylegan', 'prior_options': 'w_plus=maybe'})
+  with pytest.raises(ValueError, match='spread must be'):
+    stylegan_prior.load('nowhere', spread=-1.0)
+
+
+def test_row_spread_is_zero_for_w_and_equal_rows_and_grows_with_their_distance():
+  from nam_jax.stylegan import prior as stylegan_prior
+  assert float(stylegan_prior.row_spread(jnp.ones((512,)))) == 0.0
+  assert float(stylegan_prior.row_spread(jnp.ones((23, 512)))) == 0.0
+  rows = jnp.zeros((2, 4)).at[0].set(1.0)   # Rows 1 and 0: each 0.5 from their mean.
+  np.testing.assert_allclose(float(stylegan_prior.row_spread(rows)), 0.25)
+  np.testing.assert_allclose(float(stylegan_prior.row_spread(3 * rows)), 9 * 0.25)
 
 
 def test_first_use_converts_without_forking_beside_jax(tmp_path):
@@ -273,8 +304,8 @@ def test_first_use_converts_without_forking_beside_jax(tmp_path):
   import subprocess
   import sys
   code = ('import jax.numpy as jnp; jnp.ones(2).block_until_ready()\n'
-          'from nam_jax.stylegan import model\n'
-          'p = model.load_params()\n'
+          'from nam_jax.stylegan import convert, model\n'
+          'p = model.load_params(convert.ensure_converted())\n'
           'print(sorted(p))\n')
   proc = subprocess.run([sys.executable, '-W', 'default', '-c', code], capture_output=True,
                         text=True, timeout=600, env={**os.environ, 'NAM_JAX_DATA': str(tmp_path)})
@@ -335,8 +366,8 @@ def test_damaged_weights_are_moved_aside_and_concurrent_first_uses_both_succeed(
   import sys
   damaged = _copy(converted, tmp_path / 'stylegan', checksum=False)
   damaged.write_bytes(damaged.read_bytes()[:1000])
-  code = ('from nam_jax.stylegan import model\n'
-          'p = model.load_params()\n'
+  code = ('from nam_jax.stylegan import convert, model\n'
+          'p = model.load_params(convert.ensure_converted())\n'
           'print(sorted(p))\n')
   env = {**os.environ, 'NAM_JAX_DATA': str(tmp_path)}
   procs = [subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE,

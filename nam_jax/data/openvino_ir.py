@@ -7,7 +7,7 @@ Every compilation in nam_jax goes through `compile_f32`, which asks for f32 infe
 
 Importing openvino starts its telemetry, which forks a process from a thread; in a process
 where JAX already runs that fork can deadlock. nam_jax therefore converts the weights in a
-child process of its own (nam_jax.stylegan.model.load_params) and renders synthetic faces
+child process of its own (nam_jax.stylegan.convert.ensure_converted) and renders synthetic faces
 before JAX is needed (prepare_data.py).
 """
 

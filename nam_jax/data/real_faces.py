@@ -10,7 +10,7 @@ wheels already installed (scikit-image, matplotlib), and sdists / npm tarballs t
 Every face of at least `MIN_FACE` photo pixels that dlib finds in a photo is used: aligned by
 nam_jax/data/align.py (HOG detector, 68 landmarks, the FFHQ alignment square at 256 px) and
 Lanczos-downsampled to 64 px, as the synthetic HR faces are. LR inputs are made three ways:
-plain bicubic downsampling (PIL), and the camera pipeline (nam_jax/data/camera.py, seeded per
+plain bicubic downsampling (PIL), and the camera pipeline (nam_jax/camera/simulate.py, seeded per
 face) at its 'mild' and 'strong' strengths.
 
   python -m nam_jax.data.real_faces            # build (or report) $NAM_JAX_DATA/real_faces
@@ -29,7 +29,8 @@ import tarfile
 import numpy as np
 from PIL import Image
 
-from nam_jax.data import align, camera, rendered_faces
+from nam_jax.camera import simulate
+from nam_jax.data import align, rendered_faces
 
 MIN_FACE = 64          # Aligned squares smaller than this in the photo are rejected.
 VERSION = 2            # Bumped when the set changes; an older cached set is rebuilt.
@@ -181,7 +182,7 @@ def make_lr(hr: np.ndarray, kind: str, first_seed: int = 40_000_000) -> np.ndarr
     return np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC))
                      for h in hr])
   strength = {'camera': 'mild', 'camera_strong': 'strong'}[kind]
-  return np.stack([camera.degrade_face(h, first_seed + i, strength=strength)[0]
+  return np.stack([simulate.degrade_face(h, first_seed + i, strength=strength)[0]
                    for i, h in enumerate(hr)])
 
 

@@ -21,7 +21,7 @@ import pathlib
 import numpy as np
 import tensorflow_datasets as tfds
 
-from nam_jax.data import camera
+from nam_jax.camera import simulate
 from nam_jax.data import rendered_faces
 from nam_jax.data import splits
 
@@ -89,7 +89,7 @@ class LrConfig(tfds.core.BuilderConfig):
 
 
 class SyntheticFacesLr(tfds.core.GeneratorBasedBuilder):
-  """16x16 faces degraded by the randomised camera pipeline of camera.py."""
+  """16x16 faces degraded by the randomised camera pipeline of nam_jax/camera/simulate.py."""
 
   VERSION = tfds.core.Version('1.0.0')
 
@@ -98,11 +98,11 @@ class SyntheticFacesLr(tfds.core.GeneratorBasedBuilder):
     if self.builder_config.paired:
       features['hr'] = _uint8_image(HR_SIZE)
       features['params'] = tfds.features.Tensor(
-          shape=(len(camera.PARAM_NAMES),), dtype=np.float32)
+          shape=(len(simulate.PARAM_NAMES),), dtype=np.float32)
     return tfds.core.DatasetInfo(
         builder=self,
         description=('Real-world-like 16x16 faces. Camera parameters, in order: ' +
-                     ', '.join(camera.PARAM_NAMES)),
+                     ', '.join(simulate.PARAM_NAMES)),
         features=tfds.features.FeaturesDict(features))
 
   def _split_generators(self, dl_manager):
@@ -115,7 +115,7 @@ class SyntheticFacesLr(tfds.core.GeneratorBasedBuilder):
   def _generate_examples(self, split: str, num: int):
     paired = self.builder_config.paired
     for seed, face in _faces(split, num, self.builder_config.truncation):
-      lr, params = camera.degrade_face(face, seed, LR_SIZE)
+      lr, params = simulate.degrade_face(face, seed, LR_SIZE)
       example = {'lr': lr, 'seed': seed}
       if paired:
         example.update(hr=face, params=params)

@@ -4,7 +4,7 @@ A 16x16 input shrunk by software (bicubic and friends) is sharp, clean and has i
 colours; one from a camera carries blur, sensor noise, JPEG blocks and colour casts. This
 network (three 3x3 convolutions and a dense layer, ~43k weights) reads those traces and gives
 the probability that a camera made the input. It is trained on synthetic HR training faces
-made LR both ways (plain PIL bicubic; the camera pipeline of nam_jax/data/camera.py at its
+made LR both ways (plain PIL bicubic; the camera pipeline of nam_jax/camera/simulate.py at its
 'mild' and 'strong' strengths, fresh parameters per face), never on the real-face test sets.
 
   python -m nam_jax.degrade.lr_kind --out=checkpoints/lr_kind_cpu     # about a minute

@@ -27,7 +27,8 @@ import optax
 
 from nam_jax import files, gan, layers, losses
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import degradation, evaluate, model, statistics
+from nam_jax.degrade import degradation, model, statistics
+from nam_jax.eval import generators
 from nam_jax.eval import vgg
 from nam_jax.training import checkpoints, lock, loop
 
@@ -125,7 +126,8 @@ def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array
       spread = jnp.zeros(())
     adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
     l1 = jnp.mean(jnp.abs(fake - target))
-    perc = (losses.perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps, cfg.perceptual_size)
+    perc = (losses.perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps,
+                                   cfg.perceptual_size)
             if cfg.delta else jnp.zeros(()))
     total = cfg.alpha * (cfg.gamma * l1 + cfg.delta * perc) + cfg.beta * adv
     if cfg.diversity_weight:
@@ -176,7 +178,7 @@ def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
     degradation.export(cfg, state.g_params, state.g_stats, workdir / 'export',
                        {'config': config.name, 'steps': cfg.steps})
   if cfg.eval_samples and (redo or not (workdir / 'eval.json').is_file()):
-    result = evaluate.frechet_report(config, state.g_params, state.g_stats)
+    result = generators.frechet_report(config, state.g_params, state.g_stats)
     if writer is not None:
       writer.scalars(cfg.steps, result)
     files.write_json(workdir / 'eval.json', result)
@@ -185,18 +187,19 @@ def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
 
 def _lr_train(config):
   """The unpaired real-world LR faces the critic learns from: the data's LR training split,
-  or (cfg.lr_mix, synthetic data only) faces made LR in memory by a mixture of camera.MIXES
-  from the second half of the HR training split (the generator's HR batches draw from all of
-  it; the GAN is unpaired, so no pair is ever shown)."""
+  or (cfg.lr_mix, synthetic data only) faces made LR in memory by a mixture of
+  nam_jax.camera.simulate.MIXES from the second half of the HR training split (the
+  generator's HR batches draw from all of it; the GAN is unpaired, so no pair is ever
+  shown)."""
   mix = config.degrade.lr_mix
   if not mix:
     return datasets.lr_source(config.data, 'train')
-  from nam_jax.data import camera
+  from nam_jax.camera import simulate
   hr = datasets.hr_source(config.data, 'train')
   half = len(hr) // 2
   faces = np.stack([hr[i] for i in range(half, len(hr))])
   loop.say(f'making {len(faces)} LR training faces with the {mix!r} mixture')
-  return datasets.ArraySource(camera.degrade_mixed(faces, mix, first_seed=80_000_000))
+  return datasets.ArraySource(simulate.degrade_mixed(faces, mix, first_seed=80_000_000))
 
 
 @lock.exclusive

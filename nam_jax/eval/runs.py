@@ -12,7 +12,7 @@ import pathlib
 
 import numpy as np
 
-from nam_jax import images, priors
+from nam_jax import files, images, priors
 from nam_jax.data import datasets, real_faces
 from nam_jax import faces
 from nam_jax.eval import lpips, reach, suite
@@ -92,7 +92,7 @@ def best_of_k_plot(test, job, model, out_dir: pathlib.Path, k_max: int) -> dict:
               ylim=(0, 1))
   fig.suptitle(f'SR-NAM ({job.prior}) on {test.name}: {n} faces, {k_max} seeds')
   fig.tight_layout()
-  path = out_dir / f'eval_best_of_k_{test.name}.png'
+  path = files.figure_path(out_dir, f'eval_best_of_k_{test.name}.png')
   fig.savefig(path, dpi=100)
   print(f'wrote {path}')
   return curve

@@ -3,7 +3,7 @@
 SR-NAM needs a degradation that can map the true face onto the input (nam_jax/eval/reach.py).
 Two cover the inputs nam_jax meets: plain bicubic downsampling (no freedom: the most
 constrained search, right for images shrunk by software) and the blind camera model
-(nam_jax/degrade/camera.py: colour, gamma and blur fitted per candidate, right for photos
+(nam_jax/camera/model.py: colour, gamma and blur fitted per candidate, right for photos
 from a camera). The camera can explain anything bicubic can, so the search's residual cannot
 choose between them (a probe that compared short searches with each chose right for only 83%
 of synthetic inputs). auto reads the input instead: a small classifier

@@ -47,21 +47,25 @@ def load_model(settings: Settings, prior: priors.Loaded | None = None) -> Model 
   """The face prior and degradation a job's settings name, from their checkpoints (`prior`:
   an already loaded face prior to reuse). 'auto' loads every degradation it chooses from and
   its classifier (settings.auto_ckpt), each with its own settings (Settings.for_degradation:
-  the face prior is loaded once per latent space)."""
+  the face prior is loaded once per set of its own options)."""
   if settings.degradation == 'auto':
-    loaded = {} if prior is None else {getattr(prior.model, 'w_plus', False): prior}
+    loaded = {} if prior is None else {prior.options: prior}
     models = {}
     for name in auto.CHOICES:
       sub = settings.for_degradation(name)
-      if sub.w_plus not in loaded:
-        loaded[sub.w_plus] = priors.load_prior(sub.prior, sub.prior_ckpt, w_plus=sub.w_plus)
-      models[name] = load_model(sub, loaded[sub.w_plus])
+      if sub.prior_options not in loaded:
+        loaded[sub.prior_options] = _load_prior(sub)
+      models[name] = load_model(sub, loaded[sub.prior_options])
     return AutoModel(models, lr_kind.load(settings.auto_ckpt))
-  prior = prior or priors.load_prior(settings.prior, settings.prior_ckpt,
-                                     w_plus=settings.w_plus)
+  prior = prior or _load_prior(settings)
   deg = priors.load_degradation(settings.degradation, settings.degradation_ckpt)
   return Model(invert.Networks(prior.model, deg.model), prior.weights, deg.weights,
                prior.meta, deg.meta)
+
+
+def _load_prior(settings: Settings) -> priors.Loaded:
+  return priors.load_prior(settings.prior_module, settings.prior_ckpt,
+                           dict(settings.prior_options))
 
 
 def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Settings,

@@ -66,9 +66,6 @@ class Options:
   sphere: bool = option('Project the latent back onto the prior\'s sphere each step.')
   # Cheikh Sidiya eq. 9: z <- z + gamma * (mean latent - z) at the end.
   mean_pull: float = option('Pull the latent toward the mean latent at the end.')
-  # Loss weight on the spread of a W+ latent's rows (PULSE's cross loss in spirit): mean
-  # squared distance of each row to their mean.
-  spread: float = option('W+ only: loss weight on the spread of the per-layer styles.')
   unroll: int = option()     # Iterations unrolled per lax.scan step.
   schedule: str = option('Learning rate over the steps: constant, or cosine decay to a tenth.',
                          SCHEDULES)
@@ -87,8 +84,6 @@ class Options:
       raise ValueError(f'steps must be >= 1, got {self.steps}')
     if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
       raise ValueError(f'learning_rate must be finite and > 0, got {self.learning_rate}')
-    if not (math.isfinite(self.spread) and self.spread >= 0):
-      raise ValueError(f'spread must be finite and >= 0, got {self.spread}')
     if self.start_pool < 1:
       raise ValueError(f'start_pool must be >= 1, got {self.start_pool}')
     if self.stop_patience < 0:
@@ -148,14 +143,6 @@ def lr_l1(nets: Networks, prior_params, degradation_vars, z, n, target) -> jax.A
   return jnp.mean(jnp.abs(lr_image - target))
 
 
-def row_spread(z: jax.Array) -> jax.Array:
-  """Mean squared distance (per element) of the rows of a W+ latent [R, D] to their mean;
-  0 for a single-row latent [D]."""
-  if z.ndim < 2:
-    return jnp.zeros(())
-  return jnp.mean(jnp.square(z - jnp.mean(z, axis=0, keepdims=True)))
-
-
 def learning_rate_schedule(opts: Options):
   """The step size at each step: constant, or cosine decay from learning_rate to a tenth of
   it at the last step."""
@@ -179,11 +166,13 @@ def step_one(variables, opt_state, n_fixed, target, prior_params, degradation_va
           nets: Networks, opts: Options):
   """One Adam step of one candidate: (variables, Adam state, LR L1 before the step)."""
   noise_lr_scale = getattr(nets.degradation, 'noise_lr_scale', 1.0)
+  penalty = getattr(nets.prior, 'penalty', lambda params, z: None)
 
   def loss_fn(vs):
     loss = lr_l1(nets, prior_params, degradation_vars, vs[0],
                  vs[1] if len(vs) > 1 else n_fixed, target)
-    return loss + opts.spread * row_spread(vs[0]) if opts.spread else loss
+    extra = penalty(prior_params, vs[0])  # The prior's own term (FacePrior.penalty), if any.
+    return loss if extra is None else loss + extra
 
   loss, grads = jax.value_and_grad(loss_fn)(variables)
   updates, opt_state = _optimiser(opts).update(grads, opt_state, variables)

@@ -28,9 +28,8 @@ class Settings:
   rng_seed: int = invert.option('Seed of all random starts: same seed, same outputs.')
   max_batch: int = invert.option('At most this many candidates per compiled chunk.')
   prior: str = invert.option(
-      'Face prior: a key of nam_jax.priors.PRIORS (progan, stylegan, or one registered there).')
-  prior_ckpt: str = invert.option('Exported face prior (default: the config\'s).')
-  w_plus: bool = invert.option('StyleGAN prior: search W+ (one style per modulation).')
+      'Face prior: a block of the config\'s nam.priors (progan, stylegan, or one added there).')
+  prior_ckpt: str = invert.option('Exported face prior (default: its block\'s ckpt).')
   degradation: str = invert.option(
       'What made the LR input: the learned H2L network, a known operator, the blind camera '
       'model fitted per candidate, or auto (per input, bicubic or the camera).',
@@ -41,6 +40,11 @@ class Settings:
       'examples/.')
   out: str = invert.option('Output directory.')
   limit: int = invert.option('Use at most this many inputs (0 = all).')
+  prior_options: tuple = invert.option(
+      'The face prior\'s own options, key=value,... (the keys of its block\'s `own`).',
+      default=())
+  prior_module: str = invert.option(default='')  # Its block's module (priors.load_prior).
+  ynnpack: bool = invert.option(default=False)  # Its block's XLA preference (nam_jax.devices).
   align: bool = invert.option(
       'Inputs are photos: find every face with dlib, align it as the training faces are, and '
       'write a contact sheet of what was found.', default=False)
@@ -55,7 +59,8 @@ class Settings:
       'With --align: FACE:RANK,... the candidate (rank from 0, as in cand_RR) pasted back for '
       'each named face (default: the top one).', default='')
   # degradation='auto': ((name, ((key, value), ...)), ...): what each degradation it chooses
-  # from sets differently (nam.prior_options[prior].by_degradation, less what was overridden).
+  # from sets differently (nam.priors[prior].by_degradation, less what was overridden): solver
+  # options, and the prior's own options.
   by_degradation: tuple = ()
 
   def __post_init__(self):
@@ -72,14 +77,17 @@ class Settings:
     if self.degradation != 'auto':
       return self
     changes = dict(dict(self.by_degradation).get(name, ()))
-    w_plus = bool(changes.pop('w_plus', self.w_plus))
-    return dataclasses.replace(self, degradation=name, w_plus=w_plus, by_degradation=(),
+    own = dict(self.prior_options)
+    own.update({k: changes.pop(k) for k in list(changes) if k in own})
+    return dataclasses.replace(self, degradation=name, prior_options=tuple(sorted(own.items())),
+                               by_degradation=(),
                                options=dataclasses.replace(self.options, **changes))
 
   def record(self) -> dict[str, Any]:
     """A JSON-ready record of the settings (for results.json)."""
     out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
     out.update(dataclasses.asdict(out.pop('options')))
+    out['prior_options'] = dict(self.prior_options)
     out['by_degradation'] = {name: dict(items) for name, items in self.by_degradation}
     return out
 
@@ -93,52 +101,115 @@ def _resolve(path: str, base_dir: pathlib.Path | None) -> str:
   return str(base_dir / p)
 
 
+def prior_block(nam_cfg, name: str) -> dict[str, Any]:
+  """The config block of face prior `name` (nam.priors.NAME) with every part present: module,
+  ckpt, ynnpack, solver (its solver defaults over the shared ones), own (its own options and
+  their defaults) and by_degradation (per degradation: solver or own options over those)."""
+  blocks = nam_cfg.get('priors', {})
+  if name not in blocks:
+    raise ValueError(f'unknown face prior {name!r}; known: {", ".join(sorted(blocks))} '
+                     f'(the config\'s nam.priors)')
+  block = dict(blocks[name])
+  unknown = sorted(set(block) - set(_BLOCK_KEYS))
+  if unknown or 'module' not in block:
+    raise ValueError(f'nam.priors.{name}: needs a module; known keys: {", ".join(_BLOCK_KEYS)}'
+                     + (f'; unknown: {", ".join(unknown)}' if unknown else ''))
+  out = {'module': block['module'], 'ckpt': block.get('ckpt', ''),
+         'ynnpack': bool(block.get('ynnpack', False)),
+         'solver': dict(block.get('solver', {})), 'own': dict(block.get('own', {})),
+         'by_degradation': {k: dict(v) for k, v in dict(block.get('by_degradation', {})).items()}}
+  for part, changes in [('solver', out['solver'])] + [
+      (f'by_degradation.{k}', v) for k, v in out['by_degradation'].items()]:
+    allowed = set(_SOLVER_KEYS) | (set(out['own']) if part != 'solver' else set())
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+      raise ValueError(f'nam.priors.{name}.{part}: not solver options'
+                       f'{"" if part == "solver" else " or own options"}: {", ".join(unknown)}')
+  return out
+
+
+def _typed(key: str, value, like):
+  """`value` (maybe text) as the type of `like`, a default of the same option."""
+  if isinstance(like, bool):
+    if isinstance(value, str) and value not in ('True', 'False', 'true', 'false', '1', '0'):
+      raise ValueError(f'option {key}: {value!r} is not True or False')
+    return value in ('True', 'true', '1') if isinstance(value, str) else bool(value)
+  try:
+    return type(like)(value)
+  except (TypeError, ValueError):
+    raise ValueError(f'option {key}: {value!r} is not a {type(like).__name__}') from None
+
+
+def _pairs(given) -> dict[str, Any]:
+  """'key=value,...' text, a mapping or (key, value) pairs -> a dict (values as given)."""
+  if isinstance(given, str):
+    items = [item.partition('=') for item in filter(None, given.split(','))]
+    bad = [k for k, sep, _ in items if not sep]
+    if bad:
+      raise ValueError(f'prior option {bad[0]!r} is not key=value')
+    return {k: v for k, _, v in items}
+  return dict(given or {})
+
+
+def own_options(block: dict[str, Any], name: str, given) -> dict[str, Any]:
+  """The prior's own options (typed as their defaults) over its block's defaults; `given`:
+  'key=value,...' text, a mapping or pairs."""
+  given = _pairs(given)
+  unknown = sorted(set(given) - set(block['own']))
+  if unknown:
+    raise ValueError(f'face prior {name!r} has no option {", ".join(unknown)}; its own: '
+                     f'{", ".join(sorted(block["own"])) or "none"}')
+  return {k: _typed(k, given.get(k, v), v) for k, v in block['own'].items()}
+
+
 def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
                 base_dir: str | pathlib.Path | None = None) -> Settings:
   """Settings from `config.nam`, with every non-None override applied.
 
-  Precedence of a solver option (and of w_plus): the override, then
-  `nam.prior_options[prior].by_degradation[degradation]`, then `nam.prior_options[prior]`,
-  then the shared `nam` value. With degradation 'auto', what each of its choices sets
-  differently is kept (Settings.by_degradation, applied by Settings.for_degradation).
+  Precedence of a solver option (and of the prior's own options): the override, then
+  `nam.priors[prior].by_degradation[degradation]`, then `nam.priors[prior].solver` (own:
+  `.own`), then the shared `nam` value. With degradation 'auto', what each of its choices
+  sets differently is kept (Settings.by_degradation, applied by Settings.for_degradation).
 
   Args:
     nam_cfg: a config's `nam` section.
-    overrides: field names of Settings or invert.Options (e.g. from command-line flags);
-      None values are ignored. `progress` switches the progress bar and callback.
+    overrides: field names of Settings or invert.Options (e.g. from command-line flags), or
+      own options of the chosen prior (merged into prior_options); None values are ignored.
+      `progress` switches the progress bar and callback.
     base_dir: where relative checkpoint and input paths are found when they do not exist
       from the working directory.
   """
   values = {k: v for k, v in (overrides or {}).items() if v is not None}
-  known = set(_SOLVER_KEYS) | {f.name for f in dataclasses.fields(Settings)} | {'progress'}
-  unknown = sorted(set(values) - known)
-  if unknown:
-    raise ValueError(f'unknown inference settings: {", ".join(unknown)}')
   prior = values.get('prior', nam_cfg.prior)
+  block = prior_block(nam_cfg, prior)
+  known = set(_SOLVER_KEYS) | {f.name for f in dataclasses.fields(Settings)} | {'progress'}
+  unknown = sorted(set(values) - known - set(block['own']))
+  if unknown:
+    raise ValueError(f'unknown inference settings: {", ".join(unknown)} (face prior {prior!r} '
+                     f'takes: {", ".join(sorted(block["own"])) or "none"})')
+  # The prior's own options the user set: --prior_options text, or top-level override keys.
+  explicit = {**_pairs(values.get('prior_options', ())),
+              **{k: values[k] for k in block['own'] if k in values}}
   degradation = values.get('degradation', nam_cfg.degradation)
-  # Solver defaults: the prior's own (nam.prior_options), and its own for this degradation,
-  # over the shared ones.
-  own = dict(nam_cfg.get('prior_options', {}).get(prior, {}))
-  by_degradation = {k: dict(v) for k, v in dict(own.pop('by_degradation', {})).items()}
-  for name, changes in by_degradation.items():
-    unknown = sorted(set(changes) - set(_SOLVER_KEYS) - {'w_plus'})
-    if unknown:
-      raise ValueError(f'prior_options.{prior}.by_degradation.{name}: not solver options: '
-                       f'{", ".join(unknown)}')
-  defaults = {**nam_cfg, **own, **by_degradation.get(degradation, {})}
+  by_degradation = block['by_degradation']
+  changes = by_degradation.get(degradation, {})
+  defaults = {**nam_cfg, **block['solver'],
+              **{k: v for k, v in changes.items() if k in _SOLVER_KEYS}}
   solver = {k: values.get(k, defaults[k]) for k in _SOLVER_KEYS}
   solver['unroll'] = max(1, min(int(solver['unroll']), int(solver['steps'])))
   options = invert.Options(**solver, progress=values.get('progress', True))
-  if prior not in nam_cfg.prior_ckpts and 'prior_ckpt' not in values:
+  own = own_options(block, prior, {**{k: v for k, v in changes.items() if k in block['own']},
+                                   **explicit})
+  if not block['ckpt'] and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
   fixed = {'options': options, 'prior': prior, 'degradation': degradation,
-           'prior_ckpt': _resolve(values.get('prior_ckpt', nam_cfg.prior_ckpts.get(prior, '')),
-                                  base),
-           'w_plus': bool(values.get('w_plus', defaults.get('w_plus', False))),
+           'prior_ckpt': _resolve(values.get('prior_ckpt', block['ckpt']), base),
+           'prior_module': block['module'], 'ynnpack': block['ynnpack'],
+           'prior_options': tuple(sorted(own.items())),
            'by_degradation': tuple(
                (name, tuple(sorted((k, v) for k, v in by_degradation.get(name, {}).items()
-                                   if k not in values)))
+                                   if k not in values and k not in explicit)))
                for name in (auto.CHOICES if degradation == 'auto' else ()))}
   rest = {}
   for f in dataclasses.fields(Settings):
@@ -163,6 +234,7 @@ def _fields():
 _SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(invert.Options) if f.name != 'progress')
 _TYPES = {name: kind for name, kind, _ in _fields()}
 _PATHS = ('degradation_ckpt', 'input', 'auto_ckpt')  # Found from the repository if need be.
+_BLOCK_KEYS = ('module', 'ckpt', 'ynnpack', 'solver', 'own', 'by_degradation')
 
 
 def define_flags(flags_module, module_name: str | None = None) -> tuple[str, ...]:
@@ -178,7 +250,8 @@ def define_flags(flags_module, module_name: str | None = None) -> tuple[str, ...
                                module_name=module_name)
     else:
       define = {bool: flags_module.DEFINE_bool, int: flags_module.DEFINE_integer,
-                float: flags_module.DEFINE_float, str: flags_module.DEFINE_string}[kind]
+                float: flags_module.DEFINE_float, str: flags_module.DEFINE_string,
+                tuple: flags_module.DEFINE_string}[kind]  # A tuple option: key=value text.
       define(name, None, help_text, module_name=module_name)
     names.append(name)
   return tuple(names)

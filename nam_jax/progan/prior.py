@@ -56,10 +56,8 @@ def export(progan_cfg, ema_params, out_dir, source: dict | None = None) -> pathl
   return weights.save(out_dir, meta, {'params': ema_params})
 
 
-def load(ckpt_dir, w_plus: bool = False) -> tuple[ProGANPrior, dict, dict]:
-  """(prior, generator params, model.json) of an exported EMA generator."""
-  if w_plus:
-    raise ValueError('the ProGAN prior has one latent per face: w_plus is for --prior=stylegan')
+def load(ckpt_dir) -> tuple[ProGANPrior, dict, dict]:
+  """(prior, generator params, model.json) of an exported EMA generator (no own options)."""
   ckpt_dir = pathlib.Path(ckpt_dir)
   meta = weights.read_meta(ckpt_dir, KIND)
   prior = ProGANPrior(tuple(meta['widths']), meta['latent_dim'])

@@ -206,12 +206,13 @@ class Synthesis(nn.Module):
 def load_params(path: str | pathlib.Path | None = None) -> dict:
   """{'mapping': ..., 'synthesis': ...} from a converted .npz (nam_jax.stylegan.convert).
 
-  Without a path, the data dir's file is used: verified against its checksum, and converted
-  from the wheel on first use or when damaged (convert.ensure_converted).
+  Without a path, the data dir's file. Reading never converts: the prior's loader and the
+  head's trainer call convert.ensure_converted() first (verified against its checksum,
+  converted from the wheel on first use or when damaged) and pass its path.
   """
   import zipfile
   from nam_jax.stylegan import convert
-  path = convert.ensure_converted() if path is None else pathlib.Path(path)
+  path = convert.default_path() if path is None else pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f'{path}: no converted MobileStyleGAN weights; run '
                             '`python -m nam_jax.stylegan.convert`')

@@ -8,20 +8,26 @@ ProGAN's. `project` keeps a latent within the typical distance of the mean style
 where mapped styles lie, the W-space analogue of PULSE's sphere); `mean_latent` is the mean
 style (Cheikh Sidiya et al.'s pull target).
 
+Its own options (config nam.priors.stylegan.own, passed to `load`): `w_plus` searches one
+style per modulation; `spread` (W+ only) weighs a loss term on the spread of the per-layer
+styles, the mean squared distance of each row to their mean (PULSE's cross loss in spirit).
+
 Weights: the converted network (python -m nam_jax.stylegan.convert, cached in the data dir,
-never committed) and the head checkpoint (checkpoints/stylegan_head_cpu, shipped).
+never committed; `load` converts it first if need be, convert.ensure_converted) and the head
+checkpoint (checkpoints/stylegan_head_cpu, shipped).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import pathlib
 
 import jax
 import jax.numpy as jnp
 
 from nam_jax import layers
-from nam_jax.stylegan import head, model as msg
+from nam_jax.stylegan import convert, head, model as msg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +36,7 @@ class StyleGANPrior:
 
   head_spec: head.HeadSpec
   w_plus: bool = False
+  spread: float = 0.0
 
   @property
   def latent_shape(self) -> tuple[int, ...]:
@@ -54,11 +61,24 @@ class StyleGANPrior:
     mean = params['w_mean']
     return jnp.broadcast_to(mean, self.latent_shape) if self.w_plus else mean
 
+  def penalty(self, params, latent: jax.Array) -> jax.Array | None:
+    """spread x the spread of a W+ latent's rows; None (no term) when spread is 0."""
+    del params
+    return self.spread * row_spread(latent) if self.spread else None
+
   def render(self, params, latents: jax.Array, size: int) -> jax.Array:
     """Faces [B, size, size, 3] of latents through the full synthesis (1024 px, not the
     head), reduced with an anti-aliased filter to `size`."""
     _, image = msg.Synthesis().apply({'params': params['synthesis']}, latents)
     return layers.shrink(image, size)
+
+
+def row_spread(z: jax.Array) -> jax.Array:
+  """Mean squared distance (per element) of the rows of a W+ latent [R, D] to their mean;
+  0 for a single-row latent [D]."""
+  if z.ndim < 2:
+    return jnp.zeros(())
+  return jnp.mean(jnp.square(z - jnp.mean(z, axis=0, keepdims=True)))
 
 
 def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
@@ -69,11 +89,14 @@ def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
   return mean, jnp.mean(jnp.linalg.norm(w - mean, axis=-1))
 
 
-def load(ckpt_dir, w_plus: bool = False) -> tuple[StyleGANPrior, dict, dict]:
+def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0
+         ) -> tuple[StyleGANPrior, dict, dict]:
   """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}."""
+  if not (math.isfinite(spread) and spread >= 0):
+    raise ValueError(f'spread must be finite and >= 0, got {spread}')
   spec, head_params, meta = head.load(pathlib.Path(ckpt_dir))
-  net = msg.load_params()
+  net = msg.load_params(convert.ensure_converted())
   mean, radius = style_statistics(net['mapping'])
   params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
             'w_mean': mean, 'w_radius': radius}
-  return StyleGANPrior(spec, w_plus), params, meta
+  return StyleGANPrior(spec, bool(w_plus), float(spread)), params, meta

@@ -29,7 +29,7 @@ import optax
 from nam_jax import files, images, losses
 from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
-from nam_jax.stylegan import head, model as msg
+from nam_jax.stylegan import convert, head, model as msg
 from nam_jax.training import checkpoints, lock, loop
 
 
@@ -138,7 +138,7 @@ def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
-  net = msg.load_params()
+  net = msg.load_params(convert.ensure_converted())
   mean = style_mean(net['mapping'])
   train_pairs, test_pairs = pairs(config, 'train'), pairs(config, 'test')
   ds = batches(train_pairs, cfg.batch_size, config.seed)

@@ -6,7 +6,7 @@ benchmark checks the outputs agree before timing). Covered: the ProGAN generator
 last stage (alpha 1) and the High-to-Low degrader in inference mode (batch norm with the
 running statistics).
 
-  from benchmarks import torch_nets
+  from benchmarks.pytorch import torch_nets
   g = torch_nets.ProGANGenerator(prior_params, widths)
   d = torch_nets.Degrader(degrader_variables, widths, blocks_per_group)
 """

@@ -1,8 +1,8 @@
-"""The randomised camera degradation that makes real-world-like LR faces."""
+"""The simulated camera (nam_jax/camera/simulate.py) that makes real-world-like LR faces."""
 
 import numpy as np
 
-from nam_jax.data import camera
+from nam_jax.camera import simulate as camera
 
 
 def _face(seed=0):

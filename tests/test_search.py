@@ -1,6 +1,6 @@
-"""SR-NAM inference: one compilation, vmap == loop, determinism, devices, descent, bad input."""
+"""SR-NAM search over all candidates (nam_jax/nam/search.py, chunks.py): one compilation,
+vmap == loop, determinism, chunks, devices, descent, noise, the cheap start, early stopping."""
 
-import json
 import os
 import pathlib
 import subprocess
@@ -11,32 +11,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from PIL import Image
 
 from configs import test as test_cfg
-from nam_jax.nam import chunks, invert, job, search, settings
+from nam_jax.nam import chunks, invert, search, settings
+
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAM_CFG = test_cfg.get_config().nam
-BASE = dict(steps=4, learning_rate=0.05, unroll=2, progress=False)
-
-
-def job_settings(ckpts, **overrides) -> settings.Settings:
-  """Settings of the test config with the test checkpoints, BASE and `overrides` applied."""
-  values = dict(BASE, prior_ckpt=str(ckpts / 'progan'),
-                degradation_ckpt=str(ckpts / 'degrade'))
-  values.update(overrides)
-  return settings.from_config(NAM_CFG, values)
 
 
 @pytest.fixture(scope='module')
-def model(ckpts):
-  return chunks.load_model(job_settings(ckpts))
+def model(job_settings):
+  return chunks.load_model(job_settings())
 
 
 @pytest.fixture(scope='module')
-def opts(ckpts):
-  return job_settings(ckpts).options
+def opts(job_settings):
+  return job_settings().options
 
 
 def _targets(n, seed=0):
@@ -60,7 +51,7 @@ def test_one_compilation_for_repeated_calls_of_one_shape(model, opts):
           opts=opts)
 
 
-def test_super_resolve_reuses_the_compiled_program(model, ckpts, monkeypatch):
+def test_super_resolve_reuses_the_compiled_program(model, job_settings, monkeypatch):
   traces = []
 
   def counted(*args, **kwargs):
@@ -70,19 +61,19 @@ def test_super_resolve_reuses_the_compiled_program(model, ckpts, monkeypatch):
   monkeypatch.setattr(search, '_steps_program',
                       jax.jit(counted, static_argnames=('nets', 'opts', 'count')))
   lr_images = np.asarray(_targets(3))
-  s = job_settings(ckpts, seeds=2, max_batch=4)
+  s = job_settings(seeds=2, max_batch=4)
   chunks.super_resolve(model, lr_images, s)  # 6 candidates: two chunks of 4, one trace.
   chunks.super_resolve(model, lr_images[::-1].copy(), s)
   assert len(traces) == 1
-  chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=2))
+  chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=2))
   assert len(traces) == 2  # A new chunk size is a new program, and the counter sees it.
 
 
-def test_segments_equal_the_one_program_form(model, ckpts):
+def test_segments_equal_the_one_program_form(model, job_settings):
   """run (segments of steps, what infer.py uses) computes what solve (one program) does."""
   keys = jax.vmap(lambda s: invert.candidate_key(1, s))(jnp.arange(3))
   for extra in ({}, {'stop_patience': 2, 'stop_tol': 0.05}):
-    opts = job_settings(ckpts, steps=8, unroll=1, **extra).options
+    opts = job_settings(steps=8, unroll=1, **extra).options
     assert search.segment_length(opts.steps) == 1
     args = (keys, _targets(3), model.prior_params, model.degradation_vars)
     one = search.solve(*args, nets=model.nets, opts=opts)
@@ -109,11 +100,11 @@ def test_vmapped_result_equals_per_seed_loop(model, opts):
     chex.assert_trees_all_close(batched['loss'][i], final, atol=1e-5, rtol=1e-4)
 
 
-def test_same_rng_seed_same_outputs(model, ckpts):
+def test_same_rng_seed_same_outputs(model, job_settings):
   lr_images = np.asarray(_targets(2))
-  a = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=3, rng_seed=7))
-  b = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=3, rng_seed=7))
-  c = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=3, rng_seed=8))
+  a = chunks.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=7))
+  b = chunks.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=7))
+  c = chunks.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=8))
   np.testing.assert_array_equal(a['hr'], b['hr'])
   np.testing.assert_array_equal(a['loss'], b['loss'])
   assert not np.array_equal(a['hr'], c['hr'])
@@ -121,18 +112,18 @@ def test_same_rng_seed_same_outputs(model, ckpts):
   assert np.abs(a['hr'][0, 0] - a['hr'][0, 1]).mean() > 1e-3
 
 
-def test_chunking_does_not_change_results(model, ckpts):
+def test_chunking_does_not_change_results(model, job_settings):
   lr_images = np.asarray(_targets(3))
-  whole = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=64))
-  chunked = chunks.super_resolve(model, lr_images, job_settings(ckpts, seeds=2, max_batch=4))
+  whole = chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=64))
+  chunked = chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=4))
   np.testing.assert_allclose(whole['hr'], chunked['hr'], atol=1e-4)
   np.testing.assert_allclose(whole['loss'], chunked['loss'], atol=1e-5)
 
 
-def test_program_reports_every_iteration_and_progress_off_is_silent(model, ckpts):
+def test_program_reports_every_iteration_and_progress_off_is_silent(model, job_settings):
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(3))
-  loud = job_settings(ckpts, progress=True, steps=20).options
-  quiet = job_settings(ckpts, progress=False, steps=20).options
+  loud = job_settings(progress=True, steps=20).options
+  quiet = job_settings(progress=False, steps=20).options
   args = (keys, _targets(3), model.prior_params, model.degradation_vars)
   seen = []
   with search.watch(seen.append):
@@ -145,8 +136,8 @@ def test_program_reports_every_iteration_and_progress_off_is_silent(model, ckpts
   np.testing.assert_array_equal(out['z'], out_loud['z'])
 
 
-def test_lr_l1_decreases_during_optimisation(model, ckpts):
-  s = job_settings(ckpts, steps=12, unroll=4, seeds=4)
+def test_lr_l1_decreases_during_optimisation(model, job_settings):
+  s = job_settings(steps=12, unroll=4, seeds=4)
   out = chunks.super_resolve(model, np.asarray(_targets(2)), s)
   first, last = out['history'][..., 0], out['loss']
   assert np.mean(last) < np.mean(first)
@@ -154,8 +145,8 @@ def test_lr_l1_decreases_during_optimisation(model, ckpts):
 
 
 @pytest.mark.parametrize('noise', ['zero', 'sample', 'optimise'])
-def test_noise_modes(model, ckpts, noise):
-  opts = job_settings(ckpts, steps=3, unroll=1, noise=noise).options
+def test_noise_modes(model, job_settings, noise):
+  opts = job_settings(steps=3, unroll=1, noise=noise).options
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(2))
   out = _solve(keys, _targets(2), model, opts)
   start = jax.vmap(lambda k: invert.initial_latents(k, model.prior_params, model.nets,
@@ -170,106 +161,32 @@ def test_noise_modes(model, ckpts, noise):
     assert float(jnp.max(jnp.abs(out['noise'] - start))) > 1e-4
 
 
-def test_sphere_keeps_latents_on_the_sphere(model, ckpts):
-  s = job_settings(ckpts, steps=3, unroll=1, seeds=2, sphere=True)
+def test_sphere_keeps_latents_on_the_sphere(model, job_settings):
+  s = job_settings(steps=3, unroll=1, seeds=2, sphere=True)
   out = chunks.super_resolve(model, np.asarray(_targets(1)), s)
   np.testing.assert_allclose(np.linalg.norm(out['z'], axis=-1),
                              np.sqrt(model.nets.prior.latent_dim), rtol=1e-4)
   off = chunks.super_resolve(model, np.asarray(_targets(1)), job_settings(
-      ckpts, steps=3, unroll=1, seeds=2, sphere=False))
+      steps=3, unroll=1, seeds=2, sphere=False))
   assert np.abs(np.linalg.norm(off['z'], axis=-1) - np.sqrt(model.nets.prior.latent_dim)
                 ).max() > 1e-3
 
 
-def test_bad_options_and_inputs_are_clear_errors(model, ckpts):
+def test_bad_options_and_inputs_are_clear_errors(model, job_settings):
   with pytest.raises(ValueError, match='noise must be one of'):
-    job_settings(ckpts, noise='loud')
+    job_settings(noise='loud')
   for bad in (0, -1):
     with pytest.raises(ValueError, match='seeds must be >= 1'):
-      job_settings(ckpts, seeds=bad)
+      job_settings(seeds=bad)
   with pytest.raises(ValueError, match='learning_rate must be finite'):
-    job_settings(ckpts, learning_rate=float('nan'))
+    job_settings(learning_rate=float('nan'))
   with pytest.raises(ValueError, match='unknown inference settings: lr'):
-    job_settings(ckpts, lr=0.1)
-  s = job_settings(ckpts, seeds=2)
+    job_settings(lr=0.1)
+  s = job_settings(seeds=2)
   with pytest.raises(ValueError, match=r'\[N, 16, 16, 3\]'):
     chunks.super_resolve(model, np.zeros((1, 32, 32, 3), np.uint8), s)
   with pytest.raises(ValueError, match='NaN'):
     chunks.super_resolve(model, np.full((1, 16, 16, 3), np.nan, np.float32), s)
-
-
-def test_settings_come_from_the_config_unless_overridden(ckpts):
-  s = settings.from_config(NAM_CFG)
-  assert (s.seeds, s.options.steps, s.options.learning_rate) == (
-      NAM_CFG.seeds, NAM_CFG.steps, NAM_CFG.learning_rate)
-  assert s.prior == NAM_CFG.prior and s.prior_ckpt == NAM_CFG.prior_ckpts[NAM_CFG.prior]
-  t = settings.from_config(NAM_CFG, {'seeds': 3, 'steps': None, 'noise': 'zero'})
-  assert (t.seeds, t.options.steps, t.options.noise) == (3, NAM_CFG.steps, 'zero')
-  # Relative paths missing from the working directory are taken from base_dir.
-  u = settings.from_config(NAM_CFG, {'prior_ckpt': 'nowhere/ckpt'}, base_dir=ckpts)
-  assert u.prior_ckpt == str(ckpts / 'nowhere' / 'ckpt')
-  with pytest.raises(ValueError, match='no default checkpoint'):
-    settings.from_config(NAM_CFG, {'prior': 'made_up'})
-  with pytest.raises(ValueError, match='spread must be'):
-    settings.from_config(NAM_CFG, {'spread': -1.0})
-
-
-def test_each_prior_has_its_own_solver_defaults_under_the_overrides():
-  cfg = NAM_CFG.copy_and_resolve_references()
-  cfg.update(learning_rate=0.5, sphere=False)
-  cfg.prior_options = {'stylegan': {'learning_rate': 0.03, 'sphere': True}}
-  style = settings.from_config(cfg, {'prior': 'stylegan'})
-  assert (style.options.learning_rate, style.options.sphere) == (0.03, True)
-  gan = settings.from_config(cfg, {'prior': 'progan'})  # No options of its own: shared ones.
-  assert (gan.options.learning_rate, gan.options.sphere) == (0.5, False)
-  mine = settings.from_config(cfg, {'prior': 'stylegan', 'learning_rate': 0.2})
-  assert (mine.options.learning_rate, mine.options.sphere) == (0.2, True)
-
-
-def test_every_option_is_declared_once_and_flags_and_config_follow():
-  """infer.py's flags come from the declarations (type, choices); every flag is a setting
-  from_config takes; every key of the config's nam section is a declared option."""
-  from absl import flags as absl_flags
-  defined = [name for name, _, f in settings._fields()  # pylint: disable=protected-access
-             if f.metadata.get('help')]
-  fv = absl_flags.FlagValues()
-  got = settings.define_flags(_FlagsOn(fv))
-  assert list(got) == defined and {'seeds', 'steps', 'size', 'pick', 'w_plus'} <= set(got)
-  fv(['prog', '--size=256', '--steps=7', '--w_plus', '--degradation=camera'])
-  s = settings.from_config(NAM_CFG, {k: fv[k].value for k in got})
-  assert (s.size, s.options.steps, s.w_plus, s.degradation) == (256, 7, True, 'camera')
-  assert isinstance(fv['size'].value, str) and fv['rank'].value is None
-  from configs import cpu, paper
-  for cfg in (cpu.get_config().nam, paper.get_config().nam, NAM_CFG):
-    extra = set(cfg) - set(settings._TYPES) - {'prior_ckpts', 'prior_options'}  # pylint: disable=protected-access
-    assert not extra, extra
-
-
-class _FlagsOn:
-  """absl.flags' DEFINE_* functions bound to one FlagValues (the test's own)."""
-
-  def __init__(self, fv):
-    from absl import flags as absl_flags
-    for name in ('DEFINE_enum', 'DEFINE_bool', 'DEFINE_integer', 'DEFINE_float',
-                 'DEFINE_string'):
-      fn = getattr(absl_flags, name)
-      setattr(self, name, lambda *a, fn=fn, **k: fn(*a, flag_values=fv, **k))
-
-
-def test_settings_text_is_typed_like_the_settings():
-  assert settings.parse_overrides('steps=50,learning_rate=0.03,w_plus=True,noise=zero') == {
-      'steps': 50, 'learning_rate': 0.03, 'w_plus': True, 'noise': 'zero'}
-  assert settings.parse_overrides('') == {}
-  with pytest.raises(ValueError, match='not key=value'):
-    settings.parse_overrides('sphere')
-
-
-def test_row_spread_is_zero_for_w_and_equal_rows_and_grows_with_their_distance():
-  assert float(invert.row_spread(jnp.ones((512,)))) == 0.0
-  assert float(invert.row_spread(jnp.ones((23, 512)))) == 0.0
-  rows = jnp.zeros((2, 4)).at[0].set(1.0)   # Rows 1 and 0: each 0.5 from their mean.
-  np.testing.assert_allclose(float(invert.row_spread(rows)), 0.25)
-  np.testing.assert_allclose(float(invert.row_spread(3 * rows)), 9 * 0.25)
 
 
 FOUR_DEVICES = '''
@@ -305,82 +222,11 @@ def test_four_host_devices_give_the_same_candidates(ckpts):
   assert proc.returncode == 0 and 'SAME' in proc.stdout, proc.stderr[-2000:]
 
 
-def _job(ckpts, config, **overrides) -> int:
-  values = dict(seeds=2, steps=3, max_batch=8)
-  values.update(overrides)
-  return job.super_resolve_job(job_settings(ckpts, **values), config.data)
-
-
-def test_infer_folder_with_bad_files_processes_the_rest(ckpts, tmp_path, test_config, capsys):
-  inp = tmp_path / 'in'
-  inp.mkdir()
-  rng = np.random.default_rng(0)
-  Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(inp / 'rgb.png')
-  Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(inp / 'gray.png')
-  Image.fromarray(rng.integers(0, 255, (30, 30, 4), dtype=np.uint8)).save(inp / 'rgba.png')
-  Image.fromarray(rng.integers(0, 65535, (32, 32), dtype=np.uint16)).save(inp / 'deep.png')
-  Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(inp / 'tiny.png')
-  (inp / 'notes.txt').write_text('hello')
-  (inp / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0' + b'\x00' * 50)
-  out = tmp_path / 'out'
-  code = _job(ckpts, test_config, input=str(inp), out=str(out))
-  assert code == 0
-  results = json.loads((out / 'results.json').read_text())
-  assert [e['name'] for e in results['inputs']] == ['deep', 'gray', 'rgb', 'rgba']
-  assert len(results['skipped']) == 3
-  err = capsys.readouterr().err
-  for name in ('tiny.png', 'notes.txt', 'broken.jpg'):
-    assert name in err
-  entry = results['inputs'][0]
-  losses = [c['lr_l1'] for c in entry['candidates']]
-  assert losses == sorted(losses) and len(losses) == 2
-  for c in entry['candidates']:
-    im = np.asarray(Image.open(out / c['hr_path']))
-    assert im.shape == (64, 64, 3)
-  assert (out / entry['grid']).is_file()
-
-
-def test_missing_and_mismatched_checkpoints_are_one_line_errors(ckpts, tmp_path, test_config,
-                                                                capsys):
-  code = _job(ckpts, test_config, prior_ckpt=str(tmp_path / 'nope'), out=str(tmp_path / 'out'))
-  err = capsys.readouterr().err.strip()
-  assert code == 2 and err.count('\n') == 0 and 'checkpoint directory not found' in err
-  # Swapped: a degrader where the generator should be.
-  code = _job(ckpts, test_config, prior_ckpt=str(ckpts / 'degrade'), out=str(tmp_path / 'out'))
-  err = capsys.readouterr().err.strip()
-  assert code == 2 and "expected a 'generator'" in err
-  # Weights that do not fit their model.json.
-  import shutil
-  bad = tmp_path / 'bad'
-  shutil.copytree(ckpts / 'progan', bad)
-  meta = json.loads((bad / 'model.json').read_text())
-  meta['widths'] = [w * 2 for w in meta['widths']]
-  (bad / 'model.json').write_text(json.dumps(meta))
-  code = _job(ckpts, test_config, prior_ckpt=str(bad), out=str(tmp_path / 'out'))
-  err = capsys.readouterr().err.strip()
-  assert code == 2 and err.count('\n') == 0 and 'do not match model.json' in err
-
-
-def test_learning_rate_schedules():
-  """constant: learning_rate at every step; cosine: from learning_rate down to a tenth of it
-  at the last step, never increasing."""
-  const = invert.learning_rate_schedule(settings.from_config(NAM_CFG, {
-      'steps': 10, 'learning_rate': 0.05}).options)
-  assert [float(const(i)) for i in (0, 5, 9)] == pytest.approx([0.05] * 3)
-  opts = settings.from_config(NAM_CFG, {'steps': 10, 'learning_rate': 0.05,
-                                        'schedule': 'cosine'}).options
-  cos = [float(invert.learning_rate_schedule(opts)(i)) for i in range(10)]
-  assert cos[0] == pytest.approx(0.05) and cos[-1] == pytest.approx(0.005)
-  assert all(b <= a for a, b in zip(cos, cos[1:]))
-  with pytest.raises(ValueError, match='schedule must be one of'):
-    settings.from_config(NAM_CFG, {'schedule': 'step'})
-
-
-def test_cheap_start_picks_the_closest_of_its_own_pool(model, ckpts):
+def test_cheap_start_picks_the_closest_of_its_own_pool(model, job_settings):
   """Each candidate starts from the pool latent (its own key's draws) whose re-degraded image
   is closest to the input; a pool of 1 is the plain random start."""
-  pooled = job_settings(ckpts, start_pool=6, noise='sample').options
-  plain = job_settings(ckpts, noise='sample').options
+  pooled = job_settings(start_pool=6, noise='sample').options
+  plain = job_settings(noise='sample').options
   target = _targets(1)[0]
   args = (model.prior_params, model.nets)
   for seed in range(3):
@@ -426,12 +272,12 @@ def test_stop_update_converged_and_far_behind():
       settings.from_config(NAM_CFG, bad)
 
 
-def test_stopped_candidates_are_frozen_and_the_loop_ends_when_all_stop(model, ckpts):
+def test_stopped_candidates_are_frozen_and_the_loop_ends_when_all_stop(model, job_settings):
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(4))
   targets = _targets(2).repeat(2, axis=0)
   eager = dict(stop_patience=2, stop_tol=0.02, learning_rate=0.05, unroll=1)
-  short = _solve(keys, targets, model, job_settings(ckpts, steps=12, **eager).options)
-  long = _solve(keys, targets, model, job_settings(ckpts, steps=40, **eager).options)
+  short = _solve(keys, targets, model, job_settings(steps=12, **eager).options)
+  long = _solve(keys, targets, model, job_settings(steps=40, **eager).options)
   run = np.asarray(long['steps_run'])
   assert run.min() < 12 and run.max() < 40  # Stopped early, at different steps.
   for c in np.nonzero(run < 12)[0]:  # Stopped within both runs: the same frozen result.
@@ -440,9 +286,9 @@ def test_stopped_candidates_are_frozen_and_the_loop_ends_when_all_stop(model, ck
     h = np.asarray(long['history'][c])
     np.testing.assert_allclose(h[run[c] + 1:], h[-1], rtol=1e-5)  # Frozen loss after.
   # Stopping that never triggers runs the same steps as the plain program.
-  never = _solve(keys, targets, model, job_settings(ckpts, steps=6, unroll=1,
+  never = _solve(keys, targets, model, job_settings(steps=6, unroll=1,
                                                     stop_patience=100).options)
-  plain = _solve(keys, targets, model, job_settings(ckpts, steps=6, unroll=1).options)
+  plain = _solve(keys, targets, model, job_settings(steps=6, unroll=1).options)
   np.testing.assert_array_equal(never['steps_run'], [6] * 4)
   chex.assert_trees_all_close(never['z'], plain['z'], atol=1e-4, rtol=1e-4)
   chex.assert_trees_all_close(never['history'], plain['history'], atol=1e-5, rtol=1e-4)

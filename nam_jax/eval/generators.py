@@ -1,6 +1,13 @@
-"""How realistic are the degradations? Frechet VGG16 distance to held-out real-world LR faces
-of (a) the degradation GAN's outputs, (b) bicubic and (c) bilinear downsampling of the same HR
-test faces (Bulat 4.2 compares against bilinear the same way, with FID)."""
+"""Scores of trained generators (the evaluation of SR methods is suite.py).
+
+- The degradation GAN: Frechet VGG16 distance to held-out real-world LR faces of its outputs,
+  of bicubic and of bilinear downsampling of the same HR test faces (Bulat 4.2 compares
+  against bilinear the same way, with FID), during training (`frechet_report`); and, per
+  exported H2L checkpoint, noise spread, Frechet distances and reach (`compare_degradations`,
+  `python evaluate.py --generators=h2l --ckpts=A,B`).
+- The ProGAN: Frechet VGG16 at 64 px of a training workdir's EMA and raw generators, side by
+  side (`progan_ema_vs_raw`, `python evaluate.py --generators=progan_ema --workdir=DIR`).
+"""
 
 from __future__ import annotations
 
@@ -59,16 +66,17 @@ def noise_spread(degradation, variables, hr: np.ndarray, draws: int = 4, seed: i
                                               for a, b in pairs]))}
 
 
-def compare(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
+def compare_degradations(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
   """For each exported H2L checkpoint: noise spread, Frechet VGG16 distance of its outputs to
   held-out LR faces (the LR test split of `data_cfg`, a config's data section, and faces made
   LR by the 'wide' mixture), and its reach on the real-face sets (nam_jax/eval/reach.py)."""
   from nam_jax import images, priors
-  from nam_jax.data import camera, real_faces
+  from nam_jax.camera import simulate
+  from nam_jax.data import real_faces
   from nam_jax.eval import reach
   hr = datasets.take(datasets.hr_source(data_cfg, 'test'), faces)
   refs = {'lr_test': frechet.embed(datasets.take(datasets.lr_source(data_cfg, 'test'), faces)),
-          'wide': frechet.embed(camera.degrade_mixed(hr[::-1], 'wide', first_seed=90_000_000))}
+          'wide': frechet.embed(simulate.degrade_mixed(hr[::-1], 'wide', first_seed=90_000_000))}
   rf = real_faces.load()
   out = {}
   for ckpt in ckpts:
@@ -87,16 +95,22 @@ def compare(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
   return out
 
 
-if __name__ == '__main__':
-  # python -m nam_jax.degrade.evaluate [--config=configs/cpu.py] CKPT [CKPT ...]
-  import importlib.util
-  import json
-  import sys
-  cfg_file = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--config=')),
-                  'configs/cpu.py')
-  spec = importlib.util.spec_from_file_location('nam_jax_config', cfg_file)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  result = compare([a for a in sys.argv[1:] if not a.startswith('--')],
-                   module.get_config().data)
-  print(json.dumps(result, indent=1))
+def progan_ema_vs_raw(config, workdir) -> dict:
+  """Frechet VGG16 distance at 64 px of the EMA and the raw generator of the newest checkpoint
+  of a ProGAN training workdir (the same HR test faces and latents as the per-stage figures of
+  training); ValueError when the workdir holds no checkpoint."""
+  import pathlib
+  from nam_jax.progan import train as progan_train
+  from nam_jax.training import checkpoints
+  cfg = config.progan
+  mngr = checkpoints.manager(pathlib.Path(workdir) / 'checkpoints', cfg.keep_ckpts)
+  restored = checkpoints.restore_latest(mngr, progan_train.init_state(cfg, jax.random.key(0)))
+  if restored is None:
+    raise ValueError(f'no ProGAN checkpoint in {workdir}')
+  step, state, _ = restored
+  stage = len(cfg.widths) - 1
+  hr_test = datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
+  result = {'global_step': step, 'faces': len(hr_test)}
+  for name, params in (('ema', state.g_ema), ('raw', state.g_params)):
+    result[f'frechet_vgg16_64px_{name}'] = progan_train.stage_fvd(config, params, stage, hr_test)
+  return result

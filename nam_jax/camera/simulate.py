@@ -1,4 +1,4 @@
-"""A randomised camera-like degradation: clean 64x64 faces -> "real-world" 16x16 faces.
+"""The simulated camera: clean 64x64 faces -> "real-world" 16x16 faces (nam_jax/camera/).
 
 No unpaired real-world LR face set exists offline, so nam_jax makes one: each face is passed
 through a pipeline whose parameters are drawn per face from a seeded generator,
@@ -90,9 +90,8 @@ def blur_kernel(kind: int, sigma_major: float, sigma_minor: float, angle: float,
   return (k / k.sum()).astype(np.float32)
 
 
-def degrade(hr: np.ndarray, params: np.ndarray, rng: np.random.Generator,
-            out_size: int = 16) -> np.ndarray:
-  """Applies the camera pipeline to one uint8 HWC RGB image; returns uint8 [out, out, 3]."""
+def optics(hr: np.ndarray, params: np.ndarray) -> np.ndarray:
+  """The tone and blur stages of the camera on one uint8 HWC RGB image: float32 in [0, 1]."""
   p = dict(zip(PARAM_NAMES, params.tolist()))
   x = hr.astype(np.float32) / 255.0
   x = x ** p['gamma'] * np.array([p['gain_r'], p['gain_g'], p['gain_b']], np.float32)
@@ -100,7 +99,29 @@ def degrade(hr: np.ndarray, params: np.ndarray, rng: np.random.Generator,
   k = blur_kernel(int(p['blur_kind']), p['blur_sigma_major'], p['blur_sigma_minor'],
                   p['blur_angle'], p['motion_length'])
   x = np.stack([ndimage.convolve(x[..., c], k, mode='reflect') for c in range(3)], -1)
-  x = np.clip(x, 0.0, 1.0)
+  return np.clip(x, 0.0, 1.0)
+
+
+def model_camera(params: np.ndarray) -> dict[str, np.ndarray] | None:
+  """The camera `params` in the differentiable model's terms (nam_jax/camera/model.py):
+  gamma, colour matrix [3, 3] and bias [3] on [0, 1] values, blur sigmas (along, across) and
+  angle; None for motion blur, which the model does not have. No blur is the narrowest."""
+  p = dict(zip(PARAM_NAMES, params.tolist()))
+  if int(p['blur_kind']) == 2:
+    return None
+  gains = np.array([p['gain_r'], p['gain_g'], p['gain_b']]) * p['contrast']
+  sigma = ((p['blur_sigma_major'], p['blur_sigma_minor']) if int(p['blur_kind']) == 1
+           else (0.0, 0.0))
+  return {'gamma': np.float64(p['gamma']), 'matrix': np.diag(gains),
+          'bias': np.full(3, 0.5 - 0.5 * p['contrast'] + p['brightness']),
+          'sigma': np.array(sigma), 'angle': np.float64(p['blur_angle'])}
+
+
+def degrade(hr: np.ndarray, params: np.ndarray, rng: np.random.Generator,
+            out_size: int = 16) -> np.ndarray:
+  """Applies the camera pipeline to one uint8 HWC RGB image; returns uint8 [out, out, 3]."""
+  p = dict(zip(PARAM_NAMES, params.tolist()))
+  x = optics(hr, params)
   img = Image.fromarray((x * 255 + 0.5).astype(np.uint8)).resize(
       (out_size, out_size), RESAMPLE_FILTERS[int(p['resample'])])
   x = np.asarray(img).astype(np.float32) / 255.0

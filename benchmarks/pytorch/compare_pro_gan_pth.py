@@ -10,12 +10,12 @@ side, and the training speeds (steps/s over the whole run) are compared. Writes
 DIR/results.json and DIR/samples.png (rows: test faces, then EMA and raw samples of each).
 
   pip install -r requirements-bench.txt && pip install --no-deps pro-gan-pth==3.4
-  python benchmarks/compare_pro_gan_pth.py --out=docs/progan_vs_pro_gan_pth
+  python -m benchmarks.pytorch.compare_pro_gan_pth --out=docs/progan_vs_pro_gan_pth
 
 pro-gan-pth is used as its own training loop uses it: its Generator, Discriminator, WganGP
 loss, ProGAN.optimize_discriminator / optimize_generator and update_average, with its alpha
 ramp (ticker / fader point). Its widths come from a module function nf(stage); the script
-replaces it so both networks have the config's widths (benchmarks/pro_gan_pth.py).
+replaces it so both networks have the config's widths (benchmarks/pytorch/pro_gan_pth.py).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import train as progan_train
 
-import pro_gan_pth  # benchmarks/ is this script's folder.
+from benchmarks.pytorch import pro_gan_pth
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
                                           'Config file (widths, batch sizes, optimiser).')
 _OUT = flags.DEFINE_string('out', 'docs/progan_vs_pro_gan_pth', 'Output folder.')
