@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from nam_jax.data import align
-from nam_jax.nam import inputs, job, settings
+from nam_jax.nam import inputs, job
 
 
 def test_ffhq_quad_of_an_upright_face():
@@ -60,11 +60,10 @@ def test_align_inputs_name_each_face_and_list_the_rest(group_photo):
 
 
 def test_infer_align_writes_a_contact_sheet_and_one_line_per_face(
-    group_photo, ckpts, tmp_path, test_config, capsys):
-  values = dict(seeds=2, steps=2, max_batch=8, learning_rate=0.05, unroll=1, progress=False,
-                prior_ckpt=str(ckpts / 'progan'), degradation_ckpt=str(ckpts / 'degrade'),
-                input=str(group_photo), align=True, out=str(tmp_path / 'out'))
-  code = job.super_resolve_job(settings.from_config(test_config.nam, values), test_config.data)
+    group_photo, job_settings, tmp_path, test_config, capsys):
+  s = job_settings(seeds=2, steps=2, max_batch=8, unroll=1, input=str(group_photo), align=True,
+                   out=str(tmp_path / 'out'))
+  code = job.super_resolve_job(s, test_config.data)
   captured = capsys.readouterr()
   assert code == 0
   results = json.loads((tmp_path / 'out' / 'results.json').read_text())

@@ -161,6 +161,7 @@ def test_progan_rerun_rebuilds_lost_results_and_survives_a_damaged_latest_checkp
   assert (workdir / 'checkpoints_damaged' / str(latest)).is_dir()
 
 
+@pytest.mark.slow  # Two degradation trainings (20 s); the kill trials cover reruns too.
 def test_degrade_rerun_writes_the_evaluation_a_kill_interrupted(test_config, tmp_path):
   config = test_config.copy_and_resolve_references()
   config.degrade.eval_samples = 16

@@ -40,6 +40,7 @@ def _text(nb) -> str:
                    for o in c.outputs if o.get('output_type') == 'stream')
 
 
+@pytest.mark.slow  # 40 s; infer.py on the shipped checkpoints runs in test_entry_points.py.
 def test_quickstart_runs_both_priors_and_the_photo(data_root, tmp_path):
   nb = _run('quickstart.ipynb', f"SEEDS, STEPS = 2, 2\nOUT = '{tmp_path / 'out'}'\n")
   out = tmp_path / 'out'

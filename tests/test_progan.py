@@ -168,6 +168,7 @@ def test_each_stage_compiles_once(test_config, monkeypatch):
   assert traces == [1, 2]
 
 
+@pytest.mark.slow  # Two ProGAN trainings (18 s); the kill trials kill and resume too.
 def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, monkeypatch):
   straight = progan_train.train(_config(test_config), tmp_path / 'straight')
   real_check = loop.check_finite

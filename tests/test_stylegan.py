@@ -129,6 +129,7 @@ def test_conversion_fails_clearly_without_the_wheel_or_with_other_files(tmp_path
   assert not (tmp_path / 'out.npz').exists()
 
 
+@pytest.mark.slow  # A whole head training (25 s); the shipped head is loaded by many tests.
 def test_head_distillation_runs_exports_and_loads(test_config, tmp_path, params):
   """The trainer runs on both kinds of pairs, exports, and the export renders through the
   network; a block head starts exactly at the network's own 32 px features."""
@@ -187,9 +188,11 @@ def small_head(test_config, tmp_path_factory, params):
   return root
 
 
-def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params):
+def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_settings):
   """The prior loads from its config block's module, keeps W / W+ shapes, projects into the
-  typical ball, and SR-NAM optimises through it (vmapped) with the LR loss going down."""
+  typical ball, and SR-NAM optimises through it (vmapped) with the LR loss going down; the
+  spread term pulls a W+ latent's rows together."""
+  import dataclasses
   from configs import test as test_cfg
   from nam_jax import priors
   from nam_jax.nam import chunks, settings
@@ -209,22 +212,21 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params):
   plus = stylegan_prior.StyleGANPrior(spec, w_plus=True)
   assert plus.initial_latent(p, jax.random.key(3)).shape == (23, 512)
   assert prior_.generate(p, w[None]).shape == (1, 64, 64, 3)
-  job = settings.from_config(test_cfg.get_config().nam, dict(
-      prior='stylegan', prior_ckpt=str(tmp_path / 'head'),
-      degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, steps=3, unroll=1,
-      learning_rate=0.05, progress=False))
-  model = chunks.load_model(job)
-  out = chunks.super_resolve(model, np.zeros((1, 16, 16, 3), np.uint8), job)
+  nets = dict(prior='stylegan', prior_ckpt=str(tmp_path / 'head'),
+              degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, unroll=1)
+  job = job_settings(**nets, steps=3)
+  out = chunks.super_resolve(chunks.load_model(job, loaded), np.zeros((1, 16, 16, 3), np.uint8),
+                             job)
   assert out['hr'].shape == (1, 2, 64, 64, 3) and out['z'].shape == (1, 2, 512)
   assert np.all(out['loss'] <= out['history'][..., 0] + 1e-6)
-  plus_jobs = [settings.from_config(test_cfg.get_config().nam, dict(
-      prior='stylegan', prior_ckpt=str(tmp_path / 'head'), w_plus=True, spread=spread,
-      degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, steps=4, unroll=1,
-      learning_rate=0.05, noise='zero', progress=False)) for spread in (0.0, 100.0)]
   spreads = []
-  for plus_job in plus_jobs:
-    r = chunks.super_resolve(chunks.load_model(plus_job), np.zeros((1, 16, 16, 3), np.uint8),
-                             plus_job)
+  for spread in (0.0, 100.0):
+    plus_job = job_settings(**nets, steps=4, noise='zero', w_plus=True, spread=spread)
+    # The loaded weights, as the prior's loader would build it with these own options.
+    plus_prior = dataclasses.replace(loaded, options=plus_job.prior_options, model=(
+        dataclasses.replace(loaded.model, w_plus=True, spread=spread)))
+    r = chunks.super_resolve(chunks.load_model(plus_job, plus_prior),
+                             np.zeros((1, 16, 16, 3), np.uint8), plus_job)
     assert r['z'].shape == (1, 2, 23, 512)
     spreads.append(float(stylegan_prior.row_spread(jnp.asarray(r['z'][0, 0]))))
   assert spreads[1] < spreads[0]
@@ -383,16 +385,16 @@ def test_damaged_weights_are_moved_aside_and_concurrent_first_uses_both_succeed(
   assert not list((tmp_path / 'stylegan').glob('*.tmp.npz*'))
 
 
-def test_final_candidates_render_larger_and_match_the_search(test_config, tmp_path):
+def test_final_candidates_render_larger_and_match_the_search(job_settings):
   """--size=128: each final latent rendered once through the full synthesis; its 64 px
   reduction matches the searched candidate and re-degrades to the input about as closely."""
   from configs import test as test_cfg
   from nam_jax.nam import chunks, settings
-  job = settings.from_config(test_cfg.get_config().nam, dict(
-      prior='stylegan', prior_ckpt='checkpoints/stylegan_head_cpu', degradation='bicubic',
+  job = job_settings(
+      prior='stylegan', prior_ckpt=str(ROOT / 'checkpoints' / 'stylegan_head_cpu'),
+      degradation='bicubic',
       w_plus=False,  # W: a W+ latent renders further from the head's face (docs/inference.md).
-      seeds=2, steps=30, learning_rate=0.03, sphere=True, unroll=1, progress=False, size=128),
-      base_dir=pathlib.Path(__file__).resolve().parents[1])
+      seeds=2, steps=30, learning_rate=0.03, sphere=True, unroll=1, size=128)
   face = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
                                'astronaut_face.png').convert('RGB').resize((16, 16)))
   out = chunks.super_resolve(chunks.load_model(job), face[None], job)
