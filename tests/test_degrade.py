@@ -48,6 +48,7 @@ def test_different_noise_gives_different_lr(cfg):
   chex.assert_trees_all_close(a, c)
 
 
+@pytest.mark.slow  # 20 s of compilation; spectral norm is off in every shipped config.
 def test_spectral_norm_critic_keeps_stats(cfg):
   sn = cfg.copy_and_resolve_references()
   sn.spectral_norm = True

@@ -48,6 +48,65 @@ def _latents(n=2):
   return np.stack([np.random.RandomState(s).randn(512) for s in range(n)]).astype(np.float32)
 
 
+GOLDEN = ROOT / 'tests' / 'golden' / 'mobilestylegan_openvino.npz'
+
+
+def _fingerprint(w, levels, image) -> dict[str, np.ndarray]:
+  """Small, telling parts of one synthesis (arrays NCHW): the styles, each level's first 4
+  channels in its centre 8x8 (all of it when smaller) and the image's 32x32 block means."""
+  out = {'w': np.asarray(w, np.float32)}
+  for i, level in enumerate(levels):
+    level = np.asarray(level, np.float32)[:, :4]
+    c, h = level.shape[-1] // 2, min(4, level.shape[-1] // 2)
+    out[f'level{i}'] = level[:, :, c - h:c + h, c - h:c + h]
+  image = np.asarray(image, np.float32)
+  n, ch, size = image.shape[0], image.shape[1], image.shape[-1]
+  out['image'] = image.reshape(n, ch, 32, size // 32, 32, size // 32).mean(axis=(3, 5))
+  return out
+
+
+def _port_fingerprint(params) -> dict[str, np.ndarray]:
+  """The Flax port's fingerprint for two truncated styles of fixed latents."""
+  w = np.asarray(msg.Mapping().apply({'params': params['mapping']}, jnp.asarray(_latents())))
+  w = w.mean(0, keepdims=True) + 0.7 * (w - w.mean(0, keepdims=True))
+  levels, image = jax.jit(lambda p, w: msg.Synthesis().apply({'params': p}, w))(
+      params['synthesis'], jnp.asarray(w))
+  return _fingerprint(w, [np.asarray(x).transpose(0, 3, 1, 2) for x in levels],
+                      np.asarray(image).transpose(0, 3, 1, 2))
+
+
+def test_the_port_matches_the_stored_openvino_outputs(params):
+  """The default suite's check of the port: the OpenVINO reference's fingerprint of the same
+  computation, stored in tests/golden (written and checked live by the slow test below)."""
+  with np.load(GOLDEN) as golden:
+    ref = dict(golden)
+  ours = _port_fingerprint(params)
+  assert set(ours) == set(ref)
+  for key, value in ref.items():
+    diff = np.abs(ours[key] - value).max()
+    assert diff < TOLERANCE, (key, diff)
+
+
+@pytest.mark.slow  # OpenVINO live; the default suite compares with the stored fingerprint.
+def test_the_stored_fingerprint_is_openvinos(params, openvino_nets):
+  """OpenVINO's own outputs give the stored fingerprint (NAM_JAX_WRITE_GOLDEN=1 rewrites it)."""
+  import os
+  mapping, synthesis = openvino_nets
+  z = _latents()
+  w = np.concatenate([np.asarray(mapping([z[i:i + 1]])[0]) for i in range(len(z))])
+  w = w.mean(0, keepdims=True) + 0.7 * (w - w.mean(0, keepdims=True))
+  outs = [synthesis([w[b:b + 1]]) for b in range(len(w))]
+  levels = [np.concatenate([np.asarray(o[i]) for o in outs]) for i in range(1, 9)]
+  live = _fingerprint(w, levels, np.concatenate([np.asarray(o[0]) for o in outs]))
+  if os.environ.get('NAM_JAX_WRITE_GOLDEN') == '1':
+    GOLDEN.parent.mkdir(exist_ok=True)
+    np.savez_compressed(GOLDEN, **live)
+  with np.load(GOLDEN) as golden:
+    for key, value in live.items():
+      assert np.abs(golden[key] - value).max() < TOLERANCE / 10, key
+
+
+@pytest.mark.slow  # OpenVINO live (the default suite: the stored fingerprint).
 def test_mapping_matches_openvino(params, openvino_nets):
   z = _latents()
   ours = np.asarray(msg.Mapping().apply({'params': params['mapping']}, jnp.asarray(z)))
@@ -79,6 +138,7 @@ def test_synthetic_faces_are_rendered_in_f32():
   assert openvino_ir.precision(synth._synthesis) == 'f32'    # pylint: disable=protected-access
 
 
+@pytest.mark.slow  # OpenVINO renders 1024 px live (the default suite: the stored fingerprint).
 def test_every_level_and_the_image_match_openvino(params, openvino_nets):
   mapping, synthesis = openvino_nets
   w = np.concatenate([np.asarray(mapping([z[None]])[0]) for z in _latents()])
