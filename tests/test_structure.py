@@ -104,8 +104,6 @@ def test_inference_reaches_model_families_only_through_the_registry(path):
 
 def _own_option_names() -> set[str]:
   """The own options of every face prior block of the shipped configs."""
-  import sys
-  sys.path.insert(0, str(PACKAGE.parent))
   from configs import cpu, paper, test
   return {key for module in (cpu, paper, test)
           for block in module.get_config().nam.priors.values()
