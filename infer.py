@@ -6,6 +6,10 @@
   python infer.py --input=group_photo.jpg --align  # every face in a photo, aligned
 Outputs: OUT/<input>/grid.png, OUT/<input>/cand_*.png and OUT/results.json.
 Every flag left unset takes its value from the config's `nam` section (configs/common.py).
+
+Across processes (one per host; nam_jax/multihost.py), the inputs are divided among them and
+the first merges the results; `python -m nam_jax.launch --processes=2 -- infer.py ...` runs
+such a job on this machine. A killed job rerun computes only the inputs not yet written.
 """
 
 import pathlib
@@ -13,7 +17,7 @@ import sys
 
 from absl import flags, logging
 
-from nam_jax import cli
+from nam_jax import cli, multihost
 from nam_jax.nam import settings
 
 REPO = pathlib.Path(__file__).resolve().parent  # Shipped checkpoints and examples live here.
@@ -21,6 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parent  # Shipped checkpoints and exampl
 _CONFIG = cli.define_config(str(REPO / 'configs' / 'cpu.py'))
 # One flag per declared option (nam_jax/nam/settings.py: Settings and invert.Options).
 _SETTING_FLAGS = settings.define_flags(flags, module_name=sys.argv[0])
+multihost.define_flags(flags)
 
 
 def main(argv):
@@ -36,6 +41,7 @@ def main(argv):
     sys.exit(2)
   # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
   devices.configure_host_cpu_or_exit(ynnpack=job_settings.ynnpack)
+  multihost.join_or_exit(flags.FLAGS)
   devices.enable_compilation_cache()
   from nam_jax.nam import job
   sys.exit(job.super_resolve_job(job_settings, config.data))

@@ -7,19 +7,24 @@
   python train.py --stage=stylegan_head --config=configs/cpu.py --workdir=runs/cpu_head
 Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a command
 resumes from the newest checkpoint in --workdir.
+
+Across processes (one per host; nam_jax/multihost.py) every stage trains data parallel over
+all their devices, each process reading its share of each batch; it resumes with any process
+count. `python -m nam_jax.launch --processes=2 -- train.py ...` runs such a job here.
 """
 
 import sys
 
 from absl import flags, logging
 
-from nam_jax import cli
+from nam_jax import cli, multihost
 
 _CONFIG = cli.define_config('configs/cpu.py')
 _STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan', 'l2h', 'urdgn', 'stylegan_head'],
                            'What to train.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go here.')
 flags.mark_flags_as_required(['stage', 'workdir'])
+multihost.define_flags(flags)
 
 
 def _train(config, workdir: str, stage: str):
@@ -51,14 +56,19 @@ def main(argv):
   # more: with XLA's own convolutions, data-parallel halves on 2 cores are slower than one
   # device at every stage (benchmarks/bench_train.py, docs/benchmarks.md).
   devices.configure_host_cpu_or_exit(default=1)
+  multihost.join_or_exit(flags.FLAGS)
   config = cli.config(_CONFIG)
+  if multihost.count() > 1 and _STAGE.value in ('l2h', 'urdgn'):
+    cli.fail(f'--stage={_STAGE.value} trains in one process; the multi-process stages are '
+             'degrade, progan and stylegan_head')
   _check_workdir(_WORKDIR.value)
   from nam_jax import weights
-  from nam_jax.training import checkpoints, lock, loop
+  from nam_jax.training import checkpoints, lock, loop, parallel
   try:
     _train(config, _WORKDIR.value, _STAGE.value)
+    multihost.barrier('trained')  # The first process may still be exporting and evaluating.
   except (checkpoints.CheckpointDamaged, checkpoints.CheckpointMismatch, lock.WorkdirBusy,
-          loop.NonFiniteError, weights.CheckpointError) as e:
+          loop.NonFiniteError, weights.CheckpointError, parallel.SplitError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
 

@@ -45,6 +45,16 @@ def digest(tree) -> str:
   return h.hexdigest()
 
 
+def _checkpointer() -> ocp.StandardCheckpointer:
+  """Orbax for files this process reads or writes alone: an inference checkpoint is host
+  arrays, so in a multi-process job no other process takes part (orbax would wait for all)."""
+  if jax.process_count() == 1:
+    return ocp.StandardCheckpointer()
+  me = jax.process_index()
+  return ocp.StandardCheckpointer(multiprocessing_options=ocp.options.MultiprocessingOptions(
+      primary_host=me, active_processes={me}))
+
+
 def save(out_dir: str | pathlib.Path, meta: dict, tree) -> pathlib.Path:
   """Writes DIR/model.json (with the weights' checksum) and DIR/params; the previous DIR
   stays until the new one is whole."""
@@ -53,7 +63,7 @@ def save(out_dir: str | pathlib.Path, meta: dict, tree) -> pathlib.Path:
   old = out_dir.with_name(out_dir.name + '.old')
   shutil.rmtree(tmp, ignore_errors=True)
   tmp.mkdir(parents=True)
-  ckptr = ocp.StandardCheckpointer()
+  ckptr = _checkpointer()
   # Host arrays: the files then name no device layout (a data-parallel run's weights are
   # replicated over several devices; inference may run on one).
   ckptr.save(tmp / 'params', jax.device_get(tree))
@@ -88,7 +98,7 @@ def read_meta(ckpt_dir: str | pathlib.Path, kind: str) -> dict:
 
 def _stored_shapes(params_dir: pathlib.Path) -> dict[str, tuple]:
   """keystr path -> shape of every array orbax recorded for a params/ tree."""
-  tree = ocp.StandardCheckpointer().metadata(params_dir)
+  tree = _checkpointer().metadata(params_dir)
   tree = getattr(tree, 'item_metadata', tree)
   flat, _ = jax.tree_util.tree_flatten_with_path(
       tree, is_leaf=lambda x: hasattr(x, 'shape'))
@@ -106,11 +116,11 @@ def restore(ckpt_dir: str | pathlib.Path, like) -> dict:
   params_dir = ckpt_dir.absolute() / 'params'
   # Onto this process's first device, whatever layout the writer had (exports written
   # before weights were saved as host arrays may name several devices).
-  first = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  first = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=first),
                           like)
   try:
-    tree = ocp.StandardCheckpointer().restore(params_dir, abstract)
+    tree = _checkpointer().restore(params_dir, abstract)
   except Exception as e:  # orbax and tensorstore raise many types.
     first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
     try:

@@ -36,16 +36,34 @@ def _random_flip(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
   return image[:, ::-1] if rng.random() < 0.5 else image
 
 
-def training_batches(source: ImageSource, batch_size: int, seed: int,
-                     flip: bool = True) -> grain.MapDataset:
+def training_batches(source: ImageSource, batch_size: int, seed: int, flip: bool = True,
+                     shard: tuple[int, int] = (0, 1)) -> grain.MapDataset:
   """An endless, indexable dataset of [batch_size, H, W, C] float32 batches.
 
   Every epoch is reshuffled; the order and the flips depend only on `seed`.
+  shard=(index, count): process `index` of `count` in a multi-process job gets only its
+  share of every batch, [batch_size / count, ...]: item k is the index-th of the count equal
+  slices of the one-process batch k, so the processes' shares, side by side, are exactly the
+  batches of a one-process run with the same seed.
   """
   if len(source) < batch_size:
     raise ValueError(f'dataset has {len(source)} images, fewer than one batch of {batch_size}')
+  return shard_batches(_examples(source, seed, flip), batch_size, shard)
+
+
+def _examples(source: ImageSource, seed: int, flip: bool) -> grain.MapDataset:
   ds = grain.MapDataset.source(source).map(to_float).shuffle(seed=seed).repeat()
-  if flip:
-    ds = ds.random_map(_random_flip, seed=seed + 1)
-  return ds.batch(batch_size, drop_remainder=True)
+  return ds.random_map(_random_flip, seed=seed + 1) if flip else ds
+
+
+def shard_batches(examples: grain.MapDataset, batch_size: int,
+                  shard: tuple[int, int] = (0, 1)) -> grain.MapDataset:
+  """Batches of an endless example dataset, or one process's share of each (see
+  training_batches)."""
+  index, count = shard
+  if batch_size % count or not 0 <= index < count:
+    raise ValueError(f'a batch of {batch_size} does not split into {count} process shares')
+  if count == 1:
+    return examples.batch(batch_size, drop_remainder=True)
+  return examples.batch(batch_size // count, drop_remainder=True)[index::count]
 

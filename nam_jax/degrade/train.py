@@ -11,6 +11,8 @@ learns to ignore its noise input, and the search cannot adapt the degradation to
 input; measured on pixels instead, the term is met by per-pixel colour speckle (tried: the
 outputs for different noise differed only in speckle, not in cast or blur).
 Batches and PRNG keys are pure functions of the step number, so a resumed run is exact.
+Across processes (nam_jax/multihost.py) the step is data parallel over every device of the
+job, each process reading its share of each batch (nam_jax/training/parallel.py).
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import files, gan, layers, losses
+from nam_jax import files, gan, layers, losses, multihost
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import degradation, model, statistics
 from nam_jax.eval import generators
 from nam_jax.eval import vgg
-from nam_jax.training import checkpoints, lock, loop
+from nam_jax.training import checkpoints, lock, loop, parallel
 
 
 @flax.struct.dataclass
@@ -148,9 +150,12 @@ def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array
   return new_state, {**metrics, **g_metrics, **health}
 
 
-def make_step(cfg):
-  """train_step jitted with the config bound and the state donated."""
-  return jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
+def make_step(cfg, mesh=None):
+  """train_step jitted with the config bound and the state donated; over a mesh of several
+  devices, data parallel (the HR and LR batches split along their batch axis)."""
+  if mesh is None:
+    return jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
+  return parallel.jit_step(functools.partial(train_step, cfg=cfg), mesh, (1, 1, None, None))
 
 
 def step_batches(hr_ds, lr_ds, step: int, n_critic: int) -> tuple[np.ndarray, np.ndarray]:
@@ -207,33 +212,40 @@ def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
   from nam_jax import images
   cfg = config.degrade
-  hr_train = datasets.hr_source(config.data, 'train')
-  lr_train = _lr_train(config)
-  hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip)
+  # The first process renders missing data into the shared cache; the others then read it.
+  hr_train, lr_train = multihost.primary_first(
+      lambda: (datasets.hr_source(config.data, 'train'), _lr_train(config)), 'degrade data')
+  shard = parallel.shard_of_process(cfg.batch_size)
+  hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip,
+                                    shard)
   lr_ds = pipeline.training_batches(lr_train, cfg.batch_size, config.seed + 1,
-                                    config.data.flip)
+                                    config.data.flip, shard)
+  mesh = parallel.mesh(cfg.batch_size, first_device_only=True)
   n_show = 8
   show_hr = pipeline.to_float(datasets.take(datasets.hr_source(config.data, 'test'), n_show))
   show_lr = pipeline.to_float(datasets.take(lr_train, n_show))
 
   base_key = jax.random.key(config.seed)
   workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts,
-      loop.say)
+      config, workdir, parallel.initial(init_state(cfg, jax.random.fold_in(base_key, 0)),
+                                        cfg.batch_size), cfg.keep_ckpts, loop.say)
   if start:
     loop.say(f'resumed from step {start} in {workdir}')
   if start >= cfg.steps:
     loop.say(f'already trained for {start} steps')
-    _finish(config, state, workdir, redo=False)
+    if multihost.is_primary():
+      _finish(config, parallel.host_copy(state), workdir, redo=False)
     return state
 
-  vgg_params = vgg.load_params() if cfg.delta else {}
-  step = make_step(cfg)
+  vgg_params = parallel.replicate(vgg.load_params() if cfg.delta else {}, mesh)
+  step = make_step(cfg, mesh)
   train_key = jax.random.fold_in(base_key, 1)
 
   def step_fn(state, k):
     hr, lr_images = step_batches(hr_ds, lr_ds, k, cfg.n_critic)
-    return step(state, hr, lr_images, jax.random.fold_in(train_key, k), vgg_params)
+    return step(state, parallel.global_batch(hr, mesh, 1),
+                parallel.global_batch(lr_images, mesh, 1), jax.random.fold_in(train_key, k),
+                vgg_params)
 
   def save(k, state):
     checkpoints.save(mngr, k, state, {'step': k, 'stage': 'degrade'})
@@ -245,7 +257,8 @@ def train(config, workdir: str | pathlib.Path) -> State:
     hooks = loop.Hooks(save, image_name='degrade',
                        image=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)))
     state = loop.train_loop(state, step_fn, plan, hooks, writer)
-    _finish(config, state, workdir, redo=True, writer=writer)
+    if multihost.is_primary():
+      _finish(config, parallel.host_copy(state), workdir, redo=True, writer=writer)
   finally:
     writer.close()
   return state

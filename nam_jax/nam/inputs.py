@@ -129,3 +129,12 @@ def _aligned_faces(files: list[pathlib.Path], limit: int | None) -> Inputs:
     raise ValueError('no face to super-resolve: ' + '; '.join(skipped))
   return Inputs(names_lib.unique(names, sources), sources, np.stack(lr), skipped, found=found,
                 sheets=sheets, photos=photos, placements=places)
+
+
+def subset(inputs: Inputs, index) -> Inputs:
+  """The inputs at `index` (a list of positions), with their truth; photos and placements
+  (--align) are not carried."""
+  index = list(index)
+  return Inputs([inputs.names[i] for i in index], [inputs.sources[i] for i in index],
+                inputs.lr_images[index], [],
+                None if inputs.hr_truth is None else inputs.hr_truth[index])

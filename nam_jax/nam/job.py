@@ -8,7 +8,7 @@ import numpy as np
 
 from nam_jax import weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, consistency, groups, paste, rank, render, report
+from nam_jax.nam import candidates, chunks, paste, render, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -24,7 +24,19 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
   Args:
     settings: the job (nam_jax.nam.settings.from_config).
     data_cfg: `config.data`, for dataset inputs such as synthetic:test.
+
+  A multi-process job, or one whose --out has parts left by an interrupted one, runs in parts
+  (nam_jax/nam/split_job.py).
   """
+  from nam_jax import multihost
+  from nam_jax.nam import parts, split_job
+  try:
+    in_parts = multihost.count() > 1 or parts.folder_for(settings.out).is_dir()
+  except report.OutputError as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  if in_parts:
+    return split_job.run(settings, data_cfg)
   try:
     with report.staged(settings.out) as staging:
       code, result, bad = _run(settings, data_cfg, staging)
@@ -67,46 +79,13 @@ def _run(settings: Settings, data_cfg, staging):
     print(f'skipped: {msg}', file=sys.stderr)
   print(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, '
         f'{settings.options.steps} steps each')
-  result = chunks.super_resolve(model, inputs.lr_images, settings)
-  bad = report.diverged(result)
-  for i, s in zip(*np.nonzero(bad)):
-    print(f'diverged: {inputs.names[i]} seed {s} (non-finite result, left out)',
-          file=sys.stderr)
+  result, bad = candidates.search_inputs(model, inputs, settings)
   if bad.all():
     print('error: every candidate diverged (non-finite); nothing written. Check the '
           'checkpoints and lower --learning_rate', file=sys.stderr)
     return 1, None, None
-  group_candidates(result, bad, settings.rank)
-  first = np.argmin(result['rank_score'], axis=1)
-  top = np.where(bad, np.inf, result['loss'])[np.arange(len(first)), first]
-  for name, value, flag in zip(inputs.names, top, consistency.flags(top)):
-    if flag == 'warn':
-      print(f'warn: {name}: its top candidate fits the input to LR L1 {value:.3f}, worse '
-            f'than {consistency.THRESHOLD} (the 95th percentile on real test faces); '
-            'returned anyway', file=sys.stderr)
-  if 'render_psnr' in result:
-    ok = ~bad
-    print(f'rendered at {settings.size} px: reduced to 64 px, PSNR {np.mean(result["render_psnr"][ok]):.1f} '
-          f'dB against the searched candidates; LR L1 {np.mean(result["render_lr_l1"][ok]):.4f} '
-          f'vs {np.mean(result["loss"][ok]):.4f} searched')
   report.write(staging, inputs, result, settings.record(), picks)
   return 0, result, bad
-
-
-def group_candidates(result: dict, bad: np.ndarray, how: str) -> None:
-  """Adds result['rank_score'] [I, S] (nam/rank.py; lower first) and result['groups']: per
-  input, its finite candidates (seed indices) grouped by person (nam/groups.py), groups and
-  members in rank order."""
-  desc = groups.descriptors(result['hr'])
-  loss = np.where(bad, np.inf, result['loss'])
-  result['rank_score'] = rank.scores(loss, desc, how)
-  out = []
-  for i in range(len(bad)):
-    order = [int(s) for s in np.argsort(result['rank_score'][i], kind='stable')
-             if not bad[i, s]]
-    sub = groups.cluster(desc[i, order], np.arange(len(order)))
-    out.append([[order[k] for k in g] for g in sub])
-  result['groups'] = out
 
 
 def model_prior(model):

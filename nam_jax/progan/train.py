@@ -4,7 +4,9 @@ Loss: WGAN-GP with drift (Karras 2017, A.1). Real images are average-pooled to t
 resolution and, during a fade-in, blended with their own 2x-coarser version by the same
 alpha as the networks. An exponential moving average of the generator weights is what
 samples, figures and inference use. The global step numbers checkpoints; the stage, its
-step and alpha are functions of it, so a run resumes mid-stage exactly.
+step and alpha are functions of it, so a run resumes mid-stage exactly. Across processes
+(nam_jax/multihost.py) every stage is data parallel over every device of the job, each
+process reading its share of each batch (nam_jax/training/parallel.py).
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import devices, files, gan, images, layers
+from nam_jax import devices, files, gan, images, layers, multihost
 from nam_jax.data import datasets, pipeline
 from nam_jax.eval import frechet
 from nam_jax.progan import model, prior
-from nam_jax.training import checkpoints, lock, loop
+from nam_jax.training import checkpoints, lock, loop, parallel
 
 
 @flax.struct.dataclass
@@ -196,10 +198,8 @@ DATA_PARALLEL_FROM = 16
 
 def stage_mesh(stage: int, batch: int):
   """The devices a stage trains on: all of them (batch split) from DATA_PARALLEL_FROM px
-  when there are several, else the first."""
-  if model.resolution(stage) < DATA_PARALLEL_FROM:
-    return devices.batch_mesh(batch, jax.devices()[:1])
-  return devices.batch_mesh(batch)
+  when there are several, else the first; every device of a multi-process job."""
+  return parallel.mesh(batch, first_device_only=model.resolution(stage) < DATA_PARALLEL_FROM)
 
 
 def _constrain(x: jax.Array, sharding) -> jax.Array:
@@ -211,11 +211,9 @@ def make_step(cfg, stage: int, mesh=None):
   with a mesh, data parallel over its devices (the batch split, the state replicated)."""
   if mesh is None or mesh.size == 1:
     return jax.jit(functools.partial(train_step, cfg=cfg, stage=stage), donate_argnums=0)
-  same = devices.replicated(mesh)
-  return jax.jit(functools.partial(train_step, cfg=cfg, stage=stage,
-                                   batch_sharding=devices.sharded(mesh)),
-                 in_shardings=(same, devices.sharded(mesh, axis=1), same, same, same),
-                 out_shardings=same, donate_argnums=0)
+  return parallel.jit_step(functools.partial(train_step, cfg=cfg, stage=stage,
+                                             batch_sharding=devices.sharded(mesh)),
+                           mesh, (1, None, None, None))
 
 
 @functools.partial(jax.jit, static_argnames=('widths', 'stage'))
@@ -271,9 +269,11 @@ def _images_shown(schedule: Schedule, global_step: int) -> list[int]:
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the Progressive GAN of `config` in `workdir`; returns the state."""
   cfg = config.progan
-  hr_train = datasets.hr_source(config.data, 'train')
-  hr_test = (datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
-             if cfg.eval_samples else None)
+  # The first process renders missing data into the shared cache; the others then read it.
+  hr_train, hr_test = multihost.primary_first(lambda: (
+      datasets.hr_source(config.data, 'train'),
+      datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
+      if cfg.eval_samples else None), 'progan data')
   schedule = Schedule.from_config(cfg)
   loop.say(f'ProGAN schedule: steps per stage {schedule.steps} (fade-in '
            f'{schedule.fade_steps}; total {schedule.total}), images per stage '
@@ -282,8 +282,8 @@ def train(config, workdir: str | pathlib.Path) -> State:
 
   base_key = jax.random.key(config.seed)
   workdir, mngr, start, state, meta = checkpoints.open_workdir(
-      config, workdir, init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.keep_ckpts,
-      loop.say)
+      config, workdir, parallel.initial(init_state(cfg, jax.random.fold_in(base_key, 0)),
+                                        cfg.batch_sizes[0]), cfg.keep_ckpts, loop.say)
   if start:
     loop.say(f'resumed from global step {start} (stage {schedule.locate(start)[0]})')
   fvd = dict(meta.get('fvd', {}))
@@ -302,16 +302,18 @@ def train(config, workdir: str | pathlib.Path) -> State:
       timed = stage == final_stage and bool(budget)
       resumed_at = time.monotonic()
       ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
-                                     config.seed + 10 * stage, config.data.flip)
+                                     config.seed + 10 * stage, config.data.flip,
+                                     parallel.shard_of_process(schedule.batch_sizes[stage]))
       mesh = stage_mesh(stage, schedule.batch_sizes[stage])
-      state = jax.device_put(state, devices.replicated(mesh))
+      state = parallel.replicate(state, mesh)
       if mesh.size > 1:
         loop.say(f'{model.resolution(stage)} px: data parallel over {mesh.size} devices')
       step = make_step(cfg, stage, mesh)
 
       def step_fn(state, k, stage=stage, first=first, ds=ds, step=step):
         local = k - first
-        real = np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)])
+        real = parallel.global_batch(
+            np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)]), mesh, 1)
         alpha = np.float32(schedule.alpha(stage, local))
         decay = np.float32(ema_decay(cfg, k, schedule.batch_sizes[stage]))
         return step(state, real, alpha, decay, jax.random.fold_in(train_key, k))
@@ -340,7 +342,9 @@ def train(config, workdir: str | pathlib.Path) -> State:
       state = loop.train_loop(state, step_fn, plan, hooks, writer)
   finally:
     writer.close()
-  prior.export(cfg, state.g_ema, workdir / 'export',
+  if not multihost.is_primary():
+    return state
+  prior.export(cfg, parallel.host_copy(state.g_ema), workdir / 'export',
                {'config': config.name, 'global_steps': mngr.latest_step(),
                 'images_shown': _images_shown(schedule, mngr.latest_step()),
                 'fvd_per_stage': fvd})

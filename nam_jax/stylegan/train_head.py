@@ -26,11 +26,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import files, images, losses
+from nam_jax import files, images, losses, multihost
 from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import convert, head, model as msg
-from nam_jax.training import checkpoints, lock, loop
+from nam_jax.training import checkpoints, lock, loop, parallel
 
 
 @flax.struct.dataclass
@@ -103,11 +103,13 @@ def pairs(config, split: str) -> dict[str, np.ndarray]:
   return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def batches(data: dict[str, np.ndarray], batch_size: int, seed: int) -> grain.MapDataset:
-  """Endless shuffled batches of `pairs` (no flips: a flipped face is not the face of its w)."""
+def batches(data: dict[str, np.ndarray], batch_size: int, seed: int,
+            shard: tuple[int, int] = (0, 1)) -> grain.MapDataset:
+  """Endless shuffled batches of `pairs` (no flips: a flipped face is not the face of its w),
+  or one process's share of each (pipeline.shard_batches)."""
   records = [{k: v[i] for k, v in data.items()} for i in range(len(data['seed']))]
-  return (grain.MapDataset.source(records).shuffle(seed=seed).repeat()
-          .batch(batch_size, drop_remainder=True))
+  return pipeline.shard_batches(grain.MapDataset.source(records).shuffle(seed=seed).repeat(),
+                                batch_size, shard)
 
 
 render = jax.jit(head.render, static_argnums=0)
@@ -138,17 +140,25 @@ def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
-  net = msg.load_params(convert.ensure_converted())
+  # The first process converts and renders what is missing from the shared caches.
+  net, train_pairs, test_pairs = multihost.primary_first(lambda: (
+      msg.load_params(convert.ensure_converted()), pairs(config, 'train'),
+      pairs(config, 'test')), 'head data')
   mean = style_mean(net['mapping'])
-  train_pairs, test_pairs = pairs(config, 'train'), pairs(config, 'test')
-  ds = batches(train_pairs, cfg.batch_size, config.seed)
+  ds = batches(train_pairs, cfg.batch_size, config.seed,
+               parallel.shard_of_process(cfg.batch_size))
+  mesh = parallel.mesh(cfg.batch_size, first_device_only=True)
   tx = optimizer(cfg)
   spec = spec_of(cfg)
   init = head.init(spec, jax.random.key(config.seed), net['synthesis'])
   workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, State(init, tx.init(init)), cfg.keep_ckpts, loop.say)
+      config, workdir, parallel.initial(State(init, tx.init(init)), cfg.batch_size),
+      cfg.keep_ckpts, loop.say)
 
   def finish(state):
+    if not multihost.is_primary():
+      return
+    state = parallel.host_copy(state)
     result = evaluate(cfg, state.params, net, mean, test_pairs)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
     head.export(spec, state.params, workdir / 'export',
@@ -163,15 +173,19 @@ def train(config, workdir: str | pathlib.Path) -> State:
     if not all((workdir / f).is_file() for f in ('export/model.json', 'eval.json')):
       finish(state)  # A kill during the first attempt: write the results again.
     return state
-  vgg_params = vgg.load_params() if cfg.perceptual_weight else {}
-  step = jax.jit(functools.partial(train_step, cfg=cfg), donate_argnums=0)
+  vgg_params = parallel.replicate(vgg.load_params() if cfg.perceptual_weight else {}, mesh)
+  synthesis = parallel.replicate(net['synthesis'], mesh)
+  step = parallel.jit_step(functools.partial(train_step, cfg=cfg), mesh, (0, 0, None, None))
   mapping = jax.jit(lambda z, psi: truncated_styles(net['mapping'], mean, z, psi))
 
   def step_fn(state, k):
     batch = ds[k]
     w = mapping(jnp.asarray(rendered_faces.seed_latents(batch['seed'])),
                 jnp.asarray(batch['psi'])[:, None])
-    return step(state, w, pipeline.to_float(batch['image']), net['synthesis'], vgg_params)
+    if parallel.multi_process():  # This process's share of w, as a host array.
+      w = parallel.global_batch(np.asarray(w), mesh, 0)
+    return step(state, w, parallel.global_batch(pipeline.to_float(batch['image']), mesh, 0),
+                synthesis, vgg_params)
 
   def grid(state, k):
     return evaluate(cfg, state.params, net, mean, test_pairs, 8)['grid']

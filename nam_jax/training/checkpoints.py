@@ -9,6 +9,10 @@ both, and that every value is finite: a checkpoint that fails (a truncated or de
 flipped bit) is reported in one line, moved to `checkpoints_damaged/` (never deleted), and the
 run falls back to the newest good one. A checkpoint whose shapes differ from the config's
 state is not damage but a different config: that stops the run with one line.
+
+In a multi-process job every process saves and restores (orbax writes each array once and
+restores it into the sharding of the state given, so a run resumes with any process count);
+only the first process records the config and moves damaged checkpoints aside.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from nam_jax import files, weights
+from nam_jax import files, multihost, weights
 
 
 class CheckpointDamaged(RuntimeError):
@@ -131,9 +135,10 @@ def restore_latest(mngr: ocp.CheckpointManager, like: Any, say=print
           f'({e}); use another --workdir or the config it was trained with') from None
     except Exception as e:  # Orbax and tensorstore raise many types for unreadable files.
       aside = directory.with_name(directory.name + '_damaged') / str(step)
-      aside.parent.mkdir(parents=True, exist_ok=True)
-      shutil.rmtree(aside, ignore_errors=True)
-      shutil.move(str(directory / str(step)), str(aside))
+      if multihost.is_primary():
+        aside.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(aside, ignore_errors=True)
+        shutil.move(str(directory / str(step)), str(aside))
       damaged.append(step)
       say(f'checkpoint at step {step} is damaged ({_first_line(e)}); moved to {aside}')
       continue
@@ -167,7 +172,9 @@ def open_workdir(config, workdir, init_state: Any, keep: int, say=print
   text = config.to_json_best_effort(indent=2)
   recorded = workdir / 'config.json'
   step = restored[0] if restored else 0
-  if not recorded.exists():
+  if not multihost.is_primary():
+    pass
+  elif not recorded.exists():
     files.write_text(recorded, text)
   elif recorded.read_text() != text:
     files.write_text(workdir / f'config_step{step}.json', text)

@@ -89,11 +89,15 @@ def workdir_lock(workdir: str | pathlib.Path, say=print):
 
 
 def exclusive(train_fn):
-  """Decorates a trainer train(config, workdir, ...) to hold the workdir's lock throughout."""
+  """Decorates a trainer train(config, workdir, ...) to hold the workdir's lock throughout
+  (held by the first process of a multi-process job for all of them)."""
 
   @functools.wraps(train_fn)
   def wrapped(config, workdir, *args, **kwargs):
+    from nam_jax import multihost
     from nam_jax.training import loop
+    if not multihost.is_primary():
+      return train_fn(config, workdir, *args, **kwargs)
     with workdir_lock(workdir, loop.say):
       return train_fn(config, workdir, *args, **kwargs)
 

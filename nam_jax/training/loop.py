@@ -5,6 +5,10 @@ Metrics stay on the device between log and checkpoint steps: the loop fetches th
 device sync) only when it logs or is about to save, so the host keeps queueing steps.
 Non-finite values persist (a NaN weight stays NaN, and the weight norms are among the
 metrics), so checking at those steps still stops a run before a bad state is saved.
+
+In a multi-process job (nam_jax/multihost.py) every process runs the steps and the saves (orbax
+writes each checkpoint once); only the first process shows the bar, prints, writes the logs
+and draws the images, from a host copy of the state.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
-from nam_jax import images
+from nam_jax import images, multihost
+from nam_jax.training import parallel
 
 
 def say(message: str) -> None:
-  """A progress message on the terminal that does not break the progress bar."""
-  tqdm.write(message)
+  """A progress message on the terminal that does not break the progress bar (from the
+  first process only, in a multi-process job)."""
+  if multihost.is_primary():
+    tqdm.write(message)
 
 
 class NonFiniteError(FloatingPointError):
@@ -42,16 +49,22 @@ def check_finite(metrics: dict[str, float], step: int, workdir: pathlib.Path) ->
 
 
 class Writer:
-  """Scalars to TensorBoard and metrics.jsonl; image grids to TensorBoard and PNG files."""
+  """Scalars to TensorBoard and metrics.jsonl; image grids to TensorBoard and PNG files.
+  Writes nothing outside the first process of a multi-process job."""
 
   def __init__(self, workdir: pathlib.Path):
-    from tensorboardX import SummaryWriter
     self.workdir = workdir
+    self.active = multihost.is_primary()
+    if not self.active:
+      return
+    from tensorboardX import SummaryWriter
     (workdir / 'images').mkdir(parents=True, exist_ok=True)
     self._tb = SummaryWriter(str(workdir / 'tensorboard'))
     self._jsonl = open(workdir / 'metrics.jsonl', 'a')
 
   def scalars(self, step: int, values: Mapping[str, float]) -> None:
+    if not self.active:
+      return
     for k, v in values.items():
       self._tb.add_scalar(k, v, step)
     self._jsonl.write(json.dumps({'step': step, **values}) + '\n')
@@ -59,11 +72,15 @@ class Writer:
 
   def image(self, step: int, name: str, grid: np.ndarray) -> pathlib.Path:
     path = self.workdir / 'images' / f'{name}_{step:07d}.png'
+    if not self.active:
+      return path
     images.save_png(path, grid)
     self._tb.add_image(name, grid, step, dataformats='HWC')
     return path
 
   def close(self) -> None:
+    if not self.active:
+      return
     self._tb.close()
     self._jsonl.close()
 
@@ -102,7 +119,8 @@ class Plan:
 class Hooks:
   """What the loop calls: save(step, state) at checkpoint steps and at the end,
   image(state, step) -> grid at image steps, and finish(step, state) once at the final step,
-  before its save (so what it records goes into that checkpoint)."""
+  before its save (so what it records goes into that checkpoint). In a multi-process job
+  image and finish run in the first process only, on a host copy of the state."""
 
   save: Callable[[int, Any], None]
   image: Callable[[Any, int], np.ndarray] | None = None
@@ -116,7 +134,7 @@ def train_loop(state: Any, step_fn: Callable[[Any, int], tuple[Any, dict]], plan
   """Runs steps [plan.start, plan.stop) of step_fn(state, step) -> (state, device metrics),
   or fewer when plan.deadline passes; returns the state after the last step run."""
   bar = tqdm(total=plan.total or plan.stop, initial=plan.start, desc=plan.desc, unit='step',
-             dynamic_ncols=True)
+             dynamic_ncols=True, disable=not writer.active)
   t0, n0 = time.perf_counter(), plan.start
   try:
     for step in range(plan.start, plan.stop):
@@ -132,10 +150,13 @@ def train_loop(state: Any, step_fn: Callable[[Any, int], tuple[Any, dict]], plan
           writer.scalars(done, {**metrics, **hooks.extra_scalars})
           shown = [k for k in plan.show if k in metrics] or list(metrics)[:5]
           bar.set_postfix({k: f'{metrics[k]:.3g}' for k in shown + ['steps_per_sec']})
+      primary = writer.active
       if hooks.image is not None and plan.draws(done, final):
-        writer.image(done, hooks.image_name, hooks.image(state, done))
-      if final and hooks.finish is not None:
-        hooks.finish(done, state)
+        if primary:
+          writer.image(done, hooks.image_name, hooks.image(parallel.host_copy(state), done))
+        multihost.barrier('image drawn')  # The next step's collectives start together.
+      if final and hooks.finish is not None and primary:
+        hooks.finish(done, parallel.host_copy(state))
       if plan.saves(done, final):
         hooks.save(done, state)
       if final:

@@ -1,0 +1,54 @@
+"""SR-NAM over a set of inputs, as infer.py reports it: the search, the diverged candidates,
+the ranking and the groups by person, and the warnings about poorly fitting candidates."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from nam_jax.nam import chunks, consistency, groups, rank, report
+from nam_jax.nam.settings import Settings
+
+
+def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict, np.ndarray]:
+  """SR-NAM over `inputs` with what is said about it: the result (grouped and ranked,
+  group_candidates) and its diverged mask; diverged candidates and ill-fitting top
+  candidates are reported on stderr."""
+  result = chunks.super_resolve(model, inputs.lr_images, settings, devices=devices)
+  bad = report.diverged(result)
+  for i, s in zip(*np.nonzero(bad)):
+    print(f'diverged: {inputs.names[i]} seed {s} (non-finite result, left out)',
+          file=sys.stderr)
+  if bad.all():
+    return result, bad
+  group_candidates(result, bad, settings.rank)
+  first = np.argmin(result['rank_score'], axis=1)
+  top = np.where(bad, np.inf, result['loss'])[np.arange(len(first)), first]
+  for name, value, flag in zip(inputs.names, top, consistency.flags(top)):
+    if flag == 'warn':
+      print(f'warn: {name}: its top candidate fits the input to LR L1 {value:.3f}, worse '
+            f'than {consistency.THRESHOLD} (the 95th percentile on real test faces); '
+            'returned anyway', file=sys.stderr)
+  if 'render_psnr' in result:
+    ok = ~bad
+    print(f'rendered at {settings.size} px: reduced to 64 px, PSNR {np.mean(result["render_psnr"][ok]):.1f} '
+          f'dB against the searched candidates; LR L1 {np.mean(result["render_lr_l1"][ok]):.4f} '
+          f'vs {np.mean(result["loss"][ok]):.4f} searched')
+  return result, bad
+
+
+def group_candidates(result: dict, bad: np.ndarray, how: str) -> None:
+  """Adds result['rank_score'] [I, S] (nam/rank.py; lower first) and result['groups']: per
+  input, its finite candidates (seed indices) grouped by person (nam/groups.py), groups and
+  members in rank order."""
+  desc = groups.descriptors(result['hr'])
+  loss = np.where(bad, np.inf, result['loss'])
+  result['rank_score'] = rank.scores(loss, desc, how)
+  out = []
+  for i in range(len(bad)):
+    order = [int(s) for s in np.argsort(result['rank_score'][i], kind='stable')
+             if not bad[i, s]]
+    sub = groups.cluster(desc[i, order], np.arange(len(order)))
+    out.append([[order[k] for k in g] for g in sub])
+  result['groups'] = out
