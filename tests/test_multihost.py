@@ -153,7 +153,7 @@ def test_an_interrupted_job_in_parts_is_completed_by_a_rerun(tmp_path, job_setti
   out = tmp_path / 'out'
   s = job_settings(input='synthetic:test', max_batch=4, out=str(out))
   folder = parts.folder_for(out)
-  folder.mkdir()  # Parts beside --out: this job runs in parts, as a multi-process one does.
+  folder.mkdir(parents=True)  # Parts in --out: it runs in parts, as a multi-process job does.
   real_write = parts.write_part
   calls = []
 
@@ -325,7 +325,7 @@ def test_sr_nam_split_over_two_processes_equals_one_and_resumes_after_a_kill(
 
   # Kill process 1 once it has written a part; the launcher stops process 0.
   out = tmp_path / 'killed'
-  folder = out.parent / '.killed.parts'
+  folder = out / '.parts'
   job = subprocess.Popen([sys.executable, '-m', 'nam_jax.launch', '--processes=2', '--',
                           *_infer_args(ckpts, out, steps=400)], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

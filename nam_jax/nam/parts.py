@@ -2,8 +2,9 @@
 
 In a multi-process job (nam_jax/multihost.py) each process super-resolves its share of the
 inputs and writes every few inputs as one part: a complete results folder of its own
-(report.write), renamed into place only when whole. The parts live beside --out, in
-.NAME.parts/, with job.json, the settings and input names they belong to. When every input
+(report.write), renamed into place only when whole. The parts live in --out/.parts/, with
+job.json, the settings and input names they belong to (so they sit on --out's file system,
+which a cluster's hosts share; previous results in --out stay until the merge). When every input
 has a part, the first process merges them into --out (results.json and the page over all
 inputs, each input's folder moved in) and removes the parts.
 
@@ -30,8 +31,7 @@ _NOT_RESULTS = ('out', 'progress', 'max_batch')
 
 def folder_for(out_dir: str | pathlib.Path) -> pathlib.Path:
   """Where the parts of results bound for --out `out_dir` are kept."""
-  out_dir = report.resolve_out(out_dir)
-  return out_dir.parent / f'.{out_dir.name}.parts'
+  return report.resolve_out(out_dir) / report.PARTS
 
 
 def job_record(settings: dict, names: list[str]) -> dict:

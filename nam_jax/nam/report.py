@@ -24,6 +24,9 @@ from nam_jax.nam.inputs import Inputs
 from nam_jax.training import lock
 
 
+PARTS = '.parts'  # Results of a job split among processes, before the merge (nam/parts.py).
+
+
 class OutputError(ValueError):
   """--out cannot hold the results; the message says why."""
 
@@ -62,7 +65,8 @@ def prepare(out_dir: str | pathlib.Path) -> pathlib.Path:
   out_dir = resolve_out(out_dir)
   if out_dir.exists() and not out_dir.is_dir():
     raise OutputError(f'--out {out_dir} is a file, not a folder')
-  if out_dir.is_dir() and any(not e.name.startswith('.partial-') for e in out_dir.iterdir()) and \
+  if out_dir.is_dir() and any(not (e.name.startswith('.partial-') or e.name == PARTS)
+                              for e in out_dir.iterdir()) and \
       not _is_results_folder(out_dir):
     raise OutputError(f'--out {out_dir} is a folder of other files (no results.json); '
                       'pick a new or empty folder')
