@@ -169,17 +169,21 @@ def open_workdir(config, workdir, init_state: Any, keep: int, say=print
   workdir.mkdir(parents=True, exist_ok=True)
   mngr = manager(workdir / 'checkpoints', keep)
   restored = restore_latest(mngr, init_state, say)
-  text = config.to_json_best_effort(indent=2)
-  recorded = workdir / 'config.json'
-  step = restored[0] if restored else 0
-  if not multihost.is_primary():
-    pass
-  elif not recorded.exists():
-    files.write_text(recorded, text)
-  elif recorded.read_text() != text:
-    files.write_text(workdir / f'config_step{step}.json', text)
-    say(f'the config differs from {recorded}; recorded as config_step{step}.json')
+  if multihost.is_primary():
+    _record_config(config, workdir, restored[0] if restored else 0, say)
   if restored is None:
     return workdir, mngr, 0, init_state, {}
   step, state, meta = restored
   return workdir, mngr, step, state, meta
+
+
+def _record_config(config, workdir: pathlib.Path, step: int, say) -> None:
+  """config.json of the run that started the workdir; a different config resumed at `step`
+  beside it as config_step{step}.json."""
+  text = config.to_json_best_effort(indent=2)
+  recorded = workdir / 'config.json'
+  if not recorded.exists():
+    files.write_text(recorded, text)
+  elif recorded.read_text() != text:
+    files.write_text(workdir / f'config_step{step}.json', text)
+    say(f'the config differs from {recorded}; recorded as config_step{step}.json')
