@@ -155,8 +155,10 @@ def train_loop(state: Any, step_fn: Callable[[Any, int], tuple[Any, dict]], plan
         if primary:
           writer.image(done, hooks.image_name, hooks.image(parallel.host_copy(state), done))
         multihost.barrier('image drawn')  # The next step's collectives start together.
-      if final and hooks.finish is not None and primary:
-        hooks.finish(done, parallel.host_copy(state))
+      if final and hooks.finish is not None:
+        if primary:
+          hooks.finish(done, parallel.host_copy(state))
+        multihost.barrier('finished')  # The save's collectives start together.
       if plan.saves(done, final):
         hooks.save(done, state)
       if final:

@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh
 
-from nam_jax import devices
+from nam_jax import devices, multihost
 
 
 class SplitError(ValueError):
@@ -108,12 +108,45 @@ def jit_step(fn: Callable, mesh_: Mesh, batch_axes: Sequence[int | None]) -> Cal
   if not multi_process():
     return step
 
-  def across_processes(state, *args):  # Host values (weights, scalars) become global arrays.
-    args = [jax.tree.map(lambda x: _replicated(x, same) if _on_host(x) else x, a)
-            if axis is None else a for a, axis in zip(args, batch_axes)]
-    return step(state, *args)
-  return across_processes
+  return _AcrossProcesses(fn, same, shardings, batch_axes)
+
+
+def _is_key(x) -> bool:
+  return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+class _AcrossProcesses:
+  """A data-parallel step in a multi-process job. Host values and this process's own arrays
+  (weights, scalars, a step's key) become global arrays first: jit would otherwise move each
+  with a collective of its own. Typed keys travel as their raw data and are wrapped again
+  inside the program (wrapping a global array outside one is itself a collective here).
+  The first call compiles, then waits for every process: the first run of a program sets up
+  its collectives, which wait at most about 30 s for the peers (gloo on CPUs), and one
+  process may compile much faster than another (a warm compilation cache)."""
+
+  def __init__(self, fn, same, shardings, batch_axes):
+    self._fn, self._same, self._shardings, self._axes = fn, same, shardings, batch_axes
+    self._compiled = None
+
+  def _global(self, a):
+    return jax.tree.map(lambda x: _replicated(x, self._same) if _on_host(x) else x, a)
+
+  def __call__(self, state, *args):
+    impls = [jax.random.key_impl(a) if _is_key(a) else None for a in args]
+    args = [jax.random.key_data(a) if impl else a for a, impl in zip(args, impls)]
+    args = [self._global(a) if axis is None else a for a, axis in zip(args, self._axes)]
+    if self._compiled is None:
+      def inner(state, *raw):
+        return self._fn(state, *[jax.random.wrap_key_data(r, impl=impl) if impl else r
+                                 for r, impl in zip(raw, impls)])
+      step = jax.jit(inner, in_shardings=(self._same, *self._shardings),
+                     out_shardings=self._same, donate_argnums=0)
+      self._compiled = step.lower(state, *args).compile()
+      multihost.barrier('step compiled')
+    return self._compiled(state, *args)
 
 
 def _on_host(x) -> bool:
-  return isinstance(x, (np.ndarray, np.generic, int, float))
+  """Not yet a global array: a host value, or an array on this process's devices only (a
+  step's key, say), which jit would otherwise move with a collective of its own."""
+  return not (isinstance(x, jax.Array) and not x.is_fully_addressable)
