@@ -94,10 +94,11 @@ def join(address: str | None = None, count: int | None = None, index: int | None
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')
   jax.distributed.initialize(**args, initialization_timeout=timeout)
   if jax.process_count() > 1:
-    # The first collective over a set of devices sets up its gloo context, and waits at most
-    # about 30 s for the peers; later ones wait as long as they must. Set it up now, while
-    # the processes are together, so one process compiling or loading from a compilation
-    # cache much faster than another cannot time out the first training step.
+    # The first run of a collective program sets up its gloo context and waits at most
+    # about 30 s for the peers (a later run of the same program waited 45 s unharmed).
+    # orbax's saves synchronise through this same barrier program: run it once now, while
+    # the processes are together. Training steps wait for each other before their first run
+    # (nam_jax/training/parallel.py).
     from jax.experimental import multihost_utils
     multihost_utils.sync_global_devices('nam_jax_joined')
   return jax.process_count() > 1

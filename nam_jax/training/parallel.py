@@ -104,11 +104,9 @@ def jit_step(fn: Callable, mesh_: Mesh, batch_axes: Sequence[int | None]) -> Cal
     return jax.jit(fn, donate_argnums=0)
   same = devices.replicated(mesh_)
   shardings = tuple(same if a is None else devices.sharded(mesh_, a) for a in batch_axes)
-  step = jax.jit(fn, in_shardings=(same, *shardings), out_shardings=same, donate_argnums=0)
-  if not multi_process():
-    return step
-
-  return _AcrossProcesses(fn, same, shardings, batch_axes)
+  if multi_process():
+    return _AcrossProcesses(fn, same, shardings, batch_axes)
+  return jax.jit(fn, in_shardings=(same, *shardings), out_shardings=same, donate_argnums=0)
 
 
 def _is_key(x) -> bool:
@@ -117,10 +115,9 @@ def _is_key(x) -> bool:
 
 class _AcrossProcesses:
   """A data-parallel step in a multi-process job. Host values and this process's own arrays
-  (weights, scalars, a step's key) become global arrays first: jit would otherwise move each
-  with a collective of its own. Typed keys travel as their raw data and are wrapped again
-  inside the program (wrapping a global array outside one is itself a collective here).
-  The first call compiles, then waits for every process: the first run of a program sets up
+  (weights, scalars, a step's key) become global arrays before the call, so every input of
+  the program is already laid out over the job's devices; typed keys travel as their raw
+  data and are wrapped again inside the program. The first call compiles, then waits for every process: the first run of a program sets up
   its collectives, which wait at most about 30 s for the peers (gloo on CPUs), and one
   process may compile much faster than another (a warm compilation cache)."""
 
@@ -148,5 +145,5 @@ class _AcrossProcesses:
 
 def _on_host(x) -> bool:
   """Not yet a global array: a host value, or an array on this process's devices only (a
-  step's key, say), which jit would otherwise move with a collective of its own."""
+  step's key, say)."""
   return not (isinstance(x, jax.Array) and not x.is_fully_addressable)
