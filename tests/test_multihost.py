@@ -117,7 +117,8 @@ def test_launched_processes_join_one_job_on_their_own_cores(tmp_path):
   script.write_text(_PROBE)
   proc = _launch([str(script), '-1'], 2, tmp_path)
   assert proc.returncode == 0, proc.stderr[-2000:]
-  lines = [l for l in (proc.stdout).splitlines() if 'process ' in l]
+  lines = [l for l in proc.stdout.splitlines() if ' of 2: ' in l]  # The probe's own lines.
+  assert len(lines) == 2, proc.stdout
   assert any(l.startswith('process 0 of 2: 2 devices') for l in lines), proc.stdout
   assert any(l.startswith('[process 1] process 1 of 2: 2 devices') for l in lines), proc.stdout
   assert all(l.endswith('all ok True') for l in lines)
