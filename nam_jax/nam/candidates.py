@@ -7,8 +7,26 @@ import sys
 
 import numpy as np
 
+from nam_jax import weights
+from nam_jax.data import folder
 from nam_jax.nam import chunks, consistency, groups, rank, report
+from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
+
+ALL_DIVERGED = ('error: every candidate diverged (non-finite); nothing written. Check the '
+                'checkpoints and lower --learning_rate')
+
+
+def load(settings: Settings, data_cfg):
+  """(model, inputs) of a job, or None after a one-line error on stderr (a missing or
+  damaged checkpoint, an unreadable or missing input, a bad setting)."""
+  try:
+    model = chunks.load_model(settings)
+    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
+  except (weights.CheckpointError, folder.BadImageError, FileNotFoundError, ValueError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return None
+  return model, inputs
 
 
 def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict, np.ndarray]:

@@ -6,10 +6,7 @@ import sys
 
 import numpy as np
 
-from nam_jax import weights
-from nam_jax.data import folder
 from nam_jax.nam import candidates, chunks, paste, render, report
-from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
 
@@ -55,13 +52,10 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
 
 def _run(settings: Settings, data_cfg, staging):
   """Loads, optimises and writes into `staging`: (exit code, result, diverged mask)."""
-  try:
-    model = chunks.load_model(settings)
-    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
-  except (weights.CheckpointError, folder.BadImageError, FileNotFoundError,
-          ValueError) as e:
-    print(f'error: {e}', file=sys.stderr)
+  loaded = candidates.load(settings, data_cfg)
+  if loaded is None:
     return 2, None, None
+  model, inputs = loaded
   if settings.size != 64 and not render.can_render(model_prior(model)):
     print(f'note: the {settings.prior} prior renders 64 px only; --size={settings.size} '
           'ignored')
@@ -81,8 +75,7 @@ def _run(settings: Settings, data_cfg, staging):
         f'{settings.options.steps} steps each')
   result, bad = candidates.search_inputs(model, inputs, settings)
   if bad.all():
-    print('error: every candidate diverged (non-finite); nothing written. Check the '
-          'checkpoints and lower --learning_rate', file=sys.stderr)
+    print(candidates.ALL_DIVERGED, file=sys.stderr)
     return 1, None, None
   report.write(staging, inputs, result, settings.record(), picks)
   return 0, result, bad

@@ -18,9 +18,8 @@ import sys
 import jax
 import numpy as np
 
-from nam_jax import multihost, weights
-from nam_jax.data import folder
-from nam_jax.nam import candidates, chunks, parts, report
+from nam_jax import multihost
+from nam_jax.nam import candidates, parts, report
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -32,13 +31,7 @@ def _load(settings: Settings, data_cfg):
           'resumed from parts) takes faces, folders of faces or dataset splits',
           file=sys.stderr)
     return None
-  try:
-    model = chunks.load_model(settings)
-    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
-  except (weights.CheckpointError, folder.BadImageError, FileNotFoundError, ValueError) as e:
-    print(f'error: {e}', file=sys.stderr)
-    return None
-  return model, inputs
+  return candidates.load(settings, data_cfg)
 
 
 def run(settings: Settings, data_cfg) -> int:
@@ -79,7 +72,7 @@ def run(settings: Settings, data_cfg) -> int:
         f'steps each: {len(inputs.names) - len(todo)} done before, {len(todo)} to do over '
         f'{multihost.count()} process(es)')
     per_part = max(1, settings.max_batch // settings.seeds)
-    for n, start in enumerate(range(0, len(mine), per_part)):
+    for start in range(0, len(mine), per_part):
       sel = mine[start:start + per_part]
       part = inputs_lib.subset(inputs, sel)
       result, _ = candidates.search_inputs(model, part, settings, jax.local_devices())
@@ -90,8 +83,7 @@ def run(settings: Settings, data_cfg) -> int:
       return 0
     summary = parts.merge(where, staging, inputs.names, record, inputs.skipped)
     if summary is None:
-      print('error: every candidate diverged (non-finite); nothing written. Check the '
-            'checkpoints and lower --learning_rate', file=sys.stderr)
+      print(candidates.ALL_DIVERGED, file=sys.stderr)
       multihost.barrier('nam_jax_merged')
       return 1
     out = report.commit(staging, settings.out)
