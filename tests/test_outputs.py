@@ -15,6 +15,7 @@ from PIL import Image
 
 from nam_jax.data import folder
 from nam_jax.nam import inputs as inputs_lib
+from nam_jax import images
 from nam_jax.nam import names, report
 
 FACE = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
@@ -30,7 +31,14 @@ def test_names_are_safe_distinct_and_keep_plain_stems():
   for n in out:
     assert n and '.' not in n and '/' not in n and n.lower() != 'con'
   assert out[2] == 'a_2' and out[-1] == 'plain'  # No collision: the stem as it is.
+  # A collision: the file name with its extension, then (a.png and A.png still collide) the
+  # stem with a short hash.
+  assert out[1] == 'a_jpg' and out[0].startswith('a-') and out[8].startswith('A-')
   assert out == names.unique(stems, paths)  # Stable.
+  # Never the folders: the same files elsewhere get the same names, however deep.
+  deep = ['/' + 'x' * 80 + '/tmp-of-someone/' + p for p in paths]
+  assert names.unique(stems, deep)[1:8] == out[1:8]
+  assert all(len(n) <= 16 for n in names.unique(stems, deep))
 
 
 def _fake_result(n: int, seeds: int = 2) -> dict:
@@ -169,7 +177,9 @@ def test_aligned_faces_of_photos_sharing_a_stem_keep_their_own_names(tmp_path):
   Image.open(photo).save(tmp_path / 'a.png')
   inp = inputs_lib.resolve(str(tmp_path), data_cfg=None, align=True)
   assert len(inp.sheets) == 2 and len(set(inp.names)) == len(inp.names)
-  # Every face is named after its own photo (re-encoding may change what is detected).
+  # Every face is named after its own photo (re-encoding may change what is detected), short
+  # and readable, wherever pytest put the files.
+  assert sorted(inp.sheets) == ['a_jpg', 'a_png']
   assert sorted({n.rsplit('_face', 1)[0] for n in inp.names}) == sorted(inp.sheets)
   assert all(src.startswith(str(tmp_path / 'a.')) for src in inp.sources)
 
@@ -236,3 +246,24 @@ def test_consistency_flags_and_residual_maps():
   assert np.isclose(maps[0, 1, 3, 4], 0.6) and maps[0, 1].sum() == maps[0, 1, 3, 4]
   heat = consistency.heat(maps[0, 1])
   assert heat[3, 4].tolist() == [1.0, 1.0, 1.0] and heat[0, 0].tolist() == [-1.0] * 3
+
+
+def test_a_flat_input_never_passes_however_well_it_is_fitted(tmp_path):
+  """An all-black input: the camera model fits it by dimming any face, so a tiny LR L1 says
+  nothing; its candidates warn."""
+  from nam_jax.nam import consistency
+  black = np.zeros((16, 16, 3), np.uint8)
+  Image.fromarray(black).save(tmp_path / 'black.png')
+  Image.fromarray(FACE).save(tmp_path / 'face.png')
+  inp = inputs_lib.resolve(str(tmp_path), data_cfg=None)
+  assert consistency.has_content(images.as_float(inp.lr_images)).tolist() == [
+      n != 'black' for n in inp.names]
+  result = _fake_result(2, seeds=2)
+  result['loss'][:] = 0.0006
+  out = tmp_path / 'out'
+  with report.staged(out) as staging:
+    report.write(staging, inp, result, {})
+    report.commit(staging, out)
+  flags = {e['name']: e['consistency'] for e in
+           json.loads((out / 'results.json').read_text())['inputs']}
+  assert flags == {'black': 'warn', 'face': 'pass'}
