@@ -182,6 +182,43 @@ def test_an_interrupted_job_in_parts_is_completed_by_a_rerun(tmp_path, job_setti
   assert (out / 'index.html').is_file()
 
 
+def test_a_merge_that_fails_midway_keeps_every_result(tmp_path, job_settings, test_config,
+                                                       monkeypatch):
+  """A merge killed after one input (an injected failure) leaves the parts whole: the rerun
+  merges everything. An input whose folder was taken out of its part is computed again."""
+  import shutil
+  from nam_jax.nam import job, parts
+  out = tmp_path / 'out'
+  s = job_settings(input='synthetic:test', max_batch=4, out=str(out))
+  folder = parts.folder_for(out)
+  folder.mkdir(parents=True)
+  real_copytree = shutil.copytree
+  copies = []
+
+  def fail_on_second(*args, **kwargs):
+    copies.append(args[0])
+    if len(copies) == 2:
+      raise OSError(28, 'No space left on device')
+    return real_copytree(*args, **kwargs)
+  monkeypatch.setattr(parts.shutil, 'copytree', fail_on_second)
+  with pytest.raises(OSError):
+    job.super_resolve_job(s, test_config.data)
+  monkeypatch.setattr(parts.shutil, 'copytree', real_copytree)
+  done = parts.complete(folder)
+  assert len(done) == len(json.loads((folder / parts.JOB).read_text())['inputs'])
+  assert all((part / name / 'grid.png').is_file() for name, part in done.items())
+
+  # The user moves one input's folder out of its part: that input alone is computed again.
+  name, part = sorted(done.items())[0]
+  shutil.move(str(part / name), str(tmp_path / 'taken'))
+  assert name not in parts.complete(folder)
+  assert job.super_resolve_job(s, test_config.data) == 0
+  merged = json.loads((out / 'results.json').read_text())
+  assert sorted(e['name'] for e in merged['inputs']) == sorted(done)
+  assert all((out / e['name'] / 'grid.png').is_file() for e in merged['inputs'])
+  assert not folder.exists()
+
+
 def test_parts_of_other_settings_are_discarded(tmp_path):
   from nam_jax.nam import parts
   folder = tmp_path / '.out.parts'

@@ -5,13 +5,15 @@ is the input's file stem with every character other than letters, digits, '-' an
 replaced by '_' (so no name holds a path separator or a dot: never '.', '..', a hidden name, or
 a name that could be taken for results.json or a PNG written beside the folders). Names that
 still collide, compared case-insensitively as on macOS and Windows file systems, are
-disambiguated from the input's full path: first its sanitised relative path with the
-extension, then a short hash of the path.
+disambiguated from the input's own file name: first the sanitised name with its extension
+(`a_jpg`, `a_png`), then the stem with a short hash of the full path. A name never carries the
+user's folders, so it does not depend on where the input lies.
 """
 
 from __future__ import annotations
 
 import hashlib
+import pathlib
 import unicodedata
 
 MAX_LENGTH = 64
@@ -42,7 +44,7 @@ def unique(stems: list[str], paths: list[str]) -> list[str]:
     raise ValueError('one path per stem expected')
   candidates = [
       [sanitise(s) for s in stems],
-      [sanitise(p) for p in paths],
+      [sanitise(pathlib.PurePath(p).name) for p in paths],
       [f'{sanitise(s)[:MAX_LENGTH - 9]}-{_digest(p)}' for s, p in zip(stems, paths)],
   ]
   names = list(candidates[0])

@@ -6,7 +6,8 @@ inputs and writes every few inputs as one part: a complete results folder of its
 job.json, the settings and input names they belong to (so they sit on --out's file system,
 which a cluster's hosts share; previous results in --out stay until the merge). When every input
 has a part, the first process merges them into --out (results.json and the page over all
-inputs, each input's folder moved in) and removes the parts.
+inputs, each input's folder linked or copied in) and, once --out holds them, removes the
+parts: a merge that fails midway keeps every finished result for the next run.
 
 An input is complete when a part lists it. A job killed midway leaves its parts; a rerun (with
 any process count, one included) finds them and computes only the rest. Parts of a job with
@@ -60,7 +61,8 @@ def prepare(folder: pathlib.Path, record: dict, say=print) -> None:
 
 
 def complete(folder: pathlib.Path) -> dict[str, pathlib.Path]:
-  """Input name -> the part holding its results, over every whole part in `folder`."""
+  """Input name -> the part holding its results, over every whole part in `folder`; an input
+  a part lists but whose folder is gone from it (moved or deleted by hand) is not done."""
   done = {}
   for part in sorted(folder.glob('part-*')):
     try:
@@ -68,8 +70,17 @@ def complete(folder: pathlib.Path) -> dict[str, pathlib.Path]:
     except (OSError, ValueError):
       continue  # Not a whole part (parts are renamed into place complete; be safe anyway).
     for entry in summary['inputs']:
-      done[entry['name']] = part
+      if (part / entry['name']).is_dir():
+        done[entry['name']] = part
   return done
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+  """A hard link where the file system allows one (no second copy of the images), else a copy."""
+  try:
+    os.link(src, dst)
+  except OSError:
+    shutil.copy2(src, dst)
 
 
 def write_part(folder: pathlib.Path, tag: str, inputs: Inputs, result: dict,
@@ -79,16 +90,20 @@ def write_part(folder: pathlib.Path, tag: str, inputs: Inputs, result: dict,
   shutil.rmtree(tmp, ignore_errors=True)
   tmp.mkdir()
   report.write(tmp, inputs, result, settings)
-  final = folder / f'part-{tag}'
+  final, k = folder / f'part-{tag}', 1
+  while final.exists():  # A part of an earlier run that lost an input: keep it, add this.
+    k += 1
+    final = folder / f'part-{tag}-{k}'
   os.replace(tmp, final)
   return final
 
 
 def merge(folder: pathlib.Path, staging: pathlib.Path, names: list[str], settings: dict,
           skipped: list[str]) -> dict | None:
-  """Moves every input's folder from its part into `staging` and writes there results.json
-  and the page over all inputs, in input order; returns the summary, or None (nothing
-  moved) when every candidate of every input diverged.
+  """Links (or copies) every input's folder from its part into `staging` and writes there
+  results.json and the page over all inputs, in input order; returns the summary, or None
+  when every candidate of every input diverged. The parts are left whole: a merge that fails
+  or is killed midway loses nothing, and the next run merges again.
 
   Raises:
     report.OutputError: an input has no part.
@@ -105,7 +120,8 @@ def merge(folder: pathlib.Path, staging: pathlib.Path, names: list[str], setting
     return None  # Nothing to show; the parts stay as they are.
   entries = []
   for name in names:
-    shutil.move(str(report.inside(done[name], name)), str(report.inside(staging, name)))
+    shutil.copytree(report.inside(done[name], name), report.inside(staging, name),
+                    copy_function=_link_or_copy)
     entries.append(by_name[name])
   first = next(iter(summaries.values()))
   summary = {'settings': settings, 'seconds': sum(s['seconds'] for s in summaries.values()),
