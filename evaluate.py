@@ -13,7 +13,8 @@ at two strengths). Methods: bicubic, the trained baselines whose checkpoints exi
 urdgn) and SR-NAM with the face prior of the inference settings (same defaults and overrides
 as infer.py), once per --degradations entry. For each set: the reach of every registered
 degradation with the true faces (nam_jax/eval/reach.py), OUT/eval_SET.json, OUT/eval_SET.md
-(the tables) and OUT/figures/eval_SET_grid.png. With --generators, trained generators are scored
+(the tables, with skin tone per band) and OUT/figures/eval_SET_grid.png and eval_SET_tone.png
+(skin tone at a glance), and every candidate in OUT/raw/ (for nam_jax/eval/rerank.py). With --generators, trained generators are scored
 instead (nam_jax/eval/generators.py) and written to OUT/eval_generators_NAME.json.
 """
 
@@ -33,6 +34,10 @@ _DEGRADATIONS = flags.DEFINE_list('degradations', None, 'SR-NAM degradations to 
                                   '(default: the config\'s); each is one SR-NAM method.')
 _REACH = flags.DEFINE_bool('reach', True, 'Measure every registered degradation\'s reach.')
 _IMAGES = flags.DEFINE_integer('images', 64, 'Faces of the synthetic test split to use.')
+_FACES = flags.DEFINE_list('faces', [], 'Real sets: only these faces (names of '
+                           'python -m nam_jax.data.real_faces); default all.')
+_RAW = flags.DEFINE_bool('raw', True, 'Also keep every candidate and its LR L1 in '
+                         'OUT/raw/eval_SET.npz (for re-ranking studies).')
 _SEEDS = flags.DEFINE_integer('seeds', 16, 'SR-NAM candidates per face.')
 _METHODS = flags.DEFINE_list('methods', ['bicubic', 'l2h', 'urdgn', 'sr_nam'],
                              'Methods: bicubic, l2h, urdgn, sr_nam.')
@@ -195,13 +200,20 @@ def main(argv):
     all_methods = [m for m in all_methods if not m.name.startswith('sr_nam')]
     all_methods += sweep_methods(checked['sweeps'], job, model)
   for set_name in _SETS.value:
-    test = runs.test_set(set_name, config, _IMAGES.value)
-    print(f'== {set_name}: {len(test.hr)} faces')
+    try:
+      test = runs.test_set(set_name, config, _IMAGES.value, tuple(_FACES.value))
+    except ValueError as e:
+      cli.fail(str(e))
+    print(f'== {set_name}: {len(test.hr)} faces' +
+          (' (held out: never used to choose anything)' if set_name == runs.HELD_OUT else ''))
     reaches = runs.reach_table(test, job) if _REACH.value else {}
+    raw = {} if _RAW.value else None
     results, outputs = suite.evaluate(
-        all_methods, test, reference,
+        all_methods, test, reference, raw=raw,
         on_result=lambda name, r: print(f'{name}: ' + ', '.join(
-            f'{k} {v:.4g}' for k, v in r.items())))
+            f'{k} {v:.4g}' for k, v in r.items() if isinstance(v, (int, float)))))
+    if raw:
+      runs.save_raw(out_dir, test, raw)
     for name, r in results.items():  # Each SR-NAM row: the reach of its degradation.
       deg = name.rsplit(', ', 1)[-1].rstrip(')') if name.startswith('sr_nam (') else None
       if deg in reaches:
@@ -210,12 +222,15 @@ def main(argv):
     record = {'set': set_name, 'faces': list(test.names), 'settings': job.record(),
               'reach': reaches or runs.earlier_reach(out_dir, set_name), 'results': results}
     files.write_json(out_dir / f'eval_{set_name}.json', record)
-    table = suite.markdown_table(results)
+    table = suite.markdown_table(results) + '\n\n' + suite.band_markdown(results)
     if record['reach']:
       table = runs.reach_markdown(record['reach']) + '\n\n' + table
     (out_dir / f'eval_{set_name}.md').write_text(table + '\n')
     images.save_png(files.figure_path(out_dir, f'eval_{set_name}_grid.png'),
                     suite.comparison_grid(test, outputs))
+    from nam_jax.eval import tone_plot
+    tone_plot.plot(results, f'skin tone on {set_name} ({len(test.hr)} faces)',
+                   files.figure_path(out_dir, f'eval_{set_name}_tone.png'))
     print(table)
     if _BEST_OF_K.value:
       curve = runs.best_of_k_plot(test, job, model, out_dir, _BEST_OF_K.value)

@@ -118,6 +118,9 @@ def base_config() -> ml_collections.ConfigDict:
       # Early stopping (0 = off): a candidate stops after stop_patience steps without a
       # stop_tol relative gain, or (stop_behind > 0) when that far behind its input's best.
       stop_patience=0, stop_tol=0.01, stop_behind=0.0,
+      # Terms beside the LR L1 (0 = off; nam_jax/nam/invert.objective): the degradation's
+      # prior on its fitted free inputs, and the input's colours as an anchor.
+      noise_prior=0.0, colour_anchor=0.0,
       rng_seed=0,
       prior='stylegan',  # Wins on real faces (docs/results.md, "Choosing the default prior").
       # One block per face prior (nam_jax/nam/settings.py, prior_block): `module` with

@@ -132,7 +132,9 @@ def truth(image: np.ndarray) -> Truth:
 
 
 def compare(image: np.ndarray, t: Truth) -> dict[str, float]:
-  """heatmap metric, NME and identity distance of one output against its true face."""
+  """heatmap metric, NME and identity distance of one output against its true face, and
+  the output's own landmarks ('points' [68, 2], found in the truth's box)."""
   points = landmarks(image, t.box)
   return {'heatmap': heatmap_metric(points, t.points), 'nme': nme(points, t.points),
-          'identity': float(np.linalg.norm(descriptor(image, t.box) - t.descriptor))}
+          'identity': float(np.linalg.norm(descriptor(image, t.box) - t.descriptor)),
+          'points': points}

@@ -71,6 +71,9 @@ class Degradation(Protocol):
   def __call__(self, variables: Any, hr: jax.Array, noise: jax.Array) -> jax.Array:
     ...
 
+  # Optional: penalty(noise [noise_dim]) -> a scalar prior on one image's free inputs, weighed
+  # by the search's noise_prior option (the camera model: how real cameras behave).
+
 
 @dataclasses.dataclass(frozen=True)
 class Loaded:

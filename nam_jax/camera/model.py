@@ -55,6 +55,31 @@ def camera_params(raw: jax.Array) -> dict[str, jax.Array]:
           'angle': raw[BLUR][2]}
 
 
+# How far real cameras stray from a neutral rendering, as standard deviations of the model's
+# physical parameters: automatic exposure misses by about a third of a stop (log gain 0.25),
+# automatic white balance leaves a cast of a few degrees (log gain of one channel against the
+# mean 0.05), tone curves stay near the standard one (log gamma 0.15), and colour cross-talk
+# and black-level offsets are small after a camera's own correction (0.03). Magnitudes from the
+# colour-constancy and auto-exposure literature, not measured here. Blur has no prior: it is
+# what small faces really suffer.
+PRIOR_SIGMA = {'exposure': 0.25, 'cast': 0.05, 'gamma': 0.15, 'cross': 0.03, 'bias': 0.03}
+
+
+def prior_penalty(raw: jax.Array) -> jax.Array:
+  """Half the sum of squared z-scores of one raw camera vector's tone parameters against
+  PRIOR_SIGMA: 0 for the neutral camera (the search's --noise_prior weighs it)."""
+  p = camera_params(raw)
+  log_gain = jnp.log(jnp.diagonal(p['matrix']))
+  exposure = jnp.mean(log_gain)
+  cross = p['matrix'][tuple(zip(*_OFF_DIAGONAL))]
+  z2 = ((exposure / PRIOR_SIGMA['exposure']) ** 2 +
+        jnp.sum(((log_gain - exposure) / PRIOR_SIGMA['cast']) ** 2) +
+        (jnp.log(p['gamma']) / PRIOR_SIGMA['gamma']) ** 2 +
+        jnp.sum((cross / PRIOR_SIGMA['cross']) ** 2) +
+        jnp.sum((p['bias'] / PRIOR_SIGMA['bias']) ** 2))
+  return 0.5 * z2
+
+
 def raw_from_camera(camera: dict) -> tuple[np.ndarray, bool]:
   """(raw vector [NUM_PARAMS], inside) of a camera in physical terms (gamma, matrix [3, 3],
   bias [3], sigma [2], angle; nam_jax/camera/simulate.model_camera): camera_params of the raw
@@ -122,6 +147,10 @@ class CameraDegradation:
   def __call__(self, variables, hr: jax.Array, noise: jax.Array) -> jax.Array:
     del variables
     return jax.vmap(lambda n, x: apply_one(n, x, self.size))(noise, hr)
+
+  def penalty(self, noise: jax.Array) -> jax.Array:
+    """The prior on one image's camera [NUM_PARAMS] (prior_penalty)."""
+    return prior_penalty(noise)
 
 
 def load(ckpt_dir=None) -> tuple[CameraDegradation, dict, dict]:

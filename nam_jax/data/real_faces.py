@@ -9,9 +9,10 @@ wheels already installed (scikit-image, matplotlib), and sdists / npm tarballs t
 
 Every face of at least `MIN_FACE` photo pixels that dlib finds in a photo is used: aligned by
 nam_jax/data/align.py (HOG detector, 68 landmarks, the FFHQ alignment square at 256 px) and
-Lanczos-downsampled to 64 px, as the synthetic HR faces are. LR inputs are made three ways:
-plain bicubic downsampling (PIL), and the camera pipeline (nam_jax/camera/simulate.py, seeded per
-face) at its 'mild' and 'strong' strengths.
+Lanczos-downsampled to 64 px, as the synthetic HR faces are. LR inputs are made several ways:
+plain bicubic downsampling (PIL), the camera pipeline (nam_jax/camera/simulate.py, seeded per
+face) at its 'mild' and 'strong' strengths, and the pipelines written apart from it
+(nam_jax/data/other_cameras.py: defocus, bayer, and phone, held out from every choice).
 
   python -m nam_jax.data.real_faces            # build (or report) $NAM_JAX_DATA/real_faces
 """
@@ -30,11 +31,13 @@ import numpy as np
 from PIL import Image
 
 from nam_jax.camera import simulate
-from nam_jax.data import align, rendered_faces
+from nam_jax.data import align, other_cameras, rendered_faces
 
 MIN_FACE = 64          # Aligned squares smaller than this in the photo are rejected.
-VERSION = 2            # Bumped when the set changes; an older cached set is rebuilt.
-LR_KINDS = ('bicubic', 'camera', 'camera_strong')
+VERSION = 3            # Bumped when the set changes; an older cached set is rebuilt.
+# bicubic and nam_jax's own camera simulator; then the pipelines written apart from it
+# (nam_jax/data/other_cameras.py), 'phone' held out from every choice.
+LR_KINDS = ('bicubic', 'camera', 'camera_strong') + other_cameras.PIPELINES
 # Detections that are not faces, found by looking at the aligned crops.
 NOT_FACES = {'breakingbad_0': 'a detector false positive (shelves in the background)'}
 
@@ -176,11 +179,14 @@ class RealFaces:
 
 
 def make_lr(hr: np.ndarray, kind: str, first_seed: int = 40_000_000) -> np.ndarray:
-  """The LR version `kind` of faces uint8 [N, 64, 64, 3]: PIL bicubic, or the camera pipeline
-  seeded per face (face i: seed first_seed + i) at the strength the kind names."""
+  """The LR version `kind` of faces uint8 [N, 64, 64, 3]: PIL bicubic, the camera simulator
+  seeded per face (face i: seed first_seed + i) at the strength the kind names, or one of the
+  independent pipelines of nam_jax/data/other_cameras.py."""
   if kind == 'bicubic':
     return np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC))
                      for h in hr])
+  if kind in other_cameras.PIPELINES:
+    return other_cameras.degrade_all(hr, kind)
   strength = {'camera': 'mild', 'camera_strong': 'strong'}[kind]
   return np.stack([simulate.degrade_face(h, first_seed + i, strength=strength)[0]
                    for i, h in enumerate(hr)])

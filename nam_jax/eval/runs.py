@@ -13,23 +13,31 @@ import pathlib
 import numpy as np
 
 from nam_jax import files, images, priors
-from nam_jax.data import datasets, real_faces
+from nam_jax.data import datasets, other_cameras, real_faces
 from nam_jax import faces
 from nam_jax.eval import lpips, reach, suite
-from nam_jax.nam import chunks, groups, rank
+from nam_jax.nam import candidates, chunks, groups, rank
 
-SETS = ('real_bicubic', 'real_camera', 'real_camera_strong', 'synthetic')
+SETS = tuple(f'real_{kind}' for kind in real_faces.LR_KINDS) + ('synthetic',)
+# Never used to choose or tune anything (nam_jax/data/other_cameras.py).
+HELD_OUT = f'real_{other_cameras.HELD_OUT}'
 
 
-def test_set(name: str, config, images: int = 64) -> 'suite.TestSet':
-  """A test set with HR truth: 'synthetic' (its first `images` faces) or real_KIND."""
+def test_set(name: str, config, images: int = 64, only: tuple = ()) -> 'suite.TestSet':
+  """A test set with HR truth: 'synthetic' (its first `images` faces) or real_KIND (the
+  faces named in `only`, if given)."""
   if name == 'synthetic':
     pairs = datasets.lr_test_pairs(config.data, limit=images)
     return suite.TestSet(name, pairs['lr'], pairs['hr'],
                          tuple(f'seed{int(s)}' for s in pairs['seed']))
   if name.startswith('real_') and name.removeprefix('real_') in real_faces.LR_KINDS:
     rf = real_faces.load()
-    return suite.TestSet(name, rf.lr[name.removeprefix('real_')], rf.hr, tuple(rf.names))
+    unknown = sorted(set(only) - set(rf.names))
+    if unknown:
+      raise ValueError(f'--faces: no real faces named {unknown}; known: {", ".join(rf.names)}')
+    keep = [i for i, n in enumerate(rf.names) if not only or n in only]
+    return suite.TestSet(name, rf.lr[name.removeprefix('real_')][keep], rf.hr[keep],
+                         tuple(rf.names[i] for i in keep))
   raise ValueError(f'unknown test set {name!r}')
 
 
@@ -38,8 +46,10 @@ def sr_nam_method(name: str, job, model):
   def run(x):
     r = chunks.super_resolve(model, x, job)
     desc = groups.descriptors(r['hr']) if job.rank != 'fit' else None
-    order = rank.order(r['loss'], desc, job.rank)
-    fit = {'lr_l1': np.take_along_axis(r['loss'], order, axis=1)[:, 0]}
+    order = rank.order(r['loss'], desc, job.rank, **candidates.rank_inputs(job.rank, r, x))
+    ranked_loss = np.take_along_axis(r['loss'], order, axis=1)
+    # '_'-keys are kept per candidate for offline studies (evaluate.py writes them), not scored.
+    fit = {'lr_l1': ranked_loss[:, 0], '_lr_l1': ranked_loss}
     if 'degradation' in r:  # auto: the share of inputs it gave the camera model.
       fit['auto_camera'] = (np.asarray(r['degradation']) == 'camera').astype(np.float32)
     return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1), fit
@@ -121,6 +131,21 @@ def merge_with_earlier(out_dir: pathlib.Path, test, results: dict, outputs: dict
                    for i, name in enumerate(merged_results)})
   tmp.replace(npz_path)
   return merged_results, merged_outputs
+
+
+def save_raw(out_dir: pathlib.Path, test, raw: dict) -> pathlib.Path:
+  """OUT/raw/eval_SET.npz: every method's candidates (uint8) and per-candidate figures, keys
+  'mI/NAME' for method I (names in 'methods'), with the faces and the LR inputs."""
+  path = out_dir / 'raw' / f'eval_{test.name}.npz'
+  path.parent.mkdir(parents=True, exist_ok=True)
+  arrays = {'faces': np.array(test.names), 'lr': test.lr_images, 'hr': test.hr,
+            'methods': np.array(list(raw))}
+  for i, (name, r) in enumerate(raw.items()):
+    arrays.update({f'm{i}/{k}': v for k, v in r.items()})
+  tmp = path.with_name(path.stem + '.tmp.npz')
+  np.savez_compressed(tmp, **arrays)
+  tmp.replace(path)
+  return path
 
 
 def earlier_reach(out_dir: pathlib.Path, set_name: str) -> dict:

@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 
-from nam_jax import weights
+from nam_jax import images, weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, consistency, groups, rank, report
+from nam_jax.nam import chunks, consistency, groups, rank, report, tone
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -40,11 +40,21 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
           file=sys.stderr)
   if bad.all():
     return result, bad
-  group_candidates(result, bad, settings.rank)
+  group_candidates(result, bad, settings.rank, inputs.lr_images)
+  result['tone'] = [tone.describe(inputs.lr_images[i], result['hr'][i], [
+      s for s in np.argsort(result['rank_score'][i], kind='stable') if not bad[i, s]])
+      for i in range(len(bad))]
+  for name, t in zip(inputs.names, result['tone']):
+    if t and not t['decided']:
+      print(f'note: {name}: {t["note"]}', file=sys.stderr)
   first = np.argmin(result['rank_score'], axis=1)
   top = np.where(bad, np.inf, result['loss'])[np.arange(len(first)), first]
-  for name, value, flag in zip(inputs.names, top, consistency.flags(top)):
-    if flag == 'warn':
+  content = consistency.has_content(images.as_float(inputs.lr_images))
+  for name, value, flag, full in zip(inputs.names, top, consistency.flags(top), content):
+    if not full:
+      print(f'warn: {name}: the input is flat (no face in it to fit); its candidates are the '
+            'face prior\'s guesses, flagged warn', file=sys.stderr)
+    elif flag == 'warn':
       print(f'warn: {name}: its top candidate fits the input to LR L1 {value:.3f}, worse '
             f'than {consistency.THRESHOLD} (the 95th percentile on real test faces); '
             'returned anyway', file=sys.stderr)
@@ -56,13 +66,28 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
   return result, bad
 
 
-def group_candidates(result: dict, bad: np.ndarray, how: str) -> None:
+def rank_inputs(how: str, result: dict, lr_images: np.ndarray) -> dict:
+  """What ranking `how` needs beside the losses and descriptors (rank.scores' keywords)."""
+  if how != 'input':
+    return {}
+  out = {}
+  if rank.INPUT_WEIGHTS.get('input'):
+    out['input_desc'] = rank.input_descriptors(lr_images)
+  if rank.INPUT_WEIGHTS.get('artefacts'):
+    from nam_jax import artefacts
+    out['artefact_scores'] = artefacts.scores(result['hr'])
+  if rank.INPUT_WEIGHTS.get('tone'):
+    out['tone_gaps'] = tone.tone_gaps(lr_images, result['hr'])
+  return out
+
+
+def group_candidates(result: dict, bad: np.ndarray, how: str, lr_images: np.ndarray) -> None:
   """Adds result['rank_score'] [I, S] (nam/rank.py; lower first) and result['groups']: per
   input, its finite candidates (seed indices) grouped by person (nam/groups.py), groups and
-  members in rank order."""
+  members in rank order. lr_images [I, 16, 16, 3]: the inputs (the input ranking)."""
   desc = groups.descriptors(result['hr'])
   loss = np.where(bad, np.inf, result['loss'])
-  result['rank_score'] = rank.scores(loss, desc, how)
+  result['rank_score'] = rank.scores(loss, desc, how, **rank_inputs(how, result, lr_images))
   out = []
   for i in range(len(bad)):
     order = [int(s) for s in np.argsort(result['rank_score'][i], kind='stable')

@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 THRESHOLD = 0.112
+# An input whose pixels spread less than this (standard deviation, images in [-1, 1]; about
+# 4 of 255 levels) holds no face: any candidate "explains" a flat image (the camera model
+# dims a face to black), so its fit is no evidence and its candidates never pass.
+MIN_CONTRAST = 0.03
 
 
 def residual_maps(lr_fit: np.ndarray, lr_input: np.ndarray) -> np.ndarray:
@@ -21,9 +25,20 @@ def residual_maps(lr_fit: np.ndarray, lr_input: np.ndarray) -> np.ndarray:
   return np.mean(np.abs(lr_fit - lr_input[:, None]), axis=-1)
 
 
-def flags(loss: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
-  """'pass' / 'warn' [I, S] for candidates' final LR L1 [I, S] (non-finite: 'warn')."""
+def has_content(lr_inputs: np.ndarray) -> np.ndarray:
+  """bool [I]: inputs [I, 16, 16, 3] (float in [-1, 1]) whose pixels spread at least
+  MIN_CONTRAST."""
+  x = np.asarray(lr_inputs, np.float64)
+  return x.reshape(len(x), -1).std(axis=1) >= MIN_CONTRAST
+
+
+def flags(loss: np.ndarray, threshold: float = THRESHOLD,
+          content: np.ndarray | None = None) -> np.ndarray:
+  """'pass' / 'warn' [I, S] for candidates' final LR L1 [I, S] (non-finite: 'warn'); with
+  `content` [I] (has_content), an input without content warns whatever its fit."""
   ok = np.isfinite(loss) & (loss <= threshold)
+  if content is not None:
+    ok &= np.asarray(content, bool).reshape((-1,) + (1,) * (ok.ndim - 1))
   return np.where(ok, 'pass', 'warn')
 
 

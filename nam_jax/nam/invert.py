@@ -76,6 +76,13 @@ class Options:
   stop_tol: float = option('Relative improvement that counts for stop_patience.')
   stop_behind: float = option('Also stop, after stop_patience steps, a candidate whose best '
                               'LR L1 is over this many times its input\'s best (0 = off).')
+  noise_prior: float = option('Weight of the degradation\'s prior on its fitted free inputs '
+                              '(the camera model: how far real cameras stray from a neutral '
+                              'rendering, nam_jax/camera/model.py); 0 = free within bounds.',
+                              default=0.0)
+  colour_anchor: float = option('Weight of an L1 term between the face\'s own colours and the '
+                                'input\'s, both averaged over 4x4 cells (low frequencies survive '
+                                'any camera); 0 = off.', default=0.0)
   progress: bool = True      # Report each iteration to `watch`ers (after each segment).
 
   def __post_init__(self):
@@ -88,7 +95,7 @@ class Options:
       raise ValueError(f'start_pool must be >= 1, got {self.start_pool}')
     if self.stop_patience < 0:
       raise ValueError(f'stop_patience must be >= 0, got {self.stop_patience}')
-    for name in ('stop_tol', 'stop_behind'):
+    for name in ('stop_tol', 'stop_behind', 'noise_prior', 'colour_anchor'):
       value = getattr(self, name)
       if not (math.isfinite(value) and value >= 0):
         raise ValueError(f'{name} must be finite and >= 0, got {value}')
@@ -125,13 +132,13 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
 
   def keep_closest(best, k):
     z = draw(k)
-    loss = lr_l1(nets, prior_params, degradation_vars, z, n, target)
+    loss = objective(nets, opts, prior_params, degradation_vars, z, n, target)
     closer = loss < best[1]
     return (jnp.where(closer, z, best[0]), jnp.where(closer, loss, best[1])), loss
 
   pool = jax.random.split(kz, opts.start_pool)
   first = draw(pool[0])
-  start = (first, lr_l1(nets, prior_params, degradation_vars, first, n, target))
+  start = (first, objective(nets, opts, prior_params, degradation_vars, first, n, target))
   (z, _), _ = jax.lax.scan(keep_closest, start, pool[1:])
   return z, n
 
@@ -141,6 +148,33 @@ def lr_l1(nets: Networks, prior_params, degradation_vars, z, n, target) -> jax.A
   lr_image = nets.degradation(degradation_vars, nets.prior.generate(prior_params, z[None]),
                               n[None])[0]
   return jnp.mean(jnp.abs(lr_image - target))
+
+
+ANCHOR_CELLS = 4
+
+
+def cell_means(image: jax.Array, cells: int = ANCHOR_CELLS) -> jax.Array:
+  """[cells, cells, 3] mean colours of an image [H, W, 3] over a cells x cells grid."""
+  h, w, c = image.shape
+  return image.reshape(cells, h // cells, cells, w // cells, c).mean(axis=(1, 3))
+
+
+def objective(nets: Networks, opts: Options, prior_params, degradation_vars, z, n, target
+              ) -> jax.Array:
+  """One candidate's loss: LR L1, plus the prior's own term (FacePrior.penalty), the
+  degradation's prior on its free inputs (opts.noise_prior x Degradation.penalty) and the
+  colour anchor (opts.colour_anchor x L1 of the face's and the input's 4x4 cell means)."""
+  hr = nets.prior.generate(prior_params, z[None])
+  loss = jnp.mean(jnp.abs(nets.degradation(degradation_vars, hr, n[None])[0] - target))
+  extra = getattr(nets.prior, 'penalty', lambda params, z: None)(prior_params, z)
+  if extra is not None:
+    loss = loss + extra
+  if opts.noise_prior and hasattr(nets.degradation, 'penalty'):
+    loss = loss + opts.noise_prior * nets.degradation.penalty(n)
+  if opts.colour_anchor:
+    loss = loss + opts.colour_anchor * jnp.mean(
+        jnp.abs(cell_means(hr[0]) - cell_means(target)))
+  return loss
 
 
 def learning_rate_schedule(opts: Options):
@@ -164,15 +198,13 @@ def start_one(key, target, prior_params, degradation_vars, nets: Networks, opts:
 
 def step_one(variables, opt_state, n_fixed, target, prior_params, degradation_vars,
           nets: Networks, opts: Options):
-  """One Adam step of one candidate: (variables, Adam state, LR L1 before the step)."""
+  """One Adam step of one candidate: (variables, Adam state, its objective before the step:
+  the LR L1 when no other term is on)."""
   noise_lr_scale = getattr(nets.degradation, 'noise_lr_scale', 1.0)
-  penalty = getattr(nets.prior, 'penalty', lambda params, z: None)
 
   def loss_fn(vs):
-    loss = lr_l1(nets, prior_params, degradation_vars, vs[0],
-                 vs[1] if len(vs) > 1 else n_fixed, target)
-    extra = penalty(prior_params, vs[0])  # The prior's own term (FacePrior.penalty), if any.
-    return loss if extra is None else loss + extra
+    return objective(nets, opts, prior_params, degradation_vars, vs[0],
+                     vs[1] if len(vs) > 1 else n_fixed, target)
 
   loss, grads = jax.value_and_grad(loss_fn)(variables)
   updates, opt_state = _optimiser(opts).update(grads, opt_state, variables)

@@ -78,7 +78,11 @@ def _input(entry: dict, size: int) -> str:
   if 'degradation' in entry:
     parts.append(f' &middot; degradation {_e(entry["degradation"])} (camera probability '
                  f'{entry["camera_probability"]:.2f})')
-  parts.append(f' &middot; top candidate {_flag(entry["consistency"])}</div><div class="head">')
+  parts.append(f' &middot; top candidate {_flag(entry["consistency"])}')
+  if entry.get('tone', {}).get('note'):  # One line on skin tone (nam/tone.py).
+    cls = '' if entry['tone']['decided'] else ' class="warn"'
+    parts.append(f'<br><span{cls}>{_e(entry["tone"]["note"])}</span>')
+  parts.append('</div><div class="head">')
   parts.append(f'<figure>{_img(entry["input_lr"], "LR input", "lr")}LR input (16 px)</figure>')
   if top:
     parts.append(f'<figure>{_img(top["hr_path"], "top candidate", "big")}top candidate '

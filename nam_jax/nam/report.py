@@ -199,7 +199,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   large = 'hr_large' in result
   final = result['hr_large' if large else 'hr']
   pasted: dict[str, list] = {}  # photo name -> [(input index, seed, rank)]
-  flags = consistency.flags(np.where(bad, np.inf, result['loss']))
+  content = consistency.has_content(images.as_float(inputs.lr_images))
+  flags = consistency.flags(np.where(bad, np.inf, result['loss']), content=content)
   residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
   entries = []
   scores = np.where(bad, np.inf, result.get('rank_score', result['loss']))
@@ -251,6 +252,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
              'consistency': str(flags[i, order[0]]),
              'groups': [{'size': len(m), 'ranks': [rank_of[s] for s in m],
                          'seeds': [int(s) for s in m]} for m in found]}
+    if 'tone' in result:  # What the input says about skin tone (nam/tone.py).
+      entry['tone'] = result['tone'][i]
     if 'degradation' in result:  # --degradation=auto: what it chose, and why.
       entry['degradation'] = str(result['degradation'][i])
       entry['camera_probability'] = float(result['camera_probability'][i])

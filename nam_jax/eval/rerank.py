@@ -1,0 +1,133 @@
+"""Rankings re-scored offline on the candidates an evaluation kept (evaluate.py writes every
+candidate and its LR L1 to OUT/raw/eval_SET.npz): which candidate should come first?
+
+For every candidate, once per file (cached beside it as eval_SET.figures.npz): its identity
+distance, NME, LPIPS and skin-tone (ITA) error to the truth, and the figures a ranking may
+use without the truth (dlib descriptors, the enlarged input's descriptor, the artefact
+score). Then, for each ranking (nam_jax/nam/rank.py weights), the top candidate's identity
+kept, ITA error, LPIPS and NME, per set.
+
+  python -m nam_jax.eval.rerank --raw=runs/i38/base/raw/eval_real_defocus.npz,...
+"""
+
+from __future__ import annotations
+
+import itertools
+import pathlib
+
+import numpy as np
+
+from nam_jax import artefacts, faces, images, skin
+from nam_jax.eval import lpips
+from nam_jax.nam import groups, rank, tone
+
+
+def figures(npz: pathlib.Path, method: int = -1) -> dict[str, np.ndarray]:
+  """Per candidate [I, S] truth and ranking figures of method `method` (index into the
+  file's methods; default the last) of one raw file, cached beside it."""
+  cache = npz.with_name(npz.stem + f'.figures{method}.v2.npz')
+  if cache.is_file() and cache.stat().st_mtime >= npz.stat().st_mtime:
+    with np.load(cache) as z:
+      return dict(z)
+  with np.load(npz) as z:
+    names = list(z['methods'])
+    key = f'm{method % len(names)}'
+    cands, loss, lr, hr = z[f'{key}/candidates'], z[f'{key}/lr_l1'], z['lr'], z['hr']
+  n, s = cands.shape[:2]
+  truths = [faces.truth(h) for h in hr]
+  cmp = [[faces.compare(c, t) for c in cs] for cs, t in zip(cands, truths)]
+  truth_ita = np.array([skin.ita(h, t.points) for h, t in zip(hr, truths)])
+  ita = np.array([[skin.ita(c, f['points']) for c, f in zip(cs, row)]
+                  for cs, row in zip(cands, cmp)])
+  out = {
+      'loss': loss,
+      'identity': np.array([[f['identity'] for f in row] for row in cmp]),
+      'nme': np.array([[f['nme'] for f in row] for row in cmp]),
+      'lpips': lpips.lpips(images.as_float(cands.reshape((n * s, 64, 64, 3))),
+                           np.repeat(images.as_float(hr), s, axis=0)).reshape(n, s),
+      'ita_error': np.abs(ita - truth_ita[:, None]),
+      'tone_gap': tone.tone_gaps(lr, cands),  # As infer.py measures it (no truth).
+      'descriptors': groups.descriptors(cands),
+      'input_descriptors': rank.input_descriptors(lr),
+      'artefacts': artefacts.scores(cands),
+  }
+  np.savez(cache, **out)
+  return out
+
+
+def top_figures(f: dict, order_scores: np.ndarray) -> dict[str, float]:
+  """The top candidate's figures under ranking scores [I, S] (lower first)."""
+  top = np.argmin(order_scores, axis=1)
+  pick = lambda a: a[np.arange(len(top)), top]
+  return {'kept': float(np.mean(pick(f['identity']) < faces.SAME_PERSON)),
+          'ita_error': float(np.nanmean(pick(f['ita_error']))),
+          'lpips': float(np.mean(pick(f['lpips']))), 'nme': float(np.mean(pick(f['nme']))),
+          'artefacts': float(np.mean(pick(f['artefacts'])))}
+
+
+def candidate_rankings(f: dict, grid: bool = True) -> dict[str, np.ndarray]:
+  """{name: scores [I, S]}: fit, blend, the input ranking's default and, with `grid`, a grid
+  of its weights (input, consensus, artefacts, tone gap)."""
+  figs = rank.terms(f['descriptors'], f['input_descriptors'], f['artefacts'],
+                    tone_gaps=f['tone_gap'])
+  out = {'fit': np.where(np.isfinite(f['loss']), f['loss'], np.inf),
+         'blend': rank.weighted(f['loss'], figs, {'consensus': rank.CONSENSUS_WEIGHT}),
+         'input (default)': rank.weighted(f['loss'], figs, rank.INPUT_WEIGHTS),
+         'oracle (identity)': f['identity']}
+  if grid:
+    for wi, wc, wa, wt in itertools.product((0.0, 0.5, 1.0, 2.0), (0.0, 0.5), (0.0, 0.5),
+                                            (0.0, 0.5)):
+      weights = {'input': wi, 'consensus': wc, 'artefacts': wa, 'tone': wt}
+      out['input ' + ' '.join(f'{k}={v}' for k, v in weights.items())] = rank.weighted(
+          f['loss'], figs, weights)
+  return out
+
+
+def study(paths: list[pathlib.Path], grid: bool = True) -> dict[str, dict[str, dict]]:
+  """{ranking: {set: top figures}} over raw files."""
+  out: dict[str, dict] = {}
+  for path in paths:
+    f = figures(path)
+    for name, sc in candidate_rankings(f, grid).items():
+      out.setdefault(name, {})[path.stem.removeprefix('eval_')] = top_figures(f, sc)
+  return out
+
+
+def markdown(result: dict) -> str:
+  sets = list(next(iter(result.values())))
+  head = '| ranking | ' + ' | '.join(f'{s}: kept / ITA err / LPIPS / NME' for s in sets) + \
+      ' | mean kept |'
+  rows = [head, '| --- |' + ' --- |' * (len(sets) + 1)]
+  for name, per_set in result.items():
+    cells = [f'{r["kept"]:.0%} / {r["ita_error"]:.1f} / {r["lpips"]:.3f} / {r["nme"]:.3f}'
+             for r in per_set.values()]
+    mean = np.mean([r['kept'] for r in per_set.values()])
+    rows.append(f'| {name} | ' + ' | '.join(cells) + f' | {mean:.0%} |')
+  return '\n'.join(rows)
+
+
+def main(argv):
+  del argv
+  from absl import flags
+  from nam_jax import cli, files
+  paths = [pathlib.Path(p) for p in flags.FLAGS.raw]
+  missing = [str(p) for p in paths if not p.is_file()]
+  if not paths or missing:
+    cli.fail(f'--raw: no such file: {", ".join(missing) or "(none given)"}')
+  result = study(paths, flags.FLAGS.grid)
+  text = markdown(result)
+  print(text)
+  if flags.FLAGS.out:
+    out = pathlib.Path(flags.FLAGS.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix('.md').write_text(text + '\n')
+    files.write_json(out.with_suffix('.json'), result)
+
+
+if __name__ == '__main__':
+  from absl import flags as _flags
+  from nam_jax import cli as _cli
+  _flags.DEFINE_list('raw', [], 'OUT/raw/eval_SET.npz files written by evaluate.py.')
+  _flags.DEFINE_bool('grid', True, 'Also a grid of the input ranking\'s weights.')
+  _flags.DEFINE_string('out', '', 'Write OUT.md and OUT.json (the table and the figures).')
+  _cli.run(main)
