@@ -155,6 +155,7 @@ def test_an_interrupted_job_in_parts_is_completed_by_a_rerun(tmp_path, job_setti
   s = job_settings(input='synthetic:test', max_batch=4, out=str(out))
   folder = parts.folder_for(out)
   folder.mkdir(parents=True)  # Parts in --out: it runs in parts, as a multi-process job does.
+  (folder / parts.JOB).write_text('{}')
   real_write = parts.write_part
   calls = []
 
@@ -192,6 +193,7 @@ def test_a_merge_that_fails_midway_keeps_every_result(tmp_path, job_settings, te
   s = job_settings(input='synthetic:test', max_batch=4, out=str(out))
   folder = parts.folder_for(out)
   folder.mkdir(parents=True)
+  (folder / parts.JOB).write_text('{}')  # A parts folder (of no job yet): it runs in parts.
   real_copytree = shutil.copytree
   copies = []
 

@@ -267,3 +267,43 @@ def test_a_flat_input_never_passes_however_well_it_is_fitted(tmp_path):
   flags = {e['name']: e['consistency'] for e in
            json.loads((out / 'results.json').read_text())['inputs']}
   assert flags == {'black': 'warn', 'face': 'pass'}
+
+
+def test_an_error_inside_the_job_is_not_called_an_out_problem(tmp_path):
+  """A PermissionError of the job itself (an unreadable input, say) comes out as it is."""
+  with pytest.raises(PermissionError, match='input.png'):
+    with report.staged(tmp_path / 'out'):
+      raise PermissionError(13, 'Permission denied', 'input.png')
+  assert not (tmp_path / 'out').exists()
+
+
+def test_a_users_own_dot_parts_is_never_taken_for_ours(tmp_path):
+  from nam_jax.nam import parts
+  out = tmp_path / 'out'
+  out.mkdir()
+  (out / '.parts').write_text('my notes')
+  with pytest.raises(report.OutputError, match='folder of other files'):
+    with report.staged(out):
+      pass
+  assert (out / '.parts').read_text() == 'my notes'
+  folder = tmp_path / 'other' / '.parts'
+  folder.mkdir(parents=True)
+  (folder / 'mine.txt').write_text('x')
+  with pytest.raises(report.OutputError, match='not a parts folder'):
+    parts.prepare(folder, parts.job_record({}, ['a']))
+  assert (folder / 'mine.txt').is_file()
+
+
+def test_parts_of_inputs_whose_content_changed_are_discarded(tmp_path):
+  from nam_jax.nam import parts
+  folder = tmp_path / '.parts'
+  lr = np.zeros((2, 16, 16, 3), np.uint8)
+  said = []
+  parts.prepare(folder, parts.job_record({'seeds': 2}, ['a', 'b'], lr), said.append)
+  (folder / 'part-000000-p0').mkdir()
+  parts.prepare(folder, parts.job_record({'seeds': 2}, ['a', 'b'], lr.copy()), said.append)
+  assert (folder / 'part-000000-p0').is_dir() and not said  # Same pixels: kept.
+  fixed = lr.copy()
+  fixed[1, 3, 3] = 200  # The user fixed input b and reran.
+  parts.prepare(folder, parts.job_record({'seeds': 2}, ['a', 'b'], fixed), said.append)
+  assert not (folder / 'part-000000-p0').exists() and 'discarded' in said[0]

@@ -28,7 +28,8 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
   from nam_jax import multihost
   from nam_jax.nam import parts, split_job
   try:
-    in_parts = multihost.count() > 1 or parts.folder_for(settings.out).is_dir()
+    left = parts.folder_for(settings.out)
+    in_parts = multihost.count() > 1 or report.is_parts_folder(left)
   except report.OutputError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2

@@ -11,15 +11,18 @@ parts: a merge that fails midway keeps every finished result for the next run.
 
 An input is complete when a part lists it. A job killed midway leaves its parts; a rerun (with
 any process count, one included) finds them and computes only the rest. Parts of a job with
-other settings or other inputs are discarded (said in one line).
+other settings or other inputs (by name or by content) are discarded (said in one line).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
 import shutil
+
+import numpy as np
 
 from nam_jax import files
 from nam_jax.nam import page, report
@@ -35,11 +38,16 @@ def folder_for(out_dir: str | pathlib.Path) -> pathlib.Path:
   return report.resolve_out(out_dir) / report.PARTS
 
 
-def job_record(settings: dict, names: list[str]) -> dict:
-  """What parts must share to belong to one job: the settings that shape results, and the
-  inputs in order."""
-  return {'settings': {k: v for k, v in settings.items() if k not in _NOT_RESULTS},
-          'inputs': list(names)}
+def job_record(settings: dict, names: list[str], lr_images=None) -> dict:
+  """What parts must share to belong to one job: the settings that shape results, the inputs
+  in order and, given the LR images, a digest of each one's pixels (a fixed input with the
+  same name is computed again, not taken from an old part)."""
+  record = {'settings': {k: v for k, v in settings.items() if k not in _NOT_RESULTS},
+            'inputs': list(names)}
+  if lr_images is not None:
+    record['content'] = [hashlib.sha1(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
+                         for x in lr_images]
+  return record
 
 
 def prepare(folder: pathlib.Path, record: dict, say=print) -> None:
@@ -47,6 +55,9 @@ def prepare(folder: pathlib.Path, record: dict, say=print) -> None:
   job's parts, emptied when another job's (first process only)."""
   record = json.loads(json.dumps(files.finite_or_none(record)))  # As it reads back.
   path = folder / JOB
+  if folder.exists() and not report.is_parts_folder(folder):
+    raise report.OutputError(f'{folder} is not a parts folder of nam_jax (no {JOB}): it is '
+                             'left as it is; move it or pick another --out')
   if folder.is_dir():
     try:
       same = json.loads(path.read_text()) == record

@@ -65,7 +65,8 @@ def prepare(out_dir: str | pathlib.Path) -> pathlib.Path:
   out_dir = resolve_out(out_dir)
   if out_dir.exists() and not out_dir.is_dir():
     raise OutputError(f'--out {out_dir} is a file, not a folder')
-  if out_dir.is_dir() and any(not (e.name.startswith('.partial-') or e.name == PARTS)
+  if out_dir.is_dir() and any(not (e.name.startswith('.partial-') or
+                                   (e.name == PARTS and is_parts_folder(e)))
                               for e in out_dir.iterdir()) and \
       not _is_results_folder(out_dir):
     raise OutputError(f'--out {out_dir} is a folder of other files (no results.json); '
@@ -90,6 +91,12 @@ def prepare(out_dir: str | pathlib.Path) -> pathlib.Path:
   return staging
 
 
+def is_parts_folder(path: pathlib.Path) -> bool:
+  """Whether `path` is the parts folder of a split job (nam/parts.py: a folder holding its
+  job.json), not a file or folder of the user's that happens to be named .parts."""
+  return path.is_dir() and not path.is_symlink() and (path / 'job.json').is_file()
+
+
 @contextlib.contextmanager
 def staged(out_dir: str | pathlib.Path):
   """A staging folder for the results of one run (see prepare), removed when the context
@@ -105,18 +112,18 @@ def staged(out_dir: str | pathlib.Path):
   def busy(holder):
     return OutputError(f'--out {target} is in use by a running job ({holder}); wait for it '
                        'or pick another --out')
-  try:
-    guard = lock.held(target.parent / f'.{target.name}.lock', busy, what=f'--out {target}',
-                      remove=True)
-    with guard:
+  with contextlib.ExitStack() as stack:
+    try:  # Only setting --out up can be an --out problem; errors of the job are its own.
+      stack.enter_context(lock.held(target.parent / f'.{target.name}.lock', busy,
+                                    what=f'--out {target}', remove=True))
       staging = prepare(target)
-      try:
-        yield staging
-      finally:
-        shutil.rmtree(staging, ignore_errors=True)
-  except PermissionError as e:
-    raise OutputError(f'--out {target}: cannot write in {target.parent} ({e.strerror})'
-                      ) from None
+    except PermissionError as e:
+      raise OutputError(f'--out {target}: cannot write in {target.parent} ({e.strerror})'
+                        ) from None
+    try:
+      yield staging
+    finally:
+      shutil.rmtree(staging, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

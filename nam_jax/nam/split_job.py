@@ -27,9 +27,13 @@ from nam_jax.nam.settings import Settings
 def _load(settings: Settings, data_cfg):
   """(model, inputs), or None after a one-line error."""
   if settings.align or settings.pick:
-    print('error: --align and --pick run in one process; a job split among processes (or '
-          'resumed from parts) takes faces, folders of faces or dataset splits',
-          file=sys.stderr)
+    if multihost.count() > 1:
+      print('error: --align and --pick run in one process; a job split among processes '
+            'takes faces, folders of faces or dataset splits', file=sys.stderr)
+    else:
+      print(f'error: --out holds the parts of an interrupted job ({parts.folder_for(settings.out)}'
+            '), which --align and --pick cannot resume: rerun that job, or remove that folder '
+            'or pick another --out', file=sys.stderr)
     return None
   return candidates.load(settings, data_cfg)
 
@@ -59,10 +63,17 @@ def run(settings: Settings, data_cfg) -> int:
     model, inputs = loaded
     record = settings.record()
     where = parts.folder_for(settings.out)
+    ready = True
     if primary:
       for msg in inputs.skipped:
         print(f'skipped: {msg}', file=sys.stderr)
-      parts.prepare(where, parts.job_record(record, inputs.names), say)
+      try:
+        parts.prepare(where, parts.job_record(record, inputs.names, inputs.lr_images), say)
+      except report.OutputError as e:
+        print(f'error: {e}', file=sys.stderr)
+        ready = False
+    if not multihost.all_ok(ready):
+      return 2
     multihost.barrier('nam_jax_parts_ready')
     done = parts.complete(where)
     multihost.barrier('nam_jax_parts_listed')  # Nobody writes before everyone has listed.
