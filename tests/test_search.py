@@ -292,3 +292,15 @@ def test_stopped_candidates_are_frozen_and_the_loop_ends_when_all_stop(model, jo
   np.testing.assert_array_equal(never['steps_run'], [6] * 4)
   chex.assert_trees_all_close(never['z'], plain['z'], atol=1e-4, rtol=1e-4)
   chex.assert_trees_all_close(never['history'], plain['history'], atol=1e-5, rtol=1e-4)
+
+
+def test_chunks_are_as_few_and_even_as_max_batch_allows():
+  from nam_jax.nam.chunks import chunk_size
+  assert chunk_size(80, 64, 1) == 40       # Two chunks of 40, not 64 + 16 padded to 64.
+  assert chunk_size(192, 64, 1) == 64 and chunk_size(16, 64, 1) == 16
+  assert chunk_size(65, 64, 4) == 36       # A multiple of the devices.
+  assert chunk_size(1, 8, 2) == 2          # At least one candidate per device.
+  for total, limit, devices in [(80, 64, 2), (100, 64, 8), (7, 4, 1)]:
+    size = chunk_size(total, limit, devices)
+    assert size % devices == 0 and size <= max(limit, devices)
+    assert -(-total // size) == -(-total // limit)  # No more chunks than needed.

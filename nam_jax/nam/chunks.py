@@ -109,10 +109,14 @@ def _as_per_layer(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def chunk_size(num_candidates: int, max_batch: int, num_devices: int) -> int:
-  """Largest chunk <= max_batch (and <= what is needed) that divides over the devices."""
-  size = min(max_batch, num_candidates)
-  size = max(num_devices, (size // num_devices) * num_devices)
-  return size
+  """The chunk size: as few chunks as max_batch allows, as even as possible (80 candidates
+  at max_batch 64 run as two chunks of 40, not 64 and 16 padded to 64), rounded up to a
+  multiple of the devices (and down to max_batch's)."""
+  chunks = -(-num_candidates // max(max_batch, 1))
+  size = -(-num_candidates // max(chunks, 1))
+  size = -(-size // num_devices) * num_devices
+  limit = max(num_devices, (max_batch // num_devices) * num_devices)
+  return max(num_devices, min(size, limit))
 
 
 def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Settings,
