@@ -93,6 +93,22 @@ def _stop(procs, grace: float = 10.0) -> None:
       p.wait()
 
 
+def shell_code(returncode: int) -> int:
+  """A child's exit status as a shell reports it: 128 + N for a child killed by signal N
+  (Python's returncode is then -N, which sys.exit would turn into 256 - N)."""
+  return 128 - returncode if returncode < 0 else returncode
+
+
+def _how_it_ended(returncode: int) -> str:
+  if returncode < 0:
+    try:
+      name = signal.Signals(-returncode).name
+    except ValueError:
+      name = f'signal {-returncode}'
+    return f'was killed by {name} (exit code {shell_code(returncode)})'
+  return f'exited with code {returncode}'
+
+
 def launch(args: list[str], processes: int, port: int | None = None) -> int:
   """Runs `args` as `processes` processes of one job; returns the exit code (0 when all
   succeed, else the first failure's)."""
@@ -120,10 +136,11 @@ def launch(args: list[str], processes: int, port: int | None = None) -> int:
       codes = [p.poll() for p in procs]
       failed = [(i, c) for i, c in enumerate(codes) if c not in (None, 0)]
       if failed or stopping:
-        i, code = failed[0] if failed else (None, 128 + stopping[0])
+        i, code = failed[0] if failed else (None, -stopping[0])
         if i is not None and any(c is None for c in codes):
-          print(f'launch: process {i} exited with code {code}; stopping the others',
+          print(f'launch: process {i} {_how_it_ended(code)}; stopping the others',
                 file=sys.stderr)
+        code = shell_code(code)
         _stop(procs)
         break
       if all(c == 0 for c in codes):

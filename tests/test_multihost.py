@@ -142,6 +142,18 @@ def test_a_failing_process_stops_the_others_with_its_code(tmp_path):
   assert time.monotonic() - t0 < 60
 
 
+def test_a_killed_process_gives_the_shells_code(tmp_path):
+  """A child killed by SIGKILL: the launcher exits 137 (128 + 9), as a shell would say."""
+  script = tmp_path / 'die.py'
+  script.write_text('import os, signal, sys, time\n'
+                    'if os.environ["JAX_PROCESS_ID"] == "1": os.kill(os.getpid(), signal.SIGKILL)\n'
+                    'time.sleep(600)\n')
+  proc = _launch([str(script)], 2, tmp_path, timeout=120)
+  assert proc.returncode == 137
+  assert 'process 1 was killed by SIGKILL (exit code 137)' in proc.stderr
+  assert launch.shell_code(-15) == 143 and launch.shell_code(2) == 2
+
+
 def test_an_interrupted_job_in_parts_is_completed_by_a_rerun(tmp_path, job_settings,
                                                             test_config, monkeypatch):
   """One process: the parts a killed job left are found, kept, and only the rest computed;

@@ -307,3 +307,14 @@ def test_parts_of_inputs_whose_content_changed_are_discarded(tmp_path):
   fixed[1, 3, 3] = 200  # The user fixed input b and reran.
   parts.prepare(folder, parts.job_record({'seeds': 2}, ['a', 'b'], fixed), said.append)
   assert not (folder / 'part-000000-p0').exists() and 'discarded' in said[0]
+
+
+def test_an_input_link_that_cannot_be_followed_says_why(tmp_path):
+  loop = tmp_path / 'loop'
+  os.symlink(loop, loop)
+  with pytest.raises(FileNotFoundError, match='loop of links'):
+    inputs_lib.resolve(str(loop), data_cfg=None)
+  dangling = tmp_path / 'dangling'
+  os.symlink(tmp_path / 'gone.png', dangling)
+  with pytest.raises(FileNotFoundError, match='points to a missing file'):
+    inputs_lib.resolve(str(dangling), data_cfg=None)

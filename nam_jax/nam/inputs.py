@@ -85,6 +85,15 @@ def resolve(spec: str, data_cfg, limit: int | None = None, align: bool = False) 
     files = folder.list_files(path)[:limit or None]
   elif path.exists():
     files = [path]
+  elif path.is_symlink():
+    try:
+      path.resolve(strict=True)
+      why = 'it leads nowhere'
+    except RuntimeError:
+      why = 'it is a loop of links'
+    except OSError:
+      why = 'it points to a missing file'
+    raise FileNotFoundError(f'--input {path}: a symbolic link that cannot be followed ({why})')
   else:
     raise FileNotFoundError(f'--input {path}: no such file or folder')
   if align:
