@@ -109,7 +109,36 @@ def enable_compilation_cache(path: str | None = None) -> str:
     path = os.path.join(root, cpu_fingerprint() or 'cpu')
   jax.config.update('jax_compilation_cache_dir', path)
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 1.0)
+  _replace_bad_entries()
   return path
+
+
+def _replace_bad_entries() -> None:
+  """A cache entry JAX cannot read (a truncated file, another jaxlib's) is removed when the
+  read fails: JAX warns once, compiles, and its write then succeeds (JAX never overwrites an
+  entry, so a bad one would otherwise warn and recompile on every run). Wraps JAX's own
+  reader (jax._src.compilation_cache, pinned jax); a no-op if that reader is not there."""
+  try:
+    from jax._src import compilation_cache as cache_lib
+  except ImportError:
+    return
+  read = getattr(cache_lib, 'get_executable_and_time', None)
+  if read is None or getattr(read, 'removes_bad_entries', False):
+    return
+
+  def read_or_remove(cache_key, *args, **kwargs):
+    try:
+      return read(cache_key, *args, **kwargs)
+    except Exception:
+      folder = jax.config.jax_compilation_cache_dir
+      for suffix in ('-cache', '-atime'):
+        try:
+          os.remove(os.path.join(folder, f'{cache_key}{suffix}'))
+        except OSError:
+          pass
+      raise
+  read_or_remove.removes_bad_entries = True
+  cache_lib.get_executable_and_time = read_or_remove
 
 
 def configure_host_cpu_or_exit(default: int | None = None, ynnpack: bool = False) -> int:

@@ -1,5 +1,6 @@
 """nam_jax.devices: how many XLA CPU devices the entry points ask for."""
 
+import pathlib
 import pytest
 
 from nam_jax import devices
@@ -170,3 +171,39 @@ def test_compilation_cache_is_off_when_the_variable_is_empty(monkeypatch):
   assert devices.enable_compilation_cache() == ''
   fingerprint = devices.cpu_fingerprint()
   assert fingerprint == devices.cpu_fingerprint() and len(fingerprint) == 12
+
+
+_CACHE_PROBE = '''
+import glob, os, sys, warnings
+from nam_jax import devices
+devices.configure_host_cpu(1)
+import jax, jax.numpy as jnp
+path = devices.enable_compilation_cache(sys.argv[1])
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+f = jax.jit(lambda x: jnp.sin(x) * 3 + jnp.cos(x) ** 2)
+with warnings.catch_warnings(record=True) as caught:
+  warnings.simplefilter('always')
+  f(jnp.float32(1.0)).block_until_ready()
+print('bad reads', sum('Error reading persistent compilation cache' in str(w.message)
+                       for w in caught))
+'''
+
+
+def test_a_bad_compilation_cache_entry_is_replaced_once(tmp_path):
+  """A damaged entry warns on the next run, which replaces it; the run after is clean."""
+  import subprocess
+  import sys
+  probe = tmp_path / 'probe.py'
+  probe.write_text(_CACHE_PROBE)
+  cache = tmp_path / 'cache'
+  run = lambda: subprocess.run([sys.executable, str(probe), str(cache)], capture_output=True,
+                               text=True, timeout=300, cwd=pathlib.Path(__file__).parents[1])
+  first = run()
+  assert 'bad reads 0' in first.stdout, first.stderr[-2000:]
+  entries = list(cache.glob('*-cache'))
+  assert entries
+  for e in entries:
+    e.write_bytes(b'not an executable')
+  assert 'bad reads 0' not in run().stdout       # The damaged entries are read once...
+  assert 'bad reads 0' in run().stdout           # ...and replaced.
+  assert all(e.read_bytes() != b'not an executable' for e in cache.glob('*-cache'))
