@@ -1,6 +1,7 @@
 """nam_jax.devices: how many XLA CPU devices the entry points ask for."""
 
 import pathlib
+
 import pytest
 
 from nam_jax import devices

@@ -195,6 +195,36 @@ def test_an_interrupted_job_in_parts_is_completed_by_a_rerun(tmp_path, job_setti
   assert (out / 'index.html').is_file()
 
 
+def test_a_long_one_process_run_keeps_each_part_as_it_finishes(tmp_path, job_settings,
+                                                               test_config, monkeypatch):
+  """More inputs than one part holds: a single process writes parts as it goes; killed, it
+  keeps them, and the rerun searches only the inputs without results."""
+  from nam_jax.nam import candidates, job, parts
+  out = tmp_path / 'out'
+  s = job_settings(input='synthetic:test', max_batch=4, out=str(out))
+  real_write, written = parts.write_part, []
+
+  def write_then_die(*args):
+    written.append(real_write(*args))
+    if len(written) == 2:
+      raise KeyboardInterrupt
+  monkeypatch.setattr(parts, 'write_part', write_then_die)
+  with pytest.raises(KeyboardInterrupt):
+    job.super_resolve_job(s, test_config.data)
+  monkeypatch.setattr(parts, 'write_part', real_write)
+  kept = parts.complete(parts.folder_for(out))
+  assert len(kept) == 2 and not (out / 'results.json').exists()
+  real_search, searched = candidates.search_inputs, []
+
+  def counting(model, inputs, *args, **kwargs):
+    searched.extend(inputs.names)
+    return real_search(model, inputs, *args, **kwargs)
+  monkeypatch.setattr(candidates, 'search_inputs', counting)
+  assert job.super_resolve_job(s, test_config.data) == 0
+  names = [e['name'] for e in json.loads((out / 'results.json').read_text())['inputs']]
+  assert not set(searched) & set(kept) and sorted(searched + list(kept)) == sorted(names)
+
+
 def test_a_merge_that_fails_midway_keeps_every_result(tmp_path, job_settings, test_config,
                                                        monkeypatch):
   """A merge killed after one input (an injected failure) leaves the parts whole: the rerun

@@ -9,7 +9,7 @@ import numpy as np
 
 from nam_jax import images, weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, consistency, groups, rank, report, tone
+from nam_jax.nam import chunks, consistency, groups, rank, render, report, tone
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -26,7 +26,17 @@ def load(settings: Settings, data_cfg):
   except (weights.CheckpointError, folder.BadImageError, FileNotFoundError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
     return None
+  if settings.size != 64 and not render.can_render(model_prior(model)):
+    print(f'note: the {settings.prior} prior renders 64 px only; --size={settings.size} '
+          'ignored')
   return model, inputs
+
+
+def model_prior(model):
+  """The face prior of a loaded job (chunks.Model, or the first of an AutoModel's)."""
+  if isinstance(model, chunks.AutoModel):
+    model = next(iter(model.models.values()))
+  return model.nets.prior
 
 
 def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict, np.ndarray]:

@@ -6,7 +6,8 @@ import sys
 
 import numpy as np
 
-from nam_jax.nam import candidates, chunks, paste, render, report
+from nam_jax.nam import candidates, parts, paste, report, split_job
+from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
 
@@ -22,14 +23,16 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
     settings: the job (nam_jax.nam.settings.from_config).
     data_cfg: `config.data`, for dataset inputs such as synthetic:test.
 
-  A multi-process job, or one whose --out has parts left by an interrupted one, runs in parts
-  (nam_jax/nam/split_job.py).
+  A multi-process job, one whose --out has parts left by an interrupted one, or one with
+  more inputs than one part holds (max_batch // seeds) runs in parts
+  (nam_jax/nam/split_job.py): each part is written as it finishes, and a rerun of a killed
+  job computes only the inputs without results.
   """
   from nam_jax import multihost
-  from nam_jax.nam import parts, split_job
   try:
     left = parts.folder_for(settings.out)
-    in_parts = multihost.count() > 1 or report.is_parts_folder(left)
+    in_parts = (multihost.count() > 1 or report.is_parts_folder(left) or
+                _more_than_one_part(settings, data_cfg))
   except report.OutputError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
@@ -51,15 +54,24 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
   return 0
 
 
+def _more_than_one_part(settings: Settings, data_cfg) -> bool:
+  """Whether the inputs fill more than one part of a split job (photos, --align and --pick
+  never run in parts; an input that cannot be read is reported by the one-part path)."""
+  if settings.align or settings.pick:
+    return False
+  try:
+    found = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
+  except Exception:  # Reported with its own message when the job loads it.
+    return False
+  return len(found.names) > split_job.inputs_per_part(settings)
+
+
 def _run(settings: Settings, data_cfg, staging):
   """Loads, optimises and writes into `staging`: (exit code, result, diverged mask)."""
   loaded = candidates.load(settings, data_cfg)
   if loaded is None:
     return 2, None, None
   model, inputs = loaded
-  if settings.size != 64 and not render.can_render(model_prior(model)):
-    print(f'note: the {settings.prior} prior renders 64 px only; --size={settings.size} '
-          'ignored')
   picks = paste.parse_picks(settings.pick)
   wrong = [f'{n}:{r}' for n, r in picks.items()
            if n not in inputs.names or r >= settings.seeds or not inputs.placements]
@@ -80,10 +92,3 @@ def _run(settings: Settings, data_cfg, staging):
     return 1, None, None
   report.write(staging, inputs, result, settings.record(), picks)
   return 0, result, bad
-
-
-def model_prior(model):
-  """The face prior of a loaded job (chunks.Model, or the first of an AutoModel's)."""
-  if isinstance(model, chunks.AutoModel):
-    model = next(iter(model.models.values()))
-  return model.nets.prior

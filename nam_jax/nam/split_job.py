@@ -1,7 +1,9 @@
-"""infer.py's job split among processes, or resumed from the parts of a killed one.
+"""infer.py's job split among processes, written a part at a time, or resumed from the parts
+of a killed one.
 
-Used when the job is multi-process (nam_jax/multihost.py), or when --out has parts left by an
-interrupted one (nam_jax/nam/parts.py). Every process loads the networks and lists the inputs;
+Used when the job is multi-process (nam_jax/multihost.py), when --out has parts left by an
+interrupted one (nam_jax/nam/parts.py), or when one process has more inputs than one part
+holds (so a long run keeps each part as it finishes). Every process loads the networks and lists the inputs;
 the inputs without a part are divided among the processes (contiguous shares); each process
 searches its share a few inputs at a time on its own devices and writes each as a part; when
 all are written the first process merges them into --out. Candidates do not depend on which
@@ -36,6 +38,11 @@ def _load(settings: Settings, data_cfg):
             'or pick another --out', file=sys.stderr)
     return None
   return candidates.load(settings, data_cfg)
+
+
+def inputs_per_part(settings: Settings) -> int:
+  """Inputs searched and written together as one part: as many as fill one chunk."""
+  return max(1, settings.max_batch // settings.seeds)
 
 
 def run(settings: Settings, data_cfg) -> int:
@@ -82,7 +89,7 @@ def run(settings: Settings, data_cfg) -> int:
     say(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, {settings.options.steps} '
         f'steps each: {len(inputs.names) - len(todo)} done before, {len(todo)} to do over '
         f'{multihost.count()} process(es)')
-    per_part = max(1, settings.max_batch // settings.seeds)
+    per_part = inputs_per_part(settings)
     for start in range(0, len(mine), per_part):
       sel = mine[start:start + per_part]
       part = inputs_lib.subset(inputs, sel)
