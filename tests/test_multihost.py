@@ -440,3 +440,43 @@ def test_sr_nam_split_over_two_processes_equals_one_and_resumes_after_a_kill(
                             preexec_fn=_pinned_to_one_core())
   assert straight.returncode == 0, straight.stderr[-3000:]
   assert _candidates(out) == _candidates(tmp_path / 'straight')
+
+
+def test_a_full_disk_keeps_what_was_computed(tmp_path, job_settings, test_config, monkeypatch,
+                                              capsys):
+  """Too little space, known before the work: one line, nothing computed. A disk that fills
+  during the run: the parts already written stay, the part being written is kept in the
+  temporary folder, one line says how to finish."""
+  import errno
+  import shutil
+  from nam_jax.nam import candidates, job, parts, report, space
+  out = tmp_path / 'out'
+  s = job_settings(input='synthetic:test', max_batch=4, out=str(out))
+  searched = []
+  real_search = candidates.search_inputs
+  monkeypatch.setattr(candidates, 'search_inputs',
+                      lambda *a, **k: searched.append(1) or real_search(*a, **k))
+  usage = shutil.disk_usage(tmp_path)
+  monkeypatch.setattr(space.shutil, 'disk_usage', lambda p: usage._replace(free=1000))
+  assert job.super_resolve_job(s, test_config.data) == 2
+  assert 'MB free' in capsys.readouterr().err and not searched
+  monkeypatch.undo()
+
+  monkeypatch.setattr(space.tempfile, 'gettempdir', lambda: str(tmp_path))
+  real_write, calls = report.write, []
+
+  def fill_up(*args, **kwargs):
+    calls.append(1)
+    if len(calls) == 2:
+      raise OSError(errno.ENOSPC, 'No space left on device')
+    return real_write(*args, **kwargs)
+  monkeypatch.setattr(report, 'write', fill_up)
+  assert job.super_resolve_job(s, test_config.data) == 1
+  err = capsys.readouterr().err
+  assert 'no space left' in err and 'run the same command to finish' in err
+  assert len(parts.complete(parts.folder_for(out))) >= 1
+  assert not list(parts.folder_for(out).glob('.writing-*'))
+  rescued = list(tmp_path.glob('nam_jax_results_*.npz'))
+  assert rescued and np.load(rescued[0])['hr'].dtype == np.uint8
+  monkeypatch.setattr(report, 'write', real_write)
+  assert job.super_resolve_job(s, test_config.data) == 0  # Space again: it finishes.

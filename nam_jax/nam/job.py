@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from nam_jax.nam import candidates, parts, paste, report, split_job
+from nam_jax.nam import candidates, parts, paste, report, space, split_job
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -44,9 +44,15 @@ def super_resolve_job(settings: Settings, data_cfg) -> int:
       if code:
         return code
       out = report.commit(staging, settings.out)
-  except report.OutputError as e:
+  except (report.OutputError, space.NoSpaceError) as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
+  except OSError as e:
+    if not space.is_full(e):
+      raise
+    print(f'error: --out {settings.out}: no space left on the device while writing the results '
+          '(the previous results, if any, are untouched)', file=sys.stderr)
+    return 1
   best = np.where(bad, np.inf, result['loss']).min(axis=1)
   print(f'wrote {out / "results.json"}: best LR L1 per input mean '
         f'{np.mean(best[np.isfinite(best)]):.4f}, {result["seconds"]:.1f} s in all, '
@@ -84,11 +90,17 @@ def _run(settings: Settings, data_cfg, staging):
     print(f'found: {msg}')
   for msg in inputs.skipped:
     print(f'skipped: {msg}', file=sys.stderr)
+  space.check(settings.out, space.estimate(len(inputs.names), settings.seeds, settings.size))
   print(f'{len(inputs.names)} input(s) x {settings.seeds} seeds, '
         f'{settings.options.steps} steps each')
   result, bad = candidates.search_inputs(model, inputs, settings)
   if bad.all():
     print(candidates.ALL_DIVERGED, file=sys.stderr)
     return 1, None, None
-  report.write(staging, inputs, result, settings.record(), picks)
+  try:
+    report.write(staging, inputs, result, settings.record(), picks)
+  except OSError as e:
+    if space.is_full(e):
+      space.rescue(result, inputs.names)
+    raise
   return 0, result, bad

@@ -100,7 +100,11 @@ def write_part(folder: pathlib.Path, tag: str, inputs: Inputs, result: dict,
   tmp = folder / f'.writing-{tag}-{os.getpid()}'
   shutil.rmtree(tmp, ignore_errors=True)
   tmp.mkdir()
-  report.write(tmp, inputs, result, settings)
+  try:
+    report.write(tmp, inputs, result, settings)
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)  # Never a half-written part.
+    raise
   final, k = folder / f'part-{tag}', 1
   while final.exists():  # A part of an earlier run that lost an input: keep it, add this.
     k += 1

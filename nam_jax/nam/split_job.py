@@ -21,7 +21,7 @@ import jax
 import numpy as np
 
 from nam_jax import multihost
-from nam_jax.nam import candidates, parts, report
+from nam_jax.nam import candidates, parts, report, space
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -75,8 +75,10 @@ def run(settings: Settings, data_cfg) -> int:
       for msg in inputs.skipped:
         print(f'skipped: {msg}', file=sys.stderr)
       try:
+        space.check(settings.out, space.estimate(len(inputs.names), settings.seeds,
+                                                 settings.size, copies=2))
         parts.prepare(where, parts.job_record(record, inputs.names, inputs.lr_images), say)
-      except report.OutputError as e:
+      except (report.OutputError, space.NoSpaceError) as e:
         print(f'error: {e}', file=sys.stderr)
         ready = False
     if not multihost.all_ok(ready):
@@ -94,7 +96,17 @@ def run(settings: Settings, data_cfg) -> int:
       sel = mine[start:start + per_part]
       part = inputs_lib.subset(inputs, sel)
       result, _ = candidates.search_inputs(model, part, settings, jax.local_devices())
-      parts.write_part(where, f'{sel[0]:06d}-p{multihost.index()}', part, result, record)
+      try:
+        parts.write_part(where, f'{sel[0]:06d}-p{multihost.index()}', part, result, record)
+      except OSError as e:
+        if not space.is_full(e):
+          raise
+        kept = len(parts.complete(where))
+        print(f'error: no space left on the device writing {where}: the {kept} input(s) '
+              'already written are kept there; free some space and run the same command to '
+              'finish', file=sys.stderr)
+        space.rescue(result, part.names)
+        return 1
     multihost.barrier('nam_jax_parts_written')
     if not primary:
       multihost.barrier('nam_jax_merged')  # Leave the job together (jax.distributed).
