@@ -163,7 +163,9 @@ def base_config() -> ml_collections.ConfigDict:
       limit=0,
       align=False,  # True: image inputs are photos; every face is found and aligned.
       size=64,  # Output size of the final candidates (64-1024; StyleGAN prior: nam/render.py).
-      rank='fit',  # Order of an input's candidates: 'fit' or 'blend' (nam/rank.py).
+      # Order of an input's candidates (nam/rank.py): 'input' (LR L1 and the tone gap to the
+      # input: docs/skin_tone.md), 'fit' or 'blend'.
+      rank='input',
       pick='',  # With align: 'FACE:RANK,...', the candidates pasted into the composite.
   ))
   return c

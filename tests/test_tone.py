@@ -56,7 +56,20 @@ def test_the_input_ranking_puts_the_face_that_looks_like_the_input_first():
   loss = np.array([[0.05, 0.05]])
   for who in (0, 1):
     input_desc = rank.input_descriptors(_lr(people[who])[None])
-    assert rank.order(loss, desc, 'input', input_desc=input_desc)[0, 0] == who
+    figures = rank.terms(desc, input_desc)
+    assert np.argmin(rank.weighted(loss, figures, {'input': 1.0})[0]) == who
   assert rank.order(loss, desc, 'fit')[0, 0] == 0  # Ties keep the seed order.
-  assert np.isinf(rank.scores(np.array([[np.nan, 0.05]]), desc, 'input',
-                              input_desc=input_desc)[0, 0])
+  assert np.isinf(rank.weighted(np.array([[np.nan, 0.05]]), figures, {'input': 1.0})[0, 0])
+
+
+def test_the_default_input_ranking_puts_the_candidate_that_keeps_the_tone_first(faces):
+  """Equal fits: the candidate whose skin tone is the input's comes first; a darkened copy
+  of the same face (the tone flipped) second."""
+  face = faces[0]
+  darker = (face.astype(np.float64) * 0.55).astype(np.uint8)
+  cands = np.stack([darker, face])[None]
+  gaps = tone.tone_gaps(_lr(face)[None], cands)
+  assert gaps[0, 1] < gaps[0, 0]
+  loss = np.array([[0.05, 0.05]])
+  assert rank.order(loss, np.zeros((1, 2, 128)), 'input', tone_gaps=gaps)[0, 0] == 1
+  assert rank.order(loss, np.zeros((1, 2, 128)), 'fit')[0, 0] == 0

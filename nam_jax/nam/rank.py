@@ -4,17 +4,20 @@
   blend      per input, z-scored LR L1 plus CONSENSUS_WEIGHT x z-scored consensus, where a
              candidate's consensus is its mean dlib descriptor distance to the input's other
              candidates: among the faces that fit, the identity most candidates agree on.
-  input      per input, z-scored LR L1 plus, each z-scored and weighed by INPUT_WEIGHTS: the
-             candidate's dlib descriptor distance to the input itself enlarged bicubically
-             (plain upsampling keeps much of a person's identity, though not its detail),
-             consensus, the candidate's artefact score (nam_jax/artefacts.py) and its tone
-             gap: how far its skin tone (ITA) lies from the input's own cheeks
-             (nam_jax/nam/tone.py), since low frequencies survive any downsampling.
+  input      (the default) per input, z-scored LR L1 plus, each z-scored and weighed by
+             INPUT_WEIGHTS, what the candidate keeps of the input: its tone gap, how far its
+             skin tone (ITA) lies from the input's own cheeks (nam_jax/nam/tone.py; low
+             frequencies survive any downsampling); and, weighed 0 by default, its dlib
+             descriptor distance to the input enlarged bicubically, consensus, and its
+             artefact score (nam_jax/artefacts.py).
 
 Measured on the 31 real faces at 16 seeds (nam_jax/eval/ranking.py, docs/results.md): blend puts an
 identity-keeping candidate first for 26% of bicubic and 19% of camera inputs, against 16% and
-16% for fit, for 0.006 and 0.012 more LPIPS. The input ranking's weights were chosen on the
-defocus and bayer sets and the real bicubic set (docs/results.md, "Ranking").
+16% for fit, for 0.006 and 0.012 more LPIPS. The input ranking's weights were chosen by
+re-ranking kept candidates (nam_jax/eval/rerank.py) of 12 real faces of the bicubic, defocus
+and bayer sets (docs/skin_tone.md): the tone gap alone put the person first for 42% of bicubic
+inputs (fit 33%) with skin-tone error 3.3 degrees (fit 4.1); the identity, consensus and
+artefact terms gained nothing on top of it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 
 RANKINGS = ('fit', 'blend', 'input')
 CONSENSUS_WEIGHT = 0.5
-INPUT_WEIGHTS = {'input': 1.0, 'consensus': 0.5, 'artefacts': 0.0, 'tone': 0.0}
+INPUT_WEIGHTS = {'input': 0.0, 'consensus': 0.0, 'artefacts': 0.0, 'tone': 0.5}
 
 
 def consensus(desc: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:

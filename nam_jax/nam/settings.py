@@ -53,8 +53,8 @@ class Settings:
       'Output size of the final candidates (StyleGAN prior: rendered once through the full '
       'network; the search runs at 64 px).', default=64, choices=render.SIZES)
   rank: str = invert.option(
-      'Order of the candidates: fit (lowest LR L1), blend (LR L1 and the identity most '
-      'candidates agree on) or input (LR L1 and the identity of the input itself, enlarged).',
+      'Order of the candidates: input (LR L1 and how far each moved the input\'s skin tone), '
+      'fit (lowest LR L1) or blend (LR L1 and the identity most candidates agree on).',
       default='fit', choices=rank_lib.RANKINGS)
   pick: str = invert.option(
       'With --align: FACE:RANK,... the candidate (rank from 0, as in cand_RR) pasted back for '
