@@ -116,8 +116,10 @@ def test_chunking_does_not_change_results(model, job_settings):
   lr_images = np.asarray(_targets(3))
   whole = chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=64))
   chunked = chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=4))
-  np.testing.assert_allclose(whole['hr'], chunked['hr'], atol=1e-4)
-  np.testing.assert_allclose(whole['loss'], chunked['loss'], atol=1e-5)
+  # Float noise only: XLA:CPU picks kernels (and summation orders) by batch size, and 6 Adam
+  # steps carry that on (chunks of 6 and 3 here: at most 7e-4 apart on an AVX2 CPU).
+  np.testing.assert_allclose(whole['hr'], chunked['hr'], atol=2e-3)
+  np.testing.assert_allclose(whole['loss'], chunked['loss'], atol=2e-4)
 
 
 def test_program_reports_every_iteration_and_progress_off_is_silent(model, job_settings):

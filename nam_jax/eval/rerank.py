@@ -25,7 +25,7 @@ from nam_jax.nam import groups, rank, tone
 def figures(npz: pathlib.Path, method: int = -1) -> dict[str, np.ndarray]:
   """Per candidate [I, S] truth and ranking figures of method `method` (index into the
   file's methods; default the last) of one raw file, cached beside it."""
-  cache = npz.with_name(npz.stem + f'.figures{method}.v2.npz')
+  cache = npz.with_name(npz.stem + f'.figures{method}.v3.npz')
   if cache.is_file() and cache.stat().st_mtime >= npz.stat().st_mtime:
     with np.load(cache) as z:
       return dict(z)
@@ -40,7 +40,7 @@ def figures(npz: pathlib.Path, method: int = -1) -> dict[str, np.ndarray]:
   ita = np.array([[skin.ita(c, f['points']) for c, f in zip(cs, row)]
                   for cs, row in zip(cands, cmp)])
   out = {
-      'loss': loss,
+      'loss': loss, 'ita_truth': truth_ita,
       'identity': np.array([[f['identity'] for f in row] for row in cmp]),
       'nme': np.array([[f['nme'] for f in row] for row in cmp]),
       'lpips': lpips.lpips(images.as_float(cands.reshape((n * s, 64, 64, 3))),
@@ -55,14 +55,20 @@ def figures(npz: pathlib.Path, method: int = -1) -> dict[str, np.ndarray]:
   return out
 
 
-def top_figures(f: dict, order_scores: np.ndarray) -> dict[str, float]:
-  """The top candidate's figures under ranking scores [I, S] (lower first)."""
+def top_figures(f: dict, order_scores: np.ndarray) -> dict:
+  """The top candidate's figures under ranking scores [I, S] (lower first), with identity
+  kept by any candidate, and per skin-tone band of the truth (nam_jax/skin.py)."""
   top = np.argmin(order_scores, axis=1)
   pick = lambda a: a[np.arange(len(top)), top]
-  return {'kept': float(np.mean(pick(f['identity']) < faces.SAME_PERSON)),
+  kept = pick(f['identity']) < faces.SAME_PERSON
+  kept_any = f['identity'].min(1) < faces.SAME_PERSON
+  return {'kept': float(np.mean(kept)), 'kept_any': float(np.mean(kept_any)),
           'ita_error': float(np.nanmean(pick(f['ita_error']))),
           'lpips': float(np.mean(pick(f['lpips']))), 'nme': float(np.mean(pick(f['nme']))),
-          'artefacts': float(np.mean(pick(f['artefacts'])))}
+          'artefacts': float(np.mean(pick(f['artefacts']))),
+          'bands': skin.band_table(f['ita_truth'], {
+              'ita_error': pick(f['ita_error']), 'identity_kept': kept,
+              'identity_kept_oracle': kept_any})}
 
 
 def candidate_rankings(f: dict, grid: bool = True) -> dict[str, np.ndarray]:
