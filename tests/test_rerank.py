@@ -1,0 +1,44 @@
+"""Offline re-ranking of kept candidates (nam_jax/eval/rerank.py) and the tone figure
+(nam_jax/eval/tone_plot.py), on made-up figures."""
+
+import numpy as np
+
+from nam_jax import skin
+from nam_jax.eval import rerank, tone_plot
+
+
+def _figures():
+  rng = np.random.default_rng(0)
+  n, s = 4, 5
+  identity = rng.uniform(0.4, 0.9, (n, s))
+  return {'loss': rng.uniform(0.03, 0.1, (n, s)), 'ita_truth': np.array([60.0, 30, -5, np.nan]),
+          'identity': identity, 'nme': rng.uniform(0.03, 0.08, (n, s)),
+          'lpips': rng.uniform(0.1, 0.3, (n, s)), 'ita_error': rng.uniform(0, 30, (n, s)),
+          'tone_gap': rng.uniform(0, 20, (n, s)), 'descriptors': rng.normal(size=(n, s, 128)),
+          'input_descriptors': rng.normal(size=(n, 128)), 'artefacts': rng.uniform(1, 5, (n, s))}
+
+
+def test_rankings_and_their_top_figures():
+  f = _figures()
+  ranked = rerank.candidate_rankings(f)
+  fit = rerank.top_figures(f, ranked['fit'])
+  top = np.argmin(f['loss'], axis=1)
+  assert fit['kept'] == np.mean(f['identity'][np.arange(4), top] < 0.6)
+  assert fit['kept_any'] == np.mean(f['identity'].min(1) < 0.6)
+  oracle = rerank.top_figures(f, ranked['oracle (identity)'])
+  assert oracle['kept'] == oracle['kept_any'] >= fit['kept']
+  assert fit['bands']['all']['faces'] == 4 and fit['bands']['no colour']['faces'] == 1
+  # With only the tone term, the top candidate is the one with the smallest gap at equal fit.
+  f['loss'][:] = 0.05
+  tone_only = rerank.candidate_rankings(f)['input input=0.0 consensus=0.0 artefacts=0.0 tone=0.5']
+  assert (np.argmin(tone_only, 1) == np.argmin(f['tone_gap'], 1)).all()
+  assert 'mean kept' in rerank.markdown({'fit': {'s': fit}})
+
+
+def test_the_tone_figure_is_written(tmp_path):
+  per_face = {'ita_truth': [60.0, 30.0, None], 'ita': [55.0, 20.0, None]}
+  bands = skin.band_table(np.array([60.0, 30.0, np.nan]), {'ita_error': np.array([5.0, 10, 0])})
+  results = {'a': {'per_face': per_face, 'bands': bands, 'ita_error': 7.5},
+             'b': {'per_face': per_face, 'bands': bands, 'ita_error': 7.5}}
+  path = tone_plot.plot(results, 'test', tmp_path / 'tone.png')
+  assert path.is_file() and path.stat().st_size > 10_000
