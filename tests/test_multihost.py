@@ -195,6 +195,7 @@ def test_an_interrupted_job_in_parts_is_completed_by_a_rerun(tmp_path, job_setti
   assert (out / 'index.html').is_file()
 
 
+@pytest.mark.slow  # Whole jobs, run twice or three times (CI's slow step).
 def test_a_long_one_process_run_keeps_each_part_as_it_finishes(tmp_path, job_settings,
                                                                test_config, monkeypatch):
   """More inputs than one part holds: a single process writes parts as it goes; killed, it
@@ -225,6 +226,7 @@ def test_a_long_one_process_run_keeps_each_part_as_it_finishes(tmp_path, job_set
   assert not set(searched) & set(kept) and sorted(searched + list(kept)) == sorted(names)
 
 
+@pytest.mark.slow  # Whole jobs, run twice or three times (CI's slow step).
 def test_a_merge_that_fails_midway_keeps_every_result(tmp_path, job_settings, test_config,
                                                        monkeypatch):
   """A merge killed after one input (an injected failure) leaves the parts whole: the rerun
@@ -442,6 +444,7 @@ def test_sr_nam_split_over_two_processes_equals_one_and_resumes_after_a_kill(
   assert _candidates(out) == _candidates(tmp_path / 'straight')
 
 
+@pytest.mark.slow  # Whole jobs, run twice or three times (CI's slow step).
 def test_a_full_disk_keeps_what_was_computed(tmp_path, job_settings, test_config, monkeypatch,
                                               capsys):
   """Too little space, known before the work: one line, nothing computed. A disk that fills
