@@ -14,7 +14,7 @@ def _lr(face):
 
 def test_a_colour_input_decides_the_tone_and_the_record_says_so(faces):
   face = faces[0]
-  record = tone.describe(_lr(face), np.stack([face, face[:, ::-1]]), [0, 1])
+  record = tone.describe(tone.measure(_lr(face), np.stack([face, face[:, ::-1]])), [0, 1])
   assert record['decided'] and record['input_band'] == skin.band(record['input_ita'])
   assert record['top_gap'] < 10  # The face itself, enlarged from its own LR version.
   assert 'skin tone from the input' in record['note']
@@ -25,7 +25,7 @@ def test_a_grey_input_is_undecided_and_the_note_gives_the_candidates_range(faces
   face = faces[0]
   grey = np.repeat(face.mean(-1, keepdims=True), 3, -1).astype(np.uint8)
   warm = np.clip(face.astype(int) + [25, 5, -15], 0, 255).astype(np.uint8)
-  record = tone.describe(_lr(grey), np.stack([face, warm]), [0, 1])
+  record = tone.describe(tone.measure(_lr(grey), np.stack([face, warm])), [0, 1])
   assert not record['decided']
   lo, hi = record['range']
   assert lo < hi and 'does not decide the skin tone (the input has no colour)' in record['note']
@@ -33,7 +33,7 @@ def test_a_grey_input_is_undecided_and_the_note_gives_the_candidates_range(faces
 
 
 def test_nothing_to_say_without_candidates(faces):
-  assert tone.describe(_lr(faces[0]), faces[:1], []) == {}
+  assert tone.describe(tone.measure(_lr(faces[0]), faces[:1]), []) == {}
 
 
 def _aligned(photo):

@@ -50,10 +50,12 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
           file=sys.stderr)
   if bad.all():
     return result, bad
-  group_candidates(result, bad, settings.rank, inputs.lr_images)
-  result['tone'] = [tone.describe(inputs.lr_images[i], result['hr'][i], [
-      s for s in np.argsort(result['rank_score'][i], kind='stable') if not bad[i, s]])
-      for i in range(len(bad))]
+  measured = [tone.measure(lr, hr) for lr, hr in zip(images.as_uint8(inputs.lr_images),
+                                                      result['hr'])]
+  group_candidates(result, bad, settings.rank, inputs.lr_images, measured)
+  result['tone'] = [tone.describe(m, [s for s in np.argsort(result['rank_score'][i],
+                                                           kind='stable') if not bad[i, s]])
+                    for i, m in enumerate(measured)]
   for name, t in zip(inputs.names, result['tone']):
     if t and not t['decided']:
       print(f'note: {name}: {t["note"]}', file=sys.stderr)
@@ -76,8 +78,9 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
   return result, bad
 
 
-def rank_inputs(how: str, result: dict, lr_images: np.ndarray) -> dict:
-  """What ranking `how` needs beside the losses and descriptors (rank.scores' keywords)."""
+def rank_inputs(how: str, result: dict, lr_images: np.ndarray, measured=None) -> dict:
+  """What ranking `how` needs beside the losses and descriptors (rank.scores' keywords);
+  `measured`: each input's tone.measure, when already taken."""
   if how != 'input':
     return {}
   out = {}
@@ -87,17 +90,20 @@ def rank_inputs(how: str, result: dict, lr_images: np.ndarray) -> dict:
     from nam_jax import artefacts
     out['artefact_scores'] = artefacts.scores(result['hr'])
   if rank.INPUT_WEIGHTS.get('tone'):
-    out['tone_gaps'] = tone.tone_gaps(lr_images, result['hr'])
+    out['tone_gaps'] = (tone.tone_gaps(lr_images, result['hr']) if measured is None
+                        else np.array([tone.gaps(m) for m in measured]))
   return out
 
 
-def group_candidates(result: dict, bad: np.ndarray, how: str, lr_images: np.ndarray) -> None:
+def group_candidates(result: dict, bad: np.ndarray, how: str, lr_images: np.ndarray,
+                     measured=None) -> None:
   """Adds result['rank_score'] [I, S] (nam/rank.py; lower first) and result['groups']: per
   input, its finite candidates (seed indices) grouped by person (nam/groups.py), groups and
   members in rank order. lr_images [I, 16, 16, 3]: the inputs (the input ranking)."""
   desc = groups.descriptors(result['hr'])
   loss = np.where(bad, np.inf, result['loss'])
-  result['rank_score'] = rank.scores(loss, desc, how, **rank_inputs(how, result, lr_images))
+  result['rank_score'] = rank.scores(loss, desc, how,
+                                     **rank_inputs(how, result, lr_images, measured))
   out = []
   for i in range(len(bad)):
     order = [int(s) for s in np.argsort(result['rank_score'][i], kind='stable')

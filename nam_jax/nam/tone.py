@@ -14,41 +14,41 @@ import numpy as np
 from nam_jax import faces, images, skin
 
 
-def candidate_ita(cands: np.ndarray, lr: np.ndarray | None = None
-                  ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-  """ITA [S] of candidates [S, 64, 64, 3], each at its own landmarks (NaN: no face or
-  colour); with the LR input `lr`, also the input's own ITA [S] at each candidate's
-  landmarks (what that candidate says the input's cheeks are)."""
-  out, said = [], []
+def measure(lr: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+  """Each candidate [S, 64, 64, 3] at its own landmarks: its ITA [S] (NaN: no face or
+  colour), and the input's own tone record there (skin.input_tone of the LR input `lr`: what
+  that candidate says the input's cheeks are). One landmark pass per candidate, shared by the
+  ranking (gaps) and the record (describe)."""
+  ita, said = [], []
   for c in images.as_uint8(cands):
     box, _ = faces.face_box(c)
     points = faces.landmarks(c, box)
-    out.append(skin.ita(c, points))
-    if lr is not None:
-      said.append(skin.input_tone(lr, points)['ita'])
-  return np.array(out) if lr is None else (np.array(out), np.array(said))
+    ita.append(skin.ita(c, points))
+    said.append(skin.input_tone(lr, points))
+  return np.array(ita), said
+
+
+def gaps(measured: tuple[np.ndarray, list[dict]]) -> np.ndarray:
+  """[S] |ITA of each candidate - ITA of the input at its landmarks| (NaN: no tone)."""
+  ita, said = measured
+  return np.abs(ita - np.array([t['ita'] for t in said]))
 
 
 def tone_gaps(lr_images: np.ndarray, cands: np.ndarray) -> np.ndarray:
-  """[I, S] |ITA of each candidate - ITA of its input at the candidate's landmarks|, a
-  truth-free measure of how far a candidate moved the input's skin tone (NaN: no tone)."""
-  rows = []
-  for lr, cs in zip(images.as_uint8(lr_images), cands):
-    ita, said = candidate_ita(cs, lr)
-    rows.append(np.abs(ita - said))
-  return np.array(rows)
+  """[I, S] gaps of every input's candidates: a truth-free measure of how far a candidate
+  moved the input's skin tone."""
+  return np.array([gaps(measure(lr, cs))
+                   for lr, cs in zip(images.as_uint8(lr_images), cands)])
 
 
-def describe(lr: np.ndarray, cands: np.ndarray, order: np.ndarray) -> dict:
-  """The tone record of one input (uint8 [16, 16, 3]) and its candidates [S, 64, 64, 3],
-  `order`: their indices, first to last (finite candidates only)."""
+def describe(measured: tuple[np.ndarray, list[dict]], order) -> dict:
+  """The tone record of one input from its candidates' measure(), `order`: their indices,
+  first to last (finite candidates only)."""
   order = list(order)
   if not order:
     return {}
-  ita = candidate_ita(cands[order])
-  top = images.as_uint8(cands[order[0]])
-  box, _ = faces.face_box(top)
-  said = skin.input_tone(lr, faces.landmarks(top, box))
+  ita = measured[0][order]
+  said = measured[1][order[0]]
   finite = ita[np.isfinite(ita)]
   lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (np.nan, np.nan)
   bands = sorted({skin.band(a) for a in finite}, key=[b[0] for b in skin.BANDS].index)
