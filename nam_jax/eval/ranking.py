@@ -27,22 +27,26 @@ import sys
 
 import numpy as np
 
-from nam_jax import images
-from nam_jax import faces
+from nam_jax import faces, images, skin
 from nam_jax.eval import lpips
 from nam_jax.nam import groups, rank
 
 
 def candidate_scores(cands: np.ndarray, truth_hr: np.ndarray) -> dict[str, np.ndarray]:
-  """Per candidate [I, S]: identity distance, NME and LPIPS to the truth; and descriptors."""
+  """Per candidate [I, S]: identity distance, NME, LPIPS and skin-tone (ITA) error to the
+  truth, and descriptors; per input, the truth's ITA (ita_truth [I])."""
   n, s = cands.shape[:2]
   truths = [faces.truth(t) for t in truth_hr]
   cmp = [[faces.compare(c, t) for c in cs] for cs, t in zip(cands, truths)]
   lp = lpips.lpips(images.as_float(cands.reshape((n * s,) + cands.shape[2:])),
                    np.repeat(images.as_float(truth_hr), s, axis=0)).reshape(n, s)
+  truth_ita = np.array([skin.ita(h, t.points) for h, t in zip(truth_hr, truths)])
+  ita = np.array([[skin.ita(c, f['points']) for c, f in zip(cs, row)]
+                  for cs, row in zip(images.as_uint8(cands), cmp)])
   return {'identity': np.array([[c['identity'] for c in row] for row in cmp]),
           'nme': np.array([[c['nme'] for c in row] for row in cmp]),
-          'lpips': lp, 'descriptors': groups.descriptors(cands)}
+          'lpips': lp, 'descriptors': groups.descriptors(cands),
+          'ita_error': np.abs(ita - truth_ita[:, None]), 'ita_truth': truth_ita}
 
 
 def rankings(loss: np.ndarray, desc: np.ndarray) -> dict[str, np.ndarray]:
@@ -71,7 +75,8 @@ def table(loss: np.ndarray, scores: dict[str, np.ndarray]) -> str:
   idx = np.arange(loss.shape[0])
   ks = [k for k in (4, 8, 16, 32, 64) if k < s] + [s]
   for k in ks:
-    sub = {name: v[:, :k] for name, v in scores.items() if name != 'descriptors'}
+    sub = {name: v[:, :k] for name, v in scores.items()
+           if name != 'descriptors' and np.ndim(v) == 2}
     picks = rankings(loss[:, :k], scores['descriptors'][:, :k])
     picks['oracle (identity ceiling)'] = sub['identity'].argmin(1)
     for name, pick in picks.items():

@@ -17,9 +17,9 @@ import pathlib
 
 import numpy as np
 
-from nam_jax import artefacts, faces, images, skin
-from nam_jax.eval import lpips
-from nam_jax.nam import groups, rank, tone
+from nam_jax import artefacts, faces, skin
+from nam_jax.eval import ranking
+from nam_jax.nam import rank, tone
 
 
 def figures(npz: pathlib.Path, method: int = -1) -> dict[str, np.ndarray]:
@@ -33,24 +33,10 @@ def figures(npz: pathlib.Path, method: int = -1) -> dict[str, np.ndarray]:
     names = list(z['methods'])
     key = f'm{method % len(names)}'
     cands, loss, lr, hr = z[f'{key}/candidates'], z[f'{key}/lr_l1'], z['lr'], z['hr']
-  n, s = cands.shape[:2]
-  truths = [faces.truth(h) for h in hr]
-  cmp = [[faces.compare(c, t) for c in cs] for cs, t in zip(cands, truths)]
-  truth_ita = np.array([skin.ita(h, t.points) for h, t in zip(hr, truths)])
-  ita = np.array([[skin.ita(c, f['points']) for c, f in zip(cs, row)]
-                  for cs, row in zip(cands, cmp)])
-  out = {
-      'loss': loss, 'ita_truth': truth_ita,
-      'identity': np.array([[f['identity'] for f in row] for row in cmp]),
-      'nme': np.array([[f['nme'] for f in row] for row in cmp]),
-      'lpips': lpips.lpips(images.as_float(cands.reshape((n * s, 64, 64, 3))),
-                           np.repeat(images.as_float(hr), s, axis=0)).reshape(n, s),
-      'ita_error': np.abs(ita - truth_ita[:, None]),
-      'tone_gap': tone.tone_gaps(lr, cands),  # As infer.py measures it (no truth).
-      'descriptors': groups.descriptors(cands),
-      'input_descriptors': rank.input_descriptors(lr),
-      'artefacts': artefacts.scores(cands),
-  }
+  out = {'loss': loss, **ranking.candidate_scores(cands, hr),
+         'tone_gap': tone.tone_gaps(lr, cands),  # As infer.py measures it (no truth).
+         'input_descriptors': rank.input_descriptors(lr),
+         'artefacts': artefacts.scores(cands)}
   np.savez(cache, **out)
   return out
 
