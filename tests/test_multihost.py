@@ -311,11 +311,13 @@ def _train(args, processes, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('stage, atol', [('progan', 1e-5), ('stylegan_head', 1e-4)])
+@pytest.mark.parametrize('stage, atol', [('progan', 1e-4), ('stylegan_head', 1e-4)])
 def test_training_on_two_processes_matches_one(tmp_path, test_config, stage, atol):
   """ProGAN: 15 steps through all five stages; the head: 2 steps at Adam's learning rate
   1e-3 (a first Adam step moves a weight by about the rate, so float noise in a near-zero
-  gradient can move it by up to 2e-3: none does here)."""
+  gradient can move it by up to 2e-3: none does here). The gradient all-reduce sums in
+  another order than one process does, so weights drift by float noise (3e-5 seen on a
+  weight of 0.23 after 15 steps); a different seed or a skipped step moves them by ~0.1."""
   args = [f'--stage={stage}', '--config=configs/test.py']
   two = _train(args + [f'--workdir={tmp_path / "two"}'], 2, tmp_path)
   assert two.returncode == 0, two.stderr[-3000:]
@@ -422,7 +424,8 @@ def test_sr_nam_split_over_two_processes_equals_one_and_resumes_after_a_kill(
     if child.environ().get(multihost.INDEX_ENV) == '1':
       child.send_signal(signal.SIGKILL)
   _, err = job.communicate(timeout=120)
-  assert job.returncode != 0 and 'process 1 exited' in err
+  assert job.returncode == 128 + signal.SIGKILL, (job.returncode, err[-2000:])
+  assert 'process 1 was killed by SIGKILL' in err
   assert not (out / 'results.json').exists()
   kept = {p.name: p.stat().st_ino for part in folder.glob('part-*') for p in part.iterdir()
           if p.is_dir()}
