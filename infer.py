@@ -23,7 +23,7 @@ from nam_jax.nam import settings
 REPO = pathlib.Path(__file__).resolve().parent  # Shipped checkpoints and examples live here.
 
 _CONFIG = cli.define_config(str(REPO / 'configs' / 'cpu.py'))
-# One flag per declared option (nam_jax/nam/settings.py: Settings and invert.Options).
+# One flag per declared option (nam_jax/nam/settings.py: Settings; nam_jax/nam/options.py: Options).
 _SETTING_FLAGS = settings.define_flags(flags, module_name=sys.argv[0])
 multihost.define_flags(flags)
 
@@ -31,7 +31,6 @@ multihost.define_flags(flags)
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Keep the terminal to progress and results.
-  from nam_jax import devices
   config = cli.config(_CONFIG)
   try:
     job_settings = settings.from_config(
@@ -39,7 +38,8 @@ def main(argv):
   except ValueError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
-  # XLA's CPU set-up for this prior (nam_jax.devices), before JAX starts.
+  # Every flag is checked; now XLA's CPU set-up for this prior, before JAX starts.
+  from nam_jax import devices
   devices.configure_host_cpu_or_exit(ynnpack=job_settings.ynnpack)
   multihost.join_or_exit(flags.FLAGS)
   devices.enable_compilation_cache()

@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 import sys
 
-import jax
-
 ADDRESS_ENV = 'JAX_COORDINATOR_ADDRESS'
 COUNT_ENV = 'JAX_NUM_PROCESSES'
 INDEX_ENV = 'JAX_PROCESS_ID'
@@ -88,6 +86,7 @@ def join(address: str | None = None, count: int | None = None, index: int | None
   """Joins the multi-process job the arguments or the environment describe (see `plan`);
   returns whether this is one. Call after nam_jax.devices.configure_host_cpu and before any
   other JAX computation."""
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   args = plan(address, count, index)
   if args is None:
     return False
@@ -116,15 +115,18 @@ def join_or_exit(flag_values) -> bool:
 
 
 def count() -> int:
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   return jax.process_count()
 
 
 def index() -> int:
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   return jax.process_index()
 
 
 def is_primary() -> bool:
   """The process that writes logs, images and merged results (process 0)."""
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   return jax.process_index() == 0
 
 
@@ -138,6 +140,7 @@ WAIT_SECONDS = 24 * 3600
 
 
 def _client():
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   from jax._src import distributed  # The runtime client jax.distributed.initialize made.
   return distributed.global_state.client
 
@@ -149,12 +152,14 @@ def _next_id(name: str) -> str:
 
 def barrier(name: str, timeout: float = WAIT_SECONDS) -> None:
   """Waits until every process of the job reaches the barrier `name` (nothing alone)."""
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   if jax.process_count() > 1:
     _client().wait_at_barrier(_next_id(name), int(timeout * 1000))
 
 
 def all_ok(ok: bool, timeout: float = WAIT_SECONDS) -> bool:
   """Whether `ok` holds in every process (each passes its own; a barrier too)."""
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   if jax.process_count() == 1:
     return bool(ok)
   key = _next_id('vote')
@@ -178,6 +183,7 @@ def primary_first(fn, name: str):
 def share(n: int, of: int | None = None, at: int | None = None) -> range:
   """The items of `n` that process `at` (default: this one) of `of` takes: contiguous, sizes
   differing by at most one, the first processes taking the larger shares."""
+  import jax  # Here, not at the top: flags are checked before JAX starts.
   of = jax.process_count() if of is None else of
   at = jax.process_index() if at is None else at
   base, extra = divmod(n, of)

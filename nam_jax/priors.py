@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import jax
+if TYPE_CHECKING:  # Types only: the flags are checked before JAX is imported.
+  import jax
 
 # name -> module with `load(ckpt_dir) -> (model, weights, meta)`; a value 'module:function'
 # names the loader when a module holds several.

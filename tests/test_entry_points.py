@@ -92,3 +92,28 @@ def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(t
     assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], (
         args, err[-2000:])
   assert not wd.exists() and not out.exists() and not (tmp_path / 'data').exists()
+
+
+_NO_JAX_PROBE = '''
+import runpy, sys
+sys.argv = ['infer.py'] + sys.argv[1:]
+try:
+  runpy.run_path('infer.py', run_name='__main__')
+except SystemExit as e:
+  print('exit', e.code, 'jax' in sys.modules, 'nam_jax.devices' in sys.modules)
+'''
+
+
+@pytest.mark.parametrize('flag, expected', [
+    ('--size=63', 'value should be one of <64|128|256|512|1024>'),
+    ('--pick=x:-1', "--pick entry 'x:-1'"),
+    ('--seeds=0', 'seeds must be >= 1'),
+    ('--steps=0', 'steps must be >= 1'),
+    ('--prior=nope', "unknown face prior 'nope'"),
+])
+def test_infer_reports_a_bad_flag_before_importing_jax(flag, expected):
+  """Every flag is checked before JAX (seconds to import) or any model is loaded."""
+  run = subprocess.run([sys.executable, '-c', _NO_JAX_PROBE, flag], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+  assert run.stdout.split() == ['exit', '2', 'False', 'False'], (run.stdout, run.stderr[-2000:])
+  assert expected in run.stderr, run.stderr[-2000:]

@@ -17,8 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from nam_jax import images, layers
-
-SIZES = (64, 128, 256, 512, 1024)
+from nam_jax.nam.options import RENDER_SIZES as SIZES
 
 
 def can_render(prior) -> bool:

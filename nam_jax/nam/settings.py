@@ -13,50 +13,50 @@ import typing
 from typing import Any, Mapping
 
 from nam_jax import priors
-from nam_jax.nam import auto, invert, paste, render
+from nam_jax.nam import auto, options, paste
 from nam_jax.nam import rank as rank_lib
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
   """Everything an inference job needs besides the networks' weights. Every option is declared
-  here or in invert.Options, once: its name, type and help; the flags of infer.py
+  here or in options.Options, once: its name, type and help; the flags of infer.py
   (define_flags), the typed --settings text (parse_overrides) and the check of a config's
   keys derive from the declaration, and the config's `nam` section gives the defaults."""
 
-  options: invert.Options   # How each candidate is optimised.
-  seeds: int = invert.option('Candidates (random starts) per input face.')
-  rng_seed: int = invert.option('Seed of all random starts: same seed, same outputs.')
-  max_batch: int = invert.option('At most this many candidates per compiled chunk.')
-  prior: str = invert.option(
+  options: options.Options   # How each candidate is optimised.
+  seeds: int = options.option('Candidates (random starts) per input face.')
+  rng_seed: int = options.option('Seed of all random starts: same seed, same outputs.')
+  max_batch: int = options.option('At most this many candidates per compiled chunk.')
+  prior: str = options.option(
       'Face prior: a block of the config\'s nam.priors (progan, stylegan, or one added there).')
-  prior_ckpt: str = invert.option('Exported face prior (default: its block\'s ckpt).')
-  degradation: str = invert.option(
+  prior_ckpt: str = options.option('Exported face prior (default: its block\'s ckpt).')
+  degradation: str = options.option(
       'What made the LR input: the learned H2L network, a known operator, the blind camera '
       'model fitted per candidate, or auto (per input, bicubic or the camera).',
       choices=tuple(priors.DEGRADATIONS) + ('auto',))
-  degradation_ckpt: str = invert.option('Exported H2L degradation model.')
-  input: str = invert.option(
+  degradation_ckpt: str = options.option('Exported H2L degradation model.')
+  input: str = options.option(
       'Image file, folder, synthetic:test|train, or tfds:wider_face:SPLIT. Default: the bundled '
       'examples/.')
-  out: str = invert.option('Output directory.')
-  limit: int = invert.option('Use at most this many inputs (0 = all).')
-  prior_options: tuple = invert.option(
+  out: str = options.option('Output directory.')
+  limit: int = options.option('Use at most this many inputs (0 = all).')
+  prior_options: tuple = options.option(
       'The face prior\'s own options, key=value,... (the keys of its block\'s `own`).',
       default=())
-  prior_module: str = invert.option(default='')  # Its block's module (priors.load_prior).
-  ynnpack: bool = invert.option(default=False)  # Its block's XLA preference (nam_jax.devices).
-  align: bool = invert.option(
+  prior_module: str = options.option(default='')  # Its block's module (priors.load_prior).
+  ynnpack: bool = options.option(default=False)  # Its block's XLA preference (nam_jax.devices).
+  align: bool = options.option(
       'Inputs are photos: find every face with dlib, align it as the training faces are, and '
       'write a contact sheet of what was found.', default=False)
-  auto_ckpt: str = invert.option(default='')  # degradation='auto': its LR-kind classifier.
-  size: int = invert.option(
+  auto_ckpt: str = options.option(default='')  # degradation='auto': its LR-kind classifier.
+  size: int = options.option(
       'Output size of the final candidates (StyleGAN prior: rendered once through the full '
-      'network; the search runs at 64 px).', default=64, choices=render.SIZES)
-  rank: str = invert.option(
+      'network; the search runs at 64 px).', default=64, choices=options.RENDER_SIZES)
+  rank: str = options.option(
       'Order of the candidates: input (LR L1 and how far each moved the input\'s skin tone), '
       'fit (lowest LR L1) or blend (LR L1 and the identity most candidates agree on).',
       default='fit', choices=rank_lib.RANKINGS)
-  pick: str = invert.option(
+  pick: str = options.option(
       'With --align: FACE:RANK,... the candidate (rank from 0, as in cand_RR) pasted back for '
       'each named face (default: the top one).', default='')
   # degradation='auto': ((name, ((key, value), ...)), ...): what each degradation it chooses
@@ -70,7 +70,7 @@ class Settings:
         raise ValueError(f'{name} must be >= 1, got {getattr(self, name)}')
     if self.limit < 0:
       raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
-    invert.check_choices(self, 'unknown {name} {value!r}; known: {known}')
+    options.check_choices(self, 'unknown {name} {value!r}; known: {known}')
     paste.parse_picks(self.pick)
 
   def for_degradation(self, name: str) -> 'Settings':
@@ -174,7 +174,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
 
   Args:
     nam_cfg: a config's `nam` section.
-    overrides: field names of Settings or invert.Options (e.g. from command-line flags), or
+    overrides: field names of Settings or options.Options (e.g. from command-line flags), or
       own options of the chosen prior (merged into prior_options); None values are ignored.
       `progress` switches the progress bar and callback.
     base_dir: where relative checkpoint and input paths are found when they do not exist
@@ -198,13 +198,13 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
               **{k: v for k, v in changes.items() if k in _SOLVER_KEYS}}
   solver = {k: values.get(k, defaults[k]) for k in _SOLVER_KEYS}
   solver['unroll'] = max(1, min(int(solver['unroll']), int(solver['steps'])))
-  options = invert.Options(**solver, progress=values.get('progress', True))
+  solver_options = options.Options(**solver, progress=values.get('progress', True))
   own = own_options(block, prior, {**{k: v for k, v in changes.items() if k in block['own']},
                                    **explicit})
   if not block['ckpt'] and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
-  fixed = {'options': options, 'prior': prior, 'degradation': degradation,
+  fixed = {'options': solver_options, 'prior': prior, 'degradation': degradation,
            'prior_ckpt': _resolve(values.get('prior_ckpt', block['ckpt']), base),
            'prior_module': block['module'], 'ynnpack': block['ynnpack'],
            'prior_options': tuple(sorted(own.items())),
@@ -224,15 +224,15 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
 
 
 def _fields():
-  """(name, type, field) of every option: invert.Options' then Settings'."""
-  for cls in (invert.Options, Settings):
+  """(name, type, field) of every option: options.Options' then Settings'."""
+  for cls in (options.Options, Settings):
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
       if f.name not in ('options', 'by_degradation', 'progress'):
         yield f.name, hints[f.name], f
 
 
-_SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(invert.Options) if f.name != 'progress')
+_SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(options.Options) if f.name != 'progress')
 _TYPES = {name: kind for name, kind, _ in _fields()}
 _PATHS = ('degradation_ckpt', 'input', 'auto_ckpt')  # Found from the repository if need be.
 _BLOCK_KEYS = ('module', 'ckpt', 'ynnpack', 'solver', 'own', 'by_degradation')
