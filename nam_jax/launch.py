@@ -14,7 +14,6 @@ process per host with the same variables instead (README, "Several machines").
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import socket
@@ -22,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+
+from nam_jax import cli
 
 ADDRESS_ENV, COUNT_ENV, INDEX_ENV = ('JAX_COORDINATOR_ADDRESS', 'JAX_NUM_PROCESSES',
                                      'JAX_PROCESS_ID')
@@ -48,11 +49,11 @@ def core_shares(cores: list[int], n: int) -> list[list[int]]:
 
 
 def command(args: list[str]) -> list[str]:
-  """The command line of each process: a .py script or `-m module` runs with this Python."""
+  """The command line of each process: a .py script, `-m module` or `-c code` runs with this
+  Python; anything else is run as it is."""
   if not args:
-    raise SystemExit('error: nothing to run; usage: python -m nam_jax.launch --processes=N '
-                     '-- train.py ARGS')
-  if args[0].endswith('.py') or args[0] == '-m':
+    cli.fail('nothing to run; usage: python -m nam_jax.launch --processes=N -- train.py ARGS')
+  if args[0].endswith('.py') or args[0] in ('-m', '-c'):
     return [sys.executable, *args]
   return list(args)
 
@@ -113,15 +114,20 @@ def launch(args: list[str], processes: int, port: int | None = None) -> int:
   """Runs `args` as `processes` processes of one job; returns the exit code (0 when all
   succeed, else the first failure's)."""
   if processes < 1:
-    raise SystemExit(f'error: --processes must be >= 1, got {processes}')
+    cli.fail(f'--processes must be >= 1, got {processes}')
   cmd = command(args)
   port = port or free_port()
   try:
     cores = sorted(os.sched_getaffinity(0))
   except AttributeError:
     cores = list(range(os.cpu_count() or 1))
-  started = [_start(cmd, i, processes, port, share)
-             for i, share in enumerate(core_shares(cores, processes))]
+  started = []
+  try:
+    for i, share in enumerate(core_shares(cores, processes)):
+      started.append(_start(cmd, i, processes, port, share))
+  except OSError as e:  # The command does not exist or cannot run.
+    _stop([p for p, _ in started])
+    cli.fail(f'cannot run {cmd[0]}: {e.strerror}')
   procs = [p for p, _ in started]
   stopping = []
 
@@ -155,21 +161,13 @@ def launch(args: list[str], processes: int, port: int | None = None) -> int:
   return code
 
 
-def main(argv: list[str] | None = None) -> int:
-  argv = sys.argv[1:] if argv is None else argv
-  if '--' in argv:
-    split = argv.index('--')
-    own, rest = argv[:split], argv[split + 1:]
-  else:
-    own, rest = argv, []
-  parser = argparse.ArgumentParser(prog='python -m nam_jax.launch',
-                                   description=__doc__.split('\n\n')[0])
-  parser.add_argument('--processes', type=int, default=2, help='Processes to start.')
-  parser.add_argument('--port', type=int, default=0,
-                      help='Coordinator port on 127.0.0.1 (default: a free one).')
-  opts = parser.parse_args(own)
-  return launch(rest, opts.processes, opts.port or None)
+def main(argv: list[str]) -> None:
+  """absl main: argv[1:] is what follows `--` (the command each process runs)."""
+  sys.exit(launch(argv[1:], _PROCESSES.value, _PORT.value or None))
 
 
 if __name__ == '__main__':
-  sys.exit(main())
+  from absl import flags
+  _PROCESSES = flags.DEFINE_integer('processes', 2, 'Processes to start.')
+  _PORT = flags.DEFINE_integer('port', 0, 'Coordinator port on 127.0.0.1 (default: a free one).')
+  cli.run(main)

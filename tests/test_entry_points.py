@@ -80,6 +80,15 @@ def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(t
       (['evaluate.py', '--generators=h2l', f'--out={out}'], {}, '--generators=h2l needs --ckpts'),
       (['evaluate.py', '--generators=progan_ema', f'--workdir={tmp_path / "empty"}',
         f'--out={out}'], {}, 'no ProGAN checkpoint in'),
+      # The library's own command lines, the same style (nam_jax/cli.py).
+      (['-m', 'nam_jax.launch', '--processes=2'], {}, 'nothing to run'),
+      (['-m', 'nam_jax.launch', '--', 'no-such-program'], {}, 'cannot run no-such-program'),
+      (['-m', 'nam_jax.launch', '--procs=2', '--', 'train.py'], {},
+       "Unknown command line flag 'procs'"),
+      (['-m', 'nam_jax.degrade.lr_kind', '--faces=x'], {}, 'flag --faces=x'),
+      (['-m', 'nam_jax.eval.ranking', '--seeds=x'], {}, 'flag --seeds=x'),
+      (['-m', 'nam_jax.stylegan.convert', '--outt=x'], {}, "Unknown command line flag 'outt'"),
+      (['-m', 'nam_jax.data.real_faces', '--rebuild=maybe'], {}, 'flag --rebuild=maybe'),
   ]
   procs = [subprocess.Popen([sys.executable] + args, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,

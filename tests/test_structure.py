@@ -132,3 +132,18 @@ def test_inference_names_no_option_of_one_prior():
   assert not any(named.values()), {k: v for k, v in named.items() if v}
   probe = PACKAGE.parent / 'nam_jax' / 'stylegan' / 'prior.py'  # The family itself names them.
   assert _option_references(probe, names) == {'w_plus', 'spread'}
+
+
+def test_every_command_line_of_the_package_uses_absl_flags_through_cli():
+  """One command-line style (nam_jax/cli.py): no argparse and no hand-read sys.argv."""
+  offenders = []
+  for path in sorted(PACKAGE.rglob('*.py')):
+    for node in ast.walk(_parse(path, path.read_text())):
+      if isinstance(node, (ast.Import, ast.ImportFrom)):
+        names = [a.name for a in node.names] + [getattr(node, 'module', None) or '']
+        if 'argparse' in names:
+          offenders.append(f'{path.name}: imports argparse')
+      elif (isinstance(node, ast.Attribute) and node.attr == 'argv'
+            and isinstance(node.value, ast.Name) and node.value.id == 'sys'):
+        offenders.append(f'{path.name}:{node.lineno}: reads sys.argv')
+  assert not offenders, offenders

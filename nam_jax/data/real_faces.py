@@ -238,13 +238,20 @@ def preview(rf: RealFaces, per_row: int = 8) -> np.ndarray:
   return images.grid(rows)
 
 
-if __name__ == '__main__':
-  rf = load(rebuild='--rebuild' in sys.argv)
+def main(rebuild: bool, preview_path: str) -> None:
+  rf = load(rebuild=rebuild)
   print(f'{len(rf.names)} real faces: {", ".join(rf.names)}')
   for r in rf.rejected:
     print(f'rejected {r}')
-  for arg in sys.argv[1:]:
-    if arg.startswith('--preview='):
-      from nam_jax import images as _images
-      _images.save_png(arg.split('=', 1)[1], preview(rf))
-      print(f'wrote {arg.split("=", 1)[1]}')
+  if preview_path:
+    from nam_jax import images
+    images.save_png(preview_path, preview(rf))
+    print(f'wrote {preview_path}')
+
+
+if __name__ == '__main__':
+  from absl import flags
+  from nam_jax import cli
+  _REBUILD = flags.DEFINE_bool('rebuild', False, 'Build again even if the cache is current.')
+  _PREVIEW = flags.DEFINE_string('preview', '', 'Also write a PNG of every face and LR kind.')
+  cli.run(lambda argv: main(_REBUILD.value, _PREVIEW.value))

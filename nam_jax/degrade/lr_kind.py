@@ -13,7 +13,6 @@ made LR both ways (plain PIL bicubic; the camera pipeline of nam_jax/camera/simu
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import flax.linen as nn
 import jax
@@ -131,5 +130,8 @@ def main(out_dir: str, faces: int = 4000) -> None:
 
 
 if __name__ == '__main__':
-  args = dict(a.lstrip('-').split('=', 1) for a in sys.argv[1:])
-  main(args.get('out', 'checkpoints/lr_kind_cpu'), int(args.get('faces', 4000)))
+  from absl import flags
+  from nam_jax import cli
+  _OUT = flags.DEFINE_string('out', 'checkpoints/lr_kind_cpu', 'Folder of the exported classifier.')
+  _FACES = flags.DEFINE_integer('faces', 4000, 'Training faces (synthetic train split).')
+  cli.run(lambda argv: main(_OUT.value, _FACES.value))

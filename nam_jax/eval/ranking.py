@@ -23,7 +23,6 @@ distance, LPIPS and landmark NME of the top candidate, and its LR L1.
 from __future__ import annotations
 
 import pathlib
-import sys
 
 import numpy as np
 
@@ -115,6 +114,12 @@ def run(set_name: str, degradation: str, seeds: int, overrides: str, out_dir: pa
 
 
 if __name__ == '__main__':
-  args = dict(a.lstrip('-').split('=', 1) for a in sys.argv[1:])
-  run(args.get('set', 'real_camera'), args.get('degradation', 'camera'),
-      int(args.get('seeds', 16)), args.get('settings', ''), pathlib.Path(args.get('out', 'docs')))
+  from absl import flags
+  from nam_jax import cli
+  _SET = flags.DEFINE_string('set', 'real_camera', 'Real-face set (nam_jax/data/real_faces.py).')
+  _DEGRADATION = flags.DEFINE_string('degradation', 'camera', 'Degradation the search inverts.')
+  _SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
+  _SETTINGS = flags.DEFINE_string('settings', '', 'Inference settings, key=value,...')
+  _OUT = flags.DEFINE_string('out', 'docs', 'Folder of the table and the candidates.')
+  cli.run(lambda argv: run(_SET.value, _DEGRADATION.value, _SEEDS.value, _SETTINGS.value,
+                           pathlib.Path(_OUT.value)))

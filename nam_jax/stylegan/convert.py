@@ -296,7 +296,7 @@ def convert_in_child_process(out_path: pathlib.Path | None = None) -> pathlib.Pa
   root = str(pathlib.Path(__file__).resolve().parents[2])
   env = {**os.environ,
          'PYTHONPATH': os.pathsep.join(filter(None, [root, os.environ.get('PYTHONPATH')]))}
-  proc = subprocess.run([sys.executable, '-m', 'nam_jax.stylegan.convert', str(out_path)],
+  proc = subprocess.run([sys.executable, '-m', 'nam_jax.stylegan.convert', f'--out={out_path}'],
                         capture_output=True, text=True, env=env)
   if proc.returncode:
     lines = (proc.stderr or proc.stdout).strip().splitlines()
@@ -305,12 +305,20 @@ def convert_in_child_process(out_path: pathlib.Path | None = None) -> pathlib.Pa
   return out_path
 
 
-if __name__ == '__main__':
+def main(out: str) -> None:
+  from nam_jax import cli
   try:
-    path = convert(pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    path = convert(pathlib.Path(out) if out else None)
   except ConversionError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+    cli.fail(str(e))
   z = np.load(path)
   print(f'wrote {path}: {len(z.files)} arrays, '
         f'{sum(z[k].size for k in z.files) / 1e6:.2f} M values')
+
+
+if __name__ == '__main__':
+  from absl import flags
+  from nam_jax import cli
+  _OUT = flags.DEFINE_string('out', '', 'Where the .npz goes (default: the data folder\'s '
+                             'stylegan/mobilestylegan.npz).')
+  cli.run(lambda argv: main(_OUT.value))
