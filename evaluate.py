@@ -15,7 +15,7 @@ as infer.py), once per --degradations entry. For each set: the reach of every re
 degradation with the true faces (nam_jax/eval/reach.py), OUT/eval_SET.json, OUT/eval_SET.md
 (the tables, with skin tone per band) and OUT/figures/eval_SET_grid.png and eval_SET_tone.png
 (skin tone at a glance), and every candidate in OUT/raw/ (for nam_jax/eval/rerank.py). With --generators, trained generators are scored
-instead (nam_jax/eval/generators.py) and written to OUT/eval_generators_NAME.json.
+instead (nam_jax/degrade/scores.py, nam_jax/progan/ema.py) and written to OUT/eval_generators_NAME.json.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def _path(p: str) -> pathlib.Path:
 
 
 def _networks(job) -> tuple:
-  return job.prior, job.prior_ckpt, job.prior_options, job.degradation, job.degradation_ckpt
+  return (job.prior, job.prior_ckpt, job.prior_options, job.degradation, job.degradation_ckpt,
+          job.degradation_options)
 
 
 def _method_name(job) -> str:
@@ -74,12 +75,12 @@ def _method_name(job) -> str:
 def sweep_methods(sweeps: list, base_job, base_model) -> list:
   """One SR-NAM method per (name, job) of --settings (check_flags); models loaded once per
   distinct network."""
-  from nam_jax.nam import chunks
-  out, models = [], {_networks(base_job): base_model}
+  from nam_jax.nam import models
+  out, loaded = [], {_networks(base_job): base_model}
   for name, job in sweeps:
-    if _networks(job) not in models:
-      models[_networks(job)] = chunks.load_model(job)
-    out.append(runs.sr_nam_method(f'sr_nam {name}', job, models[_networks(job)]))
+    if _networks(job) not in loaded:
+      loaded[_networks(job)] = models.load_model(job)
+    out.append(runs.sr_nam_method(f'sr_nam {name}', job, loaded[_networks(job)]))
   return out
 
 
@@ -103,9 +104,9 @@ def methods(job, model, sr_nam_jobs) -> list:
       out.append(suite.Method(name, lambda x, ups=ups, v=variables: upsampler.upsample(
           ups, v, x)[:, None]))
     elif name == 'sr_nam':
-      from nam_jax.nam import chunks
+      from nam_jax.nam import models
       for j in sr_nam_jobs:
-        m = model if j == job else chunks.load_model(j)
+        m = model if j == job else models.load_model(j)
         out.append(runs.sr_nam_method(_method_name(j), j, m))
     else:
       raise ValueError(f'unknown method {name!r}')
@@ -154,13 +155,13 @@ def score_generators(config) -> None:
   if _GENERATORS.value == 'progan_ema' and not _WORKDIR.value:
     cli.fail('--generators=progan_ema needs --workdir=DIR')
   devices.configure_host_cpu_or_exit()
-  from nam_jax.eval import generators
   try:
     if _GENERATORS.value == 'h2l':
-      result = generators.compare_degradations([str(_path(c)) for c in _CKPTS.value],
-                                               config.data)
+      from nam_jax.degrade import scores
+      result = scores.compare_degradations([str(_path(c)) for c in _CKPTS.value], config.data)
     else:
-      result = generators.progan_ema_vs_raw(config, _path(_WORKDIR.value))
+      from nam_jax.progan import ema
+      result = ema.progan_ema_vs_raw(config, _path(_WORKDIR.value))
   except (ValueError, FileNotFoundError) as e:
     cli.fail(str(e))
   print(result)
@@ -189,10 +190,10 @@ def main(argv):
   from nam_jax import files, images
   from nam_jax.data import datasets
   from nam_jax.eval import suite
-  from nam_jax.nam import chunks
+  from nam_jax.nam import models
   out_dir = _path(_OUT.value)
   out_dir.mkdir(parents=True, exist_ok=True)
-  model = chunks.load_model(job)
+  model = models.load_model(job)
   reference = (datasets.take(datasets.hr_source(config.data, 'test'), 500)
                 if 'synthetic' in _SETS.value and _IMAGES.value >= suite.FRECHET_MIN else None)
   all_methods = methods(job, model, checked['sr_nam_jobs'])
@@ -206,7 +207,7 @@ def main(argv):
       cli.fail(str(e))
     print(f'== {set_name}: {len(test.hr)} faces' +
           (' (held out: never used to choose anything)' if set_name == runs.HELD_OUT else ''))
-    reaches = runs.reach_table(test, job) if _REACH.value else {}
+    reaches = runs.reach_table(test, job, config.nam, REPO) if _REACH.value else {}
     raw = {} if _RAW.value else None
     results, outputs = suite.evaluate(
         all_methods, test, reference, raw=raw,
@@ -214,10 +215,10 @@ def main(argv):
             f'{k} {v:.4g}' for k, v in r.items() if isinstance(v, (int, float)))))
     if raw:
       runs.save_raw(out_dir, test, raw)
+    degradation_of = {_method_name(j): j.degradation for j in checked['sr_nam_jobs']}
     for name, r in results.items():  # Each SR-NAM row: the reach of its degradation.
-      deg = name.rsplit(', ', 1)[-1].rstrip(')') if name.startswith('sr_nam (') else None
-      if deg in reaches:
-        r['reach'] = reaches[deg]
+      if degradation_of.get(name) in reaches:
+        r['reach'] = reaches[degradation_of[name]]
     results, outputs = runs.merge_with_earlier(out_dir, test, results, outputs)
     record = {'set': set_name, 'faces': list(test.names), 'settings': job.record(),
               'reach': reaches or runs.earlier_reach(out_dir, set_name), 'results': results}

@@ -5,6 +5,8 @@
   python train.py --stage=l2h     --config=configs/cpu.py --workdir=runs/cpu_l2h    # baseline
   python train.py --stage=urdgn   --config=configs/cpu.py --workdir=runs/cpu_urdgn  # baseline
   python train.py --stage=stylegan_head --config=configs/cpu.py --workdir=runs/cpu_head
+  python train.py --stage=lr_kind --config=configs/cpu.py --workdir=runs/cpu_lr_kind
+The stages are the table of nam_jax/training/stages.py; each exports to WORKDIR/export.
 Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a command
 resumes from the newest checkpoint in --workdir.
 
@@ -18,26 +20,14 @@ import sys
 from absl import flags, logging
 
 from nam_jax import cli, multihost
+from nam_jax.training.stages import STAGES
 
 _CONFIG = cli.define_config('configs/cpu.py')
-_STAGE = flags.DEFINE_enum('stage', None, ['degrade', 'progan', 'l2h', 'urdgn', 'stylegan_head'],
-                           'What to train.')
+_STAGE = flags.DEFINE_enum('stage', None, list(STAGES), 'What to train: ' + '; '.join(
+    f'{name}, {stage.help}' for name, stage in STAGES.items()) + '.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Checkpoints, logs and images go here.')
 flags.mark_flags_as_required(['stage', 'workdir'])
 multihost.define_flags(flags)
-
-
-def _train(config, workdir: str, stage: str):
-  if stage == 'degrade':
-    from nam_jax.degrade import train as trainer
-  elif stage == 'progan':
-    from nam_jax.progan import train as trainer
-  elif stage == 'stylegan_head':
-    from nam_jax.stylegan import train_head as trainer
-  else:
-    from nam_jax.baselines import train as trainer
-    return trainer.train(config, workdir, stage)
-  return trainer.train(config, workdir)
 
 
 def _check_workdir(workdir: str) -> None:
@@ -58,14 +48,15 @@ def main(argv):
   devices.configure_host_cpu_or_exit(default=1)
   multihost.join_or_exit(flags.FLAGS)
   config = cli.config(_CONFIG)
-  if multihost.count() > 1 and _STAGE.value in ('l2h', 'urdgn'):
+  stage = STAGES[_STAGE.value]
+  if multihost.count() > 1 and not stage.multi_process:
     cli.fail(f'--stage={_STAGE.value} trains in one process; the multi-process stages are '
-             'degrade, progan and stylegan_head')
+             + ', '.join(name for name, s in STAGES.items() if s.multi_process))
   _check_workdir(_WORKDIR.value)
   from nam_jax import weights
   from nam_jax.training import checkpoints, lock, loop, parallel
   try:
-    _train(config, _WORKDIR.value, _STAGE.value)
+    stage.train(config, _WORKDIR.value)
     multihost.barrier('trained')  # The first process may still be exporting and evaluating.
   except (checkpoints.CheckpointDamaged, checkpoints.CheckpointMismatch, lock.WorkdirBusy,
           loop.NonFiniteError, weights.CheckpointError, parallel.SplitError) as e:

@@ -22,7 +22,7 @@ import optax
 from absl import app, flags
 from ml_collections import config_flags
 
-from nam_jax.degrade import degradation
+from nam_jax.degradations import h2l
 from nam_jax.degrade import train as degrade_train
 from nam_jax.nam import invert, search, settings
 from nam_jax.progan import prior
@@ -57,7 +57,7 @@ def main(argv):
   g = progan_train.init_state(config.progan, jax.random.key(1))
   nets = invert.Networks(
       prior.ProGANPrior(tuple(config.progan.widths), config.progan.latent_dim),
-      degradation.LearnedDegradation(tuple(config.degrade.gen_widths),
+      h2l.LearnedDegradation(tuple(config.degrade.gen_widths),
                                      config.degrade.blocks_per_group, config.degrade.noise_dim))
   degrader_vars = {'params': d.g_params, 'batch_stats': d.g_stats}
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(c))

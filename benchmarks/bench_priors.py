@@ -20,7 +20,7 @@ import jax.numpy as jnp
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from nam_jax.nam import chunks, invert, search, settings
+from nam_jax.nam import invert, models, search, settings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 _CONFIG = config_flags.DEFINE_config_file('config', str(REPO / 'configs' / 'cpu.py'),
@@ -50,7 +50,7 @@ def main(argv):
   for row in _ROWS.value:
     job = settings.from_config(config.nam, dict(_ROW_SETTINGS[row], steps=n, unroll=1,
                                                 progress=False), base_dir=REPO)
-    model = chunks.load_model(job)
+    model = models.load_model(job)
 
     def run(job=job, model=model):
       return search.solve(keys, targets, model.prior_params, model.degradation_vars,

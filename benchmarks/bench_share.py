@@ -44,11 +44,11 @@ def _one_row(degradation: str, candidates: int, cache: str) -> dict:
   import jax
   import jax.numpy as jnp
   from configs import cpu
-  from nam_jax.nam import chunks, invert, search, settings
+  from nam_jax.nam import invert, models, search, settings
   job = settings.from_config(cpu.get_config().nam, {
       'progress': False, **settings.parse_overrides(_SETTINGS.value)}, base_dir=REPO)
   sub = job.for_degradation(degradation)
-  model = chunks.load_model(sub)
+  model = models.load_model(sub)
   opts = dataclasses.replace(sub.options, steps=_STEPS.value, unroll=1)
   mesh = devices.batch_mesh(candidates)
   shard = devices.sharded(mesh)

@@ -27,20 +27,20 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)
   from nam_jax import devices
   devices.configure_host_cpu_or_exit(ynnpack=True)
-  from nam_jax.nam import chunks, settings
+  from nam_jax.nam import models, settings
   config = cli.config(_CONFIG)
   face = np.asarray(Image.open(REPO / 'examples' / 'astronaut_face.png').convert('RGB'))
   lr = np.asarray(Image.fromarray(face).resize((16, 16), Image.BICUBIC))[None]
   jobs = {int(s): settings.from_config(config.nam, dict(
       size=int(s), seeds=_SEEDS.value, steps=_STEPS.value, progress=False), base_dir=REPO)
       for s in _SIZES.value}
-  model = chunks.load_model(jobs[min(jobs)])
+  model = models.load_model(jobs[min(jobs)])
   for job in jobs.values():  # Compile every program first.
-    chunks.super_resolve(model, lr, job)
+    models.super_resolve(model, lr, job)
   rows = {}
   for size, job in jobs.items():
     t0 = time.perf_counter()
-    out = chunks.super_resolve(model, lr, job)
+    out = models.super_resolve(model, lr, job)
     rows[size] = (time.perf_counter() - t0, out)
   base = rows[min(rows)][0]
   print('| --size | s / face | vs 64 | render PSNR vs search (dB) | LR L1 render / search |')

@@ -70,7 +70,7 @@ def _networks(prior: str):
   from nam_jax.nam import invert
   block = _block(prior)
   pr = priors.load_prior(block['module'], REPO / block['ckpt'])
-  deg = priors.load_degradation('h2l', REPO / DEGRADATION)
+  deg = priors.load_degradation('nam_jax.degradations.h2l', REPO / DEGRADATION)
   return invert.Networks(pr.model, deg.model), pr.weights, deg.weights
 
 

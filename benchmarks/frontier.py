@@ -91,7 +91,7 @@ def main(argv):
   from nam_jax import devices
   devices.configure_host_cpu_or_exit(ynnpack=True)
   from nam_jax.eval import runs, suite
-  from nam_jax.nam import chunks, settings
+  from nam_jax.nam import models, settings
   config = cli.config(_CONFIG)
   specs = [s.partition(':') for s in _SETTINGS.value]
   jobs = {name: settings.from_config(config.nam, {
@@ -116,7 +116,7 @@ def main(argv):
   if _DEFAULTS.value:
     out['defaults'] = _DEFAULTS.value
   for name, job in jobs.items():
-    model = chunks.load_model(job)
+    model = models.load_model(job)
     out['rows'][name] = {s: _row(job, model, t) for s, t in tests.items()}
     print(name, json.dumps(out['rows'][name]), flush=True)
     if name == specs[0][0] and _REPEATS.value > 1:

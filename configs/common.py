@@ -35,7 +35,7 @@ def base_config() -> ml_collections.ConfigDict:
       # mean L1 between the global statistics of two degradations of one face below which it
       # acts (two 'wide' camera degradations of a face differ by 0.117 on average).
       diversity_weight=0.0, diversity_target=0.08,
-      # '' = the data's LR training split; a key of nam_jax/camera/simulate.MIXES (synthetic
+      # '' = the data's LR training split; a key of nam_jax/data/camera_sim.MIXES (synthetic
       # data): faces made LR in memory by that mixture of kinds (bicubic, camera strengths,
       # casts).
       lr_mix='',
@@ -90,6 +90,11 @@ def base_config() -> ml_collections.ConfigDict:
   ))
 
   # The 64 px head of the MobileStyleGAN prior, distilled on the synthetic HR faces.
+  # The LR-kind classifier behind --degradation=auto (nam_jax/degrade/lr_kind.py): HR training
+  # faces made LR both ways, Adam steps, batch, held-out test faces it is checked on.
+  c.lr_kind = ml_collections.ConfigDict(dict(faces=4000, steps=1500, batch_size=128,
+                                             held_out=500))
+
   c.stylegan_head = ml_collections.ConfigDict(dict(
       width=64, learning_rate=1e-3, batch_size=16, steps=3000,
       block=True,                 # Fine-tune a copy of layer 2 (16 -> 32 px) with the head.
@@ -151,13 +156,25 @@ def base_config() -> ml_collections.ConfigDict:
                         # (W+ only): loss weight on the spread of the per-layer styles.
                         own=dict(w_plus=False, spread=0.0),
                         by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
-      # What made the LR input (nam_jax.priors.DEGRADATIONS or 'auto'; docs/results.md,
-      # "Choosing the degradation"); degradation_ckpt: the H2L network's, auto_ckpt: auto's
-      # classifier.
+      # What made the LR input: a block of nam.degradations below (docs/results.md, "Choosing
+      # the degradation").
       degradation='auto',
-      # The H2L network trained with the diversity term on the 'wide' LR mixture (docs/results.md).
-      degradation_ckpt='checkpoints/degrade_wide_cpu',
-      auto_ckpt='checkpoints/lr_kind_cpu',
+      # One block per degradation, loaded as the face priors are (nam_jax/nam/settings.py,
+      # degradation_block): `module` with load(ckpt_dir, **own) -> (degradation, weights,
+      # meta); `ckpt`, its default checkpoint ('' = none); `own`, its own options and their
+      # defaults (--degradation_options); `choices`: a degradation that picks one of these per
+      # input (auto: its LR-kind classifier's P(camera) picks the second, the general one;
+      # nam_jax/degradations/auto.py).
+      degradations=ml_collections.ConfigDict(dict(
+          # The H2L network trained with the diversity term on the 'wide' LR mixture
+          # (docs/results.md).
+          h2l=dict(module='nam_jax.degradations.h2l', ckpt='checkpoints/degrade_wide_cpu'),
+          bicubic=dict(module='nam_jax.degradations.operators:load_bicubic'),
+          bilinear=dict(module='nam_jax.degradations.operators:load_bilinear'),
+          area=dict(module='nam_jax.degradations.operators:load_area'),
+          camera=dict(module='nam_jax.degradations.camera'),
+          auto=dict(module='nam_jax.degradations.auto', ckpt='checkpoints/lr_kind_cpu',
+                    choices=('bicubic', 'camera')))),
       input='examples',  # The bundled example faces.
       out='out',
       limit=0,

@@ -5,7 +5,7 @@
   DIR/params/      orbax StandardCheckpointer tree
 
 This module knows no model family: each family writes and reads its own checkpoints through
-`save`, `read_meta` and `restore` (nam_jax/progan/prior.py, nam_jax/degrade/degradation.py).
+`save`, `read_meta` and `restore` (nam_jax/progan/prior.py, nam_jax/degradations/h2l.py).
 Training workdirs hold full training state instead; the trainers export from it.
 """
 

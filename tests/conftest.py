@@ -46,7 +46,7 @@ def ckpts(tmp_path_factory):
   """Exported test-size networks (random weights: inference cost and logic only)."""
   import jax
   from configs import test as test_cfg
-  from nam_jax.degrade import degradation
+  from nam_jax.degradations import h2l
   from nam_jax.degrade import train as degrade_train
   from nam_jax.progan import prior
   from nam_jax.progan import train as progan_train
@@ -54,7 +54,7 @@ def ckpts(tmp_path_factory):
   root = tmp_path_factory.mktemp('ckpts')
   d = degrade_train.init_state(c.degrade, jax.random.key(0))
   g = progan_train.init_state(c.progan, jax.random.key(1))
-  degradation.export(c.degrade, d.g_params, d.g_stats, root / 'degrade')
+  h2l.export(c.degrade, d.g_params, d.g_stats, root / 'degrade')
   prior.export(c.progan, g.g_ema, root / 'progan')
   return root
 
@@ -73,17 +73,20 @@ def faces():
 @pytest.fixture(scope='session')
 def job_settings(ckpts):
   """The one builder of test inference settings: the test config's `nam` section with the
-  test-size checkpoints, a short search (4 steps, lr 0.05, unrolled by 2, no progress) and the
-  shipped LR-kind classifier for `auto`, then `overrides`."""
+  test-size checkpoints (its h2l block's ckpt: the test H2L network), a short search (4 steps,
+  lr 0.05, unrolled by 2, no progress) and the shipped LR-kind classifier for `auto`, then
+  `overrides`."""
   from configs import test as test_cfg
   from nam_jax.nam import settings
   repo = pathlib.Path(__file__).resolve().parents[1]
 
   def make(**overrides):
     values = dict(steps=4, learning_rate=0.05, unroll=2, progress=False,
-                  prior_ckpt=str(ckpts / 'progan'), degradation_ckpt=str(ckpts / 'degrade'),
-                  auto_ckpt=str(repo / 'checkpoints' / 'lr_kind_cpu'))
+                  prior_ckpt=str(ckpts / 'progan'))
     values.update(overrides)
-    return settings.from_config(test_cfg.get_config().nam, values)
+    nam = test_cfg.get_config().nam
+    nam.degradations.h2l.ckpt = str(ckpts / 'degrade')
+    nam.degradations.auto.ckpt = str(repo / 'checkpoints' / 'lr_kind_cpu')
+    return settings.from_config(nam, values)
 
   return make

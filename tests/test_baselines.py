@@ -8,7 +8,7 @@ import pytest
 
 from nam_jax.baselines import models, upsampler
 from nam_jax.baselines import train as baselines_train
-from nam_jax.degrade import degradation
+from nam_jax.degradations import h2l
 from nam_jax.degrade import train as degrade_train
 
 
@@ -43,7 +43,7 @@ def test_train_export_load_upsample(test_config, tmp_path, network):
   config = test_config.copy_and_resolve_references()
   if network == 'l2h':  # Pairs from a (random-weight) test-size degradation model.
     d = degrade_train.init_state(config.degrade, jax.random.key(0))
-    degradation.export(config.degrade, d.g_params, d.g_stats, tmp_path / 'degrader')
+    h2l.export(config.degrade, d.g_params, d.g_stats, tmp_path / 'degrader')
     config.l2h.degrader_ckpt = str(tmp_path / 'degrader')
   state = baselines_train.train(config, tmp_path / network, network)
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(state.g_params))

@@ -1,13 +1,13 @@
-"""The differentiable camera (nam_jax/camera/model.py) and its tie to the simulated one."""
+"""The differentiable camera (nam_jax/degradations/camera.py) and its tie to the simulated one."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from nam_jax import images
-from nam_jax.camera import model as camera
-from nam_jax.camera import simulate
-from nam_jax.degrade import operators
+from nam_jax.degradations import camera
+from nam_jax.data import camera_sim as simulate
+from nam_jax.degradations import operators
 
 
 def test_camera_parameters_stay_in_their_ranges():

@@ -1,8 +1,8 @@
-"""The simulated camera (nam_jax/camera/simulate.py) that makes real-world-like LR faces."""
+"""The simulated camera (nam_jax/data/camera_sim.py) that makes real-world-like LR faces."""
 
 import numpy as np
 
-from nam_jax.camera import simulate as camera
+from nam_jax.data import camera_sim as camera
 
 
 def _face(seed=0):

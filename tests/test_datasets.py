@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from nam_jax.camera import simulate
+from nam_jax.data import camera_sim as simulate
 from nam_jax.data import datasets, pipeline, splits, tfds_faces
 
 

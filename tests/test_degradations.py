@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nam_jax import images, priors
-from nam_jax.camera import model as camera
-from nam_jax.degrade import operators
+from configs import cpu
+from nam_jax import images
+from nam_jax.degradations import auto, camera, operators
 from nam_jax.eval import reach
-from nam_jax.nam import auto, chunks
+from nam_jax.nam import models
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PIL_FILTERS = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'area': Image.BOX}
@@ -23,7 +23,7 @@ PIL_FILTERS = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'area': Ima
 def test_operators_match_pil(faces, kind):
   ref = np.stack([np.asarray(Image.fromarray(f).resize((16, 16), PIL_FILTERS[kind]))
                   for f in faces])
-  d = priors.load_degradation(kind, None)
+  d = models.load_degradation(cpu.get_config().nam, kind)
   ours = np.asarray(d.model(d.weights, jnp.asarray(images.as_float(faces)), jnp.zeros((3, 0))))
   assert ours.shape == (3, 16, 16, 3)
   diff = np.abs(ours - images.as_float(ref))
@@ -50,8 +50,8 @@ def test_reach_of_the_true_face_is_below_a_wrong_face(faces):
   raw[0, 13:15] = [1.0, 0.0]
   lr_camera = images.as_uint8(np.asarray(camera.CameraDegradation()(
       {}, jnp.asarray(images.as_float(true_hr)), jnp.asarray(raw))))
-  bic = priors.load_degradation('bicubic', None)
-  cam = priors.load_degradation('camera', None)
+  bic = models.load_degradation(cpu.get_config().nam, 'bicubic')
+  cam = models.load_degradation(cpu.get_config().nam, 'camera')
   assert reach.reach(bic.model, bic.weights, true_hr, lr_bicubic)[0] < 0.005
   assert reach.reach(bic.model, bic.weights, wrong_hr, lr_bicubic)[0] > 0.1
   true_cam = reach.reach(cam.model, cam.weights, true_hr, lr_camera, steps=200)[0]
@@ -65,14 +65,14 @@ def test_auto_picks_the_operator_that_made_the_input(test_config):
   """The shipped classifier on synthetic faces it never saw (the test config's HR faces),
   made LR by PIL bicubic and by the camera pipeline at both strengths."""
   from nam_jax.data import datasets, real_faces
-  from nam_jax.degrade import lr_kind
-  params = lr_kind.load(ROOT / 'checkpoints' / 'lr_kind_cpu')
+  chooser, params, _ = auto.load(ROOT / 'checkpoints' / 'lr_kind_cpu')
   hr = datasets.take(datasets.hr_source(test_config.data, 'test'), 8)
+  choices = tuple(test_config.nam.degradations.auto.choices)
+  assert choices == ('bicubic', 'camera')
   for kind in real_faces.LR_KINDS:
-    chosen = auto.choose(lr_kind.camera_probability(params, real_faces.make_lr(hr, kind, 7)))
-    expected = auto.SIMPLE if kind == 'bicubic' else auto.GENERAL
+    chosen = chooser.choose(params, real_faces.make_lr(hr, kind, 7), choices)
+    expected = 'bicubic' if kind == 'bicubic' else 'camera'
     assert chosen.count(expected) >= len(hr) - 1, (kind, chosen)
-  assert auto.choose(np.array([0.2, 0.5, 0.9])) == [auto.SIMPLE, auto.GENERAL, auto.GENERAL]
 
 
 def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(job_settings, tmp_path):
@@ -82,9 +82,9 @@ def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(job_se
   lr = np.random.RandomState(0).randint(0, 256, (2, 16, 16, 3)).astype(np.uint8)
   for name in ('bicubic', 'camera'):
     s = job_settings(degradation=name, seeds=2)
-    out = chunks.super_resolve(chunks.load_model(s), lr, s)
+    out = models.super_resolve(models.load_model(s), lr, s)
     assert out['hr'].shape == (2, 2, 64, 64, 3)
-    assert out['noise'].shape == (2, 2, priors.load_degradation(name, None).model.noise_dim)
+    assert out['noise'].shape == (2, 2, models.load_degradation(cpu.get_config().nam, name).model.noise_dim)
     assert np.all(out['loss'] <= out['history'][..., 0] + 1e-6)
   folder = tmp_path / 'in'
   folder.mkdir()
@@ -96,7 +96,7 @@ def test_every_degradation_runs_in_the_search_and_auto_records_its_choice(job_se
   results = json.loads((tmp_path / 'out' / 'results.json').read_text())
   assert results['settings']['degradation'] == 'auto'
   for entry in results['inputs']:
-    assert entry['degradation'] in auto.CHOICES
+    assert entry['degradation'] in ('bicubic', 'camera')
     assert 0.0 <= entry['camera_probability'] <= 1.0
 
 

@@ -122,6 +122,7 @@ def test_killed_and_resumed_run_matches_uninterrupted(test_config, tmp_path, mon
   chex.assert_trees_all_close(resumed.d_params, straight.d_params, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_non_finite_guard_fires_and_keeps_last_checkpoint(test_config, tmp_path):
   good = degrade_train.train(_config(test_config, 2), tmp_path)
   # Metrics are fetched at log steps (every 2 here): the NaN of step 2 is seen at step 3.
@@ -134,6 +135,7 @@ def test_non_finite_guard_fires_and_keeps_last_checkpoint(test_config, tmp_path)
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(restored.g_params))
 
 
+@pytest.mark.slow
 def test_diversity_term_acts_below_its_target_and_pushes_the_noise_to_matter(cfg):
   """Generator steps with only the diversity term: its metric is the L1 between two
   degradations of the same faces, and the steps raise it (the noise matters more)."""
@@ -152,7 +154,7 @@ def test_diversity_term_acts_below_its_target_and_pushes_the_noise_to_matter(cfg
 
 
 def test_mixed_lr_faces_are_deterministic_and_use_every_kind():
-  from nam_jax.camera import simulate
+  from nam_jax.data import camera_sim as simulate
   rng = np.random.default_rng(0)
   hr = rng.integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
   a = simulate.degrade_mixed(hr, 'wide', first_seed=5)

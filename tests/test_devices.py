@@ -138,11 +138,11 @@ hits = []
 jax.monitoring.register_event_listener(
     lambda name, **kw: hits.append(name) if name.endswith('cache_hits') else None)
 from configs import test as test_cfg
-from nam_jax.nam import chunks, settings
+from nam_jax.nam import models, settings
 s = settings.from_config(test_cfg.get_config().nam, dict(
     steps=2, seeds=2, unroll=1, progress=False,
     prior_ckpt=sys.argv[1] + '/progan', degradation_ckpt=sys.argv[1] + '/degrade'))
-out = chunks.super_resolve(chunks.load_model(s), np.zeros((1, 16, 16, 3), np.uint8), s)
+out = models.super_resolve(models.load_model(s), np.zeros((1, 16, 16, 3), np.uint8), s)
 names = sorted(n.split('-')[0] for n in os.listdir(path))
 print('PATH', path, 'HITS', len(hits), 'PROGRAMS', ','.join(n for n in names if 'all' in n))
 print('LOSS', json.dumps(out['loss'].tolist(), separators=(',', ':')))

@@ -5,6 +5,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -49,6 +50,29 @@ def test_train_cli_with_test_config_and_resume(tmp_path, stage):
       second.stderr + second.stdout)
 
 
+def test_every_stage_of_the_table_is_trained_by_train_py(tmp_path):
+  """Each entry of nam_jax/training/stages.py names a module with train(config, workdir,
+  **arguments); the LR-kind classifier, a stage like the others, trains and exports a
+  classifier that --degradation=auto loads."""
+  import importlib
+  import inspect
+  from nam_jax.training.stages import STAGES
+  assert {'degrade', 'progan', 'stylegan_head', 'l2h', 'urdgn', 'lr_kind'} <= set(STAGES)
+  for name, stage in STAGES.items():
+    params = inspect.signature(importlib.import_module(stage.module).train).parameters
+    assert list(params)[:2] == ['config', 'workdir'], name
+    assert set(dict(stage.arguments)) <= set(params), name
+  wd = tmp_path / 'lr_kind'
+  run = _run(['train.py', '--stage=lr_kind', '--config=configs/test.py', f'--workdir={wd}'],
+             tmp_path)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert 'held-out synthetic accuracy' in run.stdout
+  from nam_jax.degradations import auto
+  chooser, params, meta = auto.load(wd / 'export')
+  assert meta['source']['train_faces'] == 8
+  assert len(chooser.choose(params, np.zeros((2, 16, 16, 3), np.uint8), ('a', 'b'))) == 2
+
+
 def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(tmp_path):
   """All probes run at once (each is a fresh interpreter); each must stop with exit code 2,
   one line on stderr, and leave no workdir, lock or output behind."""
@@ -85,7 +109,6 @@ def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(t
       (['-m', 'nam_jax.launch', '--', 'no-such-program'], {}, 'cannot run no-such-program'),
       (['-m', 'nam_jax.launch', '--procs=2', '--', 'train.py'], {},
        "Unknown command line flag 'procs'"),
-      (['-m', 'nam_jax.degrade.lr_kind', '--faces=x'], {}, 'flag --faces=x'),
       (['-m', 'nam_jax.eval.ranking', '--seeds=x'], {}, 'flag --seeds=x'),
       (['-m', 'nam_jax.stylegan.convert', '--outt=x'], {}, "Unknown command line flag 'outt'"),
       (['-m', 'nam_jax.data.real_faces', '--rebuild=maybe'], {}, 'flag --rebuild=maybe'),

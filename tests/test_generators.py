@@ -1,10 +1,10 @@
-"""Scores of trained generators (nam_jax/eval/generators.py)."""
+"""Scores of trained generators (nam_jax/progan/ema.py, nam_jax/degrade/scores.py)."""
 
 import jax
 import numpy as np
 import pytest
 
-from nam_jax.eval import generators
+from nam_jax.progan import ema
 from nam_jax.progan import train as progan_train
 from nam_jax.training import checkpoints
 
@@ -17,9 +17,9 @@ def test_progan_ema_and_raw_are_scored_apart(test_config, tmp_path):
   state = state.replace(g_ema=jax.tree_util.tree_map(lambda x: 0.5 * x, state.g_ema))
   mngr = checkpoints.manager(tmp_path / 'wd' / 'checkpoints', cfg.keep_ckpts)
   checkpoints.save(mngr, 7, state, {})
-  result = generators.progan_ema_vs_raw(test_config, tmp_path / 'wd')
+  result = ema.progan_ema_vs_raw(test_config, tmp_path / 'wd')
   assert result['global_step'] == 7 and result['faces'] == cfg.eval_samples
-  ema, raw = result['frechet_vgg16_64px_ema'], result['frechet_vgg16_64px_raw']
-  assert np.isfinite(ema) and np.isfinite(raw) and ema != raw
+  fvd_ema, fvd_raw = result['frechet_vgg16_64px_ema'], result['frechet_vgg16_64px_raw']
+  assert np.isfinite(fvd_ema) and np.isfinite(fvd_raw) and fvd_ema != fvd_raw
   with pytest.raises(ValueError, match='no ProGAN checkpoint'):
-    generators.progan_ema_vs_raw(test_config, tmp_path / 'empty')
+    ema.progan_ema_vs_raw(test_config, tmp_path / 'empty')

@@ -33,7 +33,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nam_jax.camera import model as camera  # noqa: E402
+from nam_jax.degradations import camera  # noqa: E402
 
 
 @dataclasses.dataclass(frozen=True)

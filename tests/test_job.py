@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nam_jax.nam import chunks, job
+from nam_jax.nam import job, models
 
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -86,8 +86,8 @@ def test_infer_cli_bad_seeds_is_one_line(tmp_path):
 def no_compute(monkeypatch):
   def fail(*args, **kwargs):
     raise AssertionError('computed although --out was unusable')
-  monkeypatch.setattr(chunks, 'super_resolve', fail)
-  monkeypatch.setattr(chunks, 'load_model', fail)
+  monkeypatch.setattr(models, 'super_resolve', fail)
+  monkeypatch.setattr(models, 'load_model', fail)
 
 
 def test_unusable_out_is_refused_before_any_compute(job_settings, tmp_path, test_config, capsys,
@@ -126,7 +126,7 @@ def test_rerun_replaces_old_results_as_a_whole_and_a_crash_keeps_them(
   def crash(*args, **kwargs):
     raise KeyboardInterrupt('killed')
 
-  monkeypatch.setattr(chunks, 'super_resolve', crash)
+  monkeypatch.setattr(models, 'super_resolve', crash)
   with pytest.raises(KeyboardInterrupt):
     _run(job_settings, test_config, capsys, input='examples', limit=2, out=str(out))
   assert sorted(str(p.relative_to(out)) for p in out.rglob('*')) == before
@@ -142,7 +142,7 @@ def _strict(text: str):
 def test_diverged_candidates_are_reported_and_all_diverged_fails(job_settings, tmp_path,
                                                                  test_config, capsys,
                                                                  monkeypatch):
-  real = chunks.super_resolve
+  real = models.super_resolve
 
   def some_nan(model, lr_images, settings, **kw):
     out = real(model, lr_images, settings, **kw)
@@ -150,7 +150,7 @@ def test_diverged_candidates_are_reported_and_all_diverged_fails(job_settings, t
     out['loss'][0, 1] = np.nan
     return out
 
-  monkeypatch.setattr(chunks, 'super_resolve', some_nan)
+  monkeypatch.setattr(models, 'super_resolve', some_nan)
   out = tmp_path / 'out'
   code, err = _run(job_settings, test_config, capsys, input='examples', limit=1, out=str(out))
   assert code == 0 and 'diverged:' in err and 'seed 1' in err
@@ -166,7 +166,7 @@ def test_diverged_candidates_are_reported_and_all_diverged_fails(job_settings, t
     out['loss'][:] = np.nan
     return out
 
-  monkeypatch.setattr(chunks, 'super_resolve', all_nan)
+  monkeypatch.setattr(models, 'super_resolve', all_nan)
   code, err = _run(job_settings, test_config, capsys, input='examples', limit=1, out=str(out))
   assert code == 1 and 'every candidate diverged' in err
   assert (out / 'results.json').read_text() == before

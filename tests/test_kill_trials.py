@@ -71,9 +71,9 @@ def _finish(cmd, env) -> str:
 
 
 def _results(workdir: pathlib.Path, stage: str):
-  from nam_jax.degrade import degradation
+  from nam_jax.degradations import h2l
   from nam_jax.progan import prior
-  load = prior.load if stage == 'progan' else degradation.load
+  load = prior.load if stage == 'progan' else h2l.load
   return load(workdir / 'export')[1]
 
 

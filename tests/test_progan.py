@@ -55,6 +55,7 @@ def test_generator_fade_in_endpoints(nets):
     assert float(jnp.mean(jnp.abs(new_alone - g.apply(gp, z, stage, 0.0)))) > 1e-4
 
 
+@pytest.mark.slow
 def test_critic_fade_in_endpoints(nets):
   _, d, _, dp = nets
   for stage in range(1, 5):
@@ -146,6 +147,7 @@ def _config(test_config):
   return c
 
 
+@pytest.mark.slow
 def test_each_stage_compiles_once(test_config, monkeypatch):
   cfg = _config(test_config).progan
   state = progan_train.init_state(cfg, jax.random.key(0))
@@ -196,6 +198,7 @@ def test_generator_ignores_latent_scale(nets):
   chex.assert_trees_all_close(g.apply(gp, 0.3 * z, 4, 1.0), g.apply(gp, z, 4, 1.0), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_last_stage_wall_time_budget_stops_after_fade_in_and_holds_on_rerun(
     test_config, tmp_path):
   c = _config(test_config)
@@ -235,6 +238,7 @@ print('SAME')
 '''
 
 
+@pytest.mark.slow
 def test_data_parallel_step_on_two_host_devices_equals_one_device():
   flags = os.environ.get('XLA_FLAGS', '')  # conftest's XLA set-up, on 2 devices.
   env = dict(os.environ, XLA_FLAGS=f'{flags} --xla_force_host_platform_device_count=2',

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from configs import test as test_cfg
-from nam_jax.nam import chunks, invert, search, settings
+from nam_jax.nam import invert, models, search, settings
 
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ NAM_CFG = test_cfg.get_config().nam
 
 @pytest.fixture(scope='module')
 def model(job_settings):
-  return chunks.load_model(job_settings())
+  return models.load_model(job_settings())
 
 
 @pytest.fixture(scope='module')
@@ -39,6 +39,7 @@ def _solve(keys, targets, model, opts):
                       nets=model.nets, opts=opts)
 
 
+@pytest.mark.slow
 def test_one_compilation_for_repeated_calls_of_one_shape(model, opts):
   solve = jax.jit(chex.assert_max_traces(search.solve_all, n=1),
                   static_argnames=('nets', 'opts'))
@@ -62,13 +63,14 @@ def test_super_resolve_reuses_the_compiled_program(model, job_settings, monkeypa
                       jax.jit(counted, static_argnames=('nets', 'opts', 'count')))
   lr_images = np.asarray(_targets(3))
   s = job_settings(seeds=2, max_batch=4)
-  chunks.super_resolve(model, lr_images, s)  # 6 candidates: two chunks of 4, one trace.
-  chunks.super_resolve(model, lr_images[::-1].copy(), s)
+  models.super_resolve(model, lr_images, s)  # 6 candidates: two chunks of 4, one trace.
+  models.super_resolve(model, lr_images[::-1].copy(), s)
   assert len(traces) == 1
-  chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=2))
+  models.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=2))
   assert len(traces) == 2  # A new chunk size is a new program, and the counter sees it.
 
 
+@pytest.mark.slow
 def test_segments_equal_the_one_program_form(model, job_settings):
   """run (segments of steps, what infer.py uses) computes what solve (one program) does."""
   keys = jax.vmap(lambda s: invert.candidate_key(1, s))(jnp.arange(3))
@@ -83,6 +85,7 @@ def test_segments_equal_the_one_program_form(model, job_settings):
   assert [search.segment_length(n) for n in (100, 300, 50, 37, 9)] == [10, 30, 5, 1, 1]
 
 
+@pytest.mark.slow
 def test_vmapped_result_equals_per_seed_loop(model, opts):
   keys = jax.vmap(lambda s: invert.candidate_key(3, s))(jnp.arange(3))
   targets = _targets(3)
@@ -102,9 +105,9 @@ def test_vmapped_result_equals_per_seed_loop(model, opts):
 
 def test_same_rng_seed_same_outputs(model, job_settings):
   lr_images = np.asarray(_targets(2))
-  a = chunks.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=7))
-  b = chunks.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=7))
-  c = chunks.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=8))
+  a = models.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=7))
+  b = models.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=7))
+  c = models.super_resolve(model, lr_images, job_settings(seeds=3, rng_seed=8))
   np.testing.assert_array_equal(a['hr'], b['hr'])
   np.testing.assert_array_equal(a['loss'], b['loss'])
   assert not np.array_equal(a['hr'], c['hr'])
@@ -114,8 +117,8 @@ def test_same_rng_seed_same_outputs(model, job_settings):
 
 def test_chunking_does_not_change_results(model, job_settings):
   lr_images = np.asarray(_targets(3))
-  whole = chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=64))
-  chunked = chunks.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=4))
+  whole = models.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=64))
+  chunked = models.super_resolve(model, lr_images, job_settings(seeds=2, max_batch=4))
   # Float noise only: XLA:CPU picks kernels (and summation orders) by batch size, and 6 Adam
   # steps carry that on (chunks of 6 and 3 here: at most 7e-4 apart on an AVX2 CPU).
   np.testing.assert_allclose(whole['hr'], chunked['hr'], atol=2e-3)
@@ -140,7 +143,7 @@ def test_program_reports_every_iteration_and_progress_off_is_silent(model, job_s
 
 def test_lr_l1_decreases_during_optimisation(model, job_settings):
   s = job_settings(steps=12, unroll=4, seeds=4)
-  out = chunks.super_resolve(model, np.asarray(_targets(2)), s)
+  out = models.super_resolve(model, np.asarray(_targets(2)), s)
   first, last = out['history'][..., 0], out['loss']
   assert np.mean(last) < np.mean(first)
   assert np.mean(last < first) >= 0.75
@@ -165,10 +168,10 @@ def test_noise_modes(model, job_settings, noise):
 
 def test_sphere_keeps_latents_on_the_sphere(model, job_settings):
   s = job_settings(steps=3, unroll=1, seeds=2, sphere=True)
-  out = chunks.super_resolve(model, np.asarray(_targets(1)), s)
+  out = models.super_resolve(model, np.asarray(_targets(1)), s)
   np.testing.assert_allclose(np.linalg.norm(out['z'], axis=-1),
                              np.sqrt(model.nets.prior.latent_dim), rtol=1e-4)
-  off = chunks.super_resolve(model, np.asarray(_targets(1)), job_settings(
+  off = models.super_resolve(model, np.asarray(_targets(1)), job_settings(
       steps=3, unroll=1, seeds=2, sphere=False))
   assert np.abs(np.linalg.norm(off['z'], axis=-1) - np.sqrt(model.nets.prior.latent_dim)
                 ).max() > 1e-3
@@ -186,25 +189,25 @@ def test_bad_options_and_inputs_are_clear_errors(model, job_settings):
     job_settings(lr=0.1)
   s = job_settings(seeds=2)
   with pytest.raises(ValueError, match=r'\[N, 16, 16, 3\]'):
-    chunks.super_resolve(model, np.zeros((1, 32, 32, 3), np.uint8), s)
+    models.super_resolve(model, np.zeros((1, 32, 32, 3), np.uint8), s)
   with pytest.raises(ValueError, match='NaN'):
-    chunks.super_resolve(model, np.full((1, 16, 16, 3), np.nan, np.float32), s)
+    models.super_resolve(model, np.full((1, 16, 16, 3), np.nan, np.float32), s)
 
 
 FOUR_DEVICES = '''
 import sys, numpy as np, jax
 from configs import test as test_cfg
-from nam_jax.nam import chunks, settings
+from nam_jax.nam import models, settings
 assert len(jax.devices()) == 4, jax.devices()
 s = settings.from_config(test_cfg.get_config().nam, dict(
     steps=4, learning_rate=0.05, unroll=2, seeds=4, max_batch=64, progress=False,
     prior_ckpt=sys.argv[1] + '/progan', degradation_ckpt=sys.argv[1] + '/degrade'))
-model = chunks.load_model(s)
+model = models.load_model(s)
 lr = np.asarray(jax.random.uniform(jax.random.key(0), (3, 16, 16, 3), minval=-1, maxval=1))
-four = chunks.super_resolve(model, lr, s)
+four = models.super_resolve(model, lr, s)
 from nam_jax.nam import search
 assert search._steps_program._cache_size() == 1  # Every segment runs one compiled program.
-one = chunks.super_resolve(model, lr, s, devices=jax.devices()[:1])
+one = models.super_resolve(model, lr, s, devices=jax.devices()[:1])
 # Float reassociation differs with the per-device batch and Adam (noise optimised too, the
 # default) amplifies it at a few pixels. Same candidates = every pixel within one 8-bit grey
 # level (2/255), the mean difference far below it, and the same LR L1 to 1e-4.
@@ -274,6 +277,7 @@ def test_stop_update_converged_and_far_behind():
       settings.from_config(NAM_CFG, bad)
 
 
+@pytest.mark.slow
 def test_stopped_candidates_are_frozen_and_the_loop_ends_when_all_stop(model, job_settings):
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(4))
   targets = _targets(2).repeat(2, axis=0)

@@ -66,7 +66,7 @@ def test_every_option_is_declared_once_and_flags_and_config_follow():
   assert isinstance(fv['size'].value, str) and fv['rank'].value is None
   from configs import cpu, paper
   for cfg in (cpu.get_config().nam, paper.get_config().nam, NAM_CFG):
-    extra = set(cfg) - set(settings._TYPES) - {'priors'}  # pylint: disable=protected-access
+    extra = set(cfg) - set(settings._TYPES) - {'priors', 'degradations'}  # pylint: disable=protected-access
     assert not extra, extra
 
 

@@ -1,4 +1,5 @@
-"""Module boundaries: no import cycles in nam_jax/, and inference never names a model family."""
+"""Module boundaries: no import cycles in nam_jax/ (of modules or of folders), no library import
+of the top-level configs, and inference never names a model family (face prior or degradation)."""
 
 import ast
 import functools
@@ -7,7 +8,9 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'nam_jax'
-FAMILIES = ('nam_jax.progan', 'nam_jax.stylegan')
+# Model families inference reaches only through config blocks: the face priors' packages and
+# every degradation implementation (nam_jax/degradations/__init__.py, the protocol, is not one).
+FAMILIES = ('nam_jax.progan', 'nam_jax.stylegan', 'nam_jax.degradations.', 'nam_jax.degrade')
 
 
 def _module_name(path: pathlib.Path, root: pathlib.Path = PACKAGE) -> str:
@@ -147,3 +150,58 @@ def test_every_command_line_of_the_package_uses_absl_flags_through_cli():
             and isinstance(node.value, ast.Name) and node.value.id == 'sys'):
         offenders.append(f'{path.name}:{node.lineno}: reads sys.argv')
   assert not offenders, offenders
+
+
+def _folder(module: str) -> str:
+  """A module's folder (nam_jax.eval for nam_jax.eval.suite); a top-level module is its own."""
+  parts = module.split('.')
+  return '.'.join(parts[:2]) if len(parts) > 2 else module
+
+
+def test_no_two_folders_depend_on_each_other():
+  graph = import_graph()
+  folders: dict[str, set[str]] = {}
+  for module, imported in graph.items():
+    folders.setdefault(_folder(module), set()).update(
+        _folder(m) for m in imported if _folder(m) != _folder(module))
+  assert 'nam_jax.degradations' in folders['nam_jax.nam']  # The walk sees folder edges.
+  pairs = sorted((a, b) for a in folders for b in folders[a]
+                 if a < b and a in folders.get(b, ()))
+  assert not pairs, pairs
+
+
+def test_the_library_never_imports_the_top_level_configs():
+  """Configs are read by the entry points (and --config flags), then passed in."""
+  offenders = []
+  for path in sorted(PACKAGE.rglob('*.py')):
+    for node in ast.walk(_parse(path, path.read_text())):
+      if isinstance(node, ast.ImportFrom) and (node.module or '').split('.')[0] == 'configs':
+        offenders.append(f'{path.relative_to(PACKAGE)}:{node.lineno}')
+      elif isinstance(node, ast.Import) and any(a.name.split('.')[0] == 'configs'
+                                                for a in node.names):
+        offenders.append(f'{path.relative_to(PACKAGE)}:{node.lineno}')
+  assert not offenders, offenders
+
+
+def _imported_by(path: pathlib.Path) -> set[str]:
+  """Dotted names a test file imports: its import statements and the `from X import Y` lines
+  of the scripts it runs in subprocesses (string constants)."""
+  names = set()
+  for node in ast.walk(_parse(path, path.read_text())):
+    if isinstance(node, ast.Import):
+      names |= {a.name for a in node.names}
+    elif isinstance(node, ast.ImportFrom) and node.module:
+      names |= {node.module} | {f'{node.module}.{a.name}' for a in node.names}
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+      for line in node.value.splitlines():
+        words = line.split()
+        if len(words) > 3 and words[0] == 'from' and words[2] == 'import':
+          names |= {words[1]} | {f'{words[1]}.{n.strip(",")}' for n in words[3:]}
+  return names
+
+
+def test_every_library_module_is_imported_by_a_test():
+  tests = pathlib.Path(__file__).resolve().parent
+  imported = set().union(*(_imported_by(p) for p in tests.rglob('*.py')))
+  modules = {_module_name(p) for p in PACKAGE.rglob('*.py')}
+  assert not sorted(modules - imported)

@@ -237,14 +237,14 @@ def test_style_mean_truncation_reproduces_the_synthetic_faces(test_config, param
 @pytest.fixture(scope='module')
 def small_head(test_config, tmp_path_factory, params):
   """A folder with a width-8 StyleGAN head ('head') and a test-size H2L network ('degrade')."""
-  from nam_jax.degrade import degradation
+  from nam_jax.degradations import h2l
   from nam_jax.degrade import train as degrade_train
   from nam_jax.stylegan import head
   root = tmp_path_factory.mktemp('small_head')
   spec = head.HeadSpec(8, block=True)
   head.export(spec, head.init(spec, jax.random.key(0), params['synthesis']), root / 'head')
   d = degrade_train.init_state(test_config.degrade, jax.random.key(0))
-  degradation.export(test_config.degrade, d.g_params, d.g_stats, root / 'degrade')
+  h2l.export(test_config.degrade, d.g_params, d.g_stats, root / 'degrade')
   return root
 
 
@@ -255,7 +255,7 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_
   import dataclasses
   from configs import test as test_cfg
   from nam_jax import priors
-  from nam_jax.nam import chunks, settings
+  from nam_jax.nam import models, settings
   from nam_jax.stylegan import head
   from nam_jax.stylegan import prior as stylegan_prior
   tmp_path, spec = small_head, head.HeadSpec(8, block=True)
@@ -275,7 +275,7 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_
   nets = dict(prior='stylegan', prior_ckpt=str(tmp_path / 'head'),
               degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, unroll=1)
   job = job_settings(**nets, steps=3)
-  out = chunks.super_resolve(chunks.load_model(job, loaded), np.zeros((1, 16, 16, 3), np.uint8),
+  out = models.super_resolve(models.load_model(job, loaded), np.zeros((1, 16, 16, 3), np.uint8),
                              job)
   assert out['hr'].shape == (1, 2, 64, 64, 3) and out['z'].shape == (1, 2, 512)
   assert np.all(out['loss'] <= out['history'][..., 0] + 1e-6)
@@ -285,7 +285,7 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_
     # The loaded weights, as the prior's loader would build it with these own options.
     plus_prior = dataclasses.replace(loaded, options=plus_job.prior_options, model=(
         dataclasses.replace(loaded.model, w_plus=True, spread=spread)))
-    r = chunks.super_resolve(chunks.load_model(plus_job, plus_prior),
+    r = models.super_resolve(models.load_model(plus_job, plus_prior),
                              np.zeros((1, 16, 16, 3), np.uint8), plus_job)
     assert r['z'].shape == (1, 2, 23, 512)
     spreads.append(float(stylegan_prior.row_spread(jnp.asarray(r['z'][0, 0]))))
@@ -298,12 +298,12 @@ def test_auto_searches_w_plus_only_where_it_chose_a_known_operator(test_config, 
   in the merged [I, S, 23, 512] latents); an explicit override wins over both."""
   from configs import test as test_cfg
   from nam_jax.data import datasets, real_faces
-  from nam_jax.degrade import lr_kind
-  from nam_jax.nam import auto, chunks, settings
+  from nam_jax.degradations import auto
+  from nam_jax.nam import models, settings
   cfg = test_cfg.get_config().nam
   cfg.priors.stylegan.by_degradation = {'bicubic': {'w_plus': True}}
   base = dict(prior='stylegan', prior_ckpt=str(small_head / 'head'), degradation='auto',
-              auto_ckpt=str(ROOT / 'checkpoints' / 'lr_kind_cpu'), seeds=2, steps=3, unroll=1,
+              degradation_ckpt=str(ROOT / 'checkpoints' / 'lr_kind_cpu'), seeds=2, steps=3, unroll=1,
               learning_rate=0.05, noise='zero', progress=False)
   job = settings.from_config(cfg, base)
 
@@ -317,12 +317,12 @@ def test_auto_searches_w_plus_only_where_it_chose_a_known_operator(test_config, 
       cfg, {**base, 'prior_options': 'w_plus=False'}).for_degradation('bicubic'))
   assert w_plus(settings.from_config(cfg, {**base, 'degradation': 'bicubic'}))
   hr = datasets.take(datasets.hr_source(test_config.data, 'test'), 8)
-  classifier = lr_kind.load(job.auto_ckpt)
-  kinds = [auto.choose(lr_kind.camera_probability(classifier, real_faces.make_lr(hr, k, 7)))
+  chooser, params, _ = auto.load(job.degradation_ckpt)
+  kinds = [chooser.choose(params, real_faces.make_lr(hr, k, 7), ('bicubic', 'camera'))
            for k in ('bicubic', 'camera')]
   i = [a == 'bicubic' and b == 'camera' for a, b in zip(*kinds)].index(True)
   lr = np.concatenate([real_faces.make_lr(hr, k, 7)[i:i + 1] for k in ('bicubic', 'camera')])
-  out = chunks.super_resolve(chunks.load_model(job), lr, job)
+  out = models.super_resolve(models.load_model(job), lr, job)
   assert list(out['degradation']) == ['bicubic', 'camera']
   assert out['z'].shape == (2, 2, 23, 512)
   per_layer = np.abs(out['z'] - out['z'][:, :, :1]).max(axis=(2, 3))
@@ -449,7 +449,7 @@ def test_final_candidates_render_larger_and_match_the_search(job_settings):
   """--size=128: each final latent rendered once through the full synthesis; its 64 px
   reduction matches the searched candidate and re-degrades to the input about as closely."""
   from configs import test as test_cfg
-  from nam_jax.nam import chunks, settings
+  from nam_jax.nam import models, settings
   job = job_settings(
       prior='stylegan', prior_ckpt=str(ROOT / 'checkpoints' / 'stylegan_head_cpu'),
       degradation='bicubic',
@@ -457,7 +457,7 @@ def test_final_candidates_render_larger_and_match_the_search(job_settings):
       seeds=2, steps=30, learning_rate=0.03, sphere=True, unroll=1, size=128)
   face = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
                                'astronaut_face.png').convert('RGB').resize((16, 16)))
-  out = chunks.super_resolve(chunks.load_model(job), face[None], job)
+  out = models.super_resolve(models.load_model(job), face[None], job)
   assert out['hr_large'].shape == (1, 2, 128, 128, 3) and out['hr_large'].dtype == np.uint8
   # The distilled head is not the full network: close, not equal (about 25 dB measured).
   assert np.all(out['render_psnr'] > 20), out['render_psnr']

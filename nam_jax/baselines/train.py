@@ -25,7 +25,7 @@ import optax
 from nam_jax import gan, images, layers
 from nam_jax.baselines import models, upsampler
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import degradation
+from nam_jax.degradations import h2l
 from nam_jax.training import checkpoints, lock, loop
 
 NETWORKS = ('l2h', 'urdgn')
@@ -158,7 +158,7 @@ def _degrader(cfg):
     return None, {}
   if not cfg.degrader_ckpt:
     raise ValueError('lr_source h2l needs degrader_ckpt (an exported degradation model)')
-  deg, variables, _ = degradation.load(cfg.degrader_ckpt)
+  deg, variables, _ = h2l.load(cfg.degrader_ckpt)
   return deg, variables
 
 

@@ -1,4 +1,4 @@
-"""Camera-like LR pipelines written apart from nam_jax/camera/simulate.py, to judge on.
+"""Camera-like LR pipelines written apart from nam_jax/data/camera_sim.py, to judge on.
 
 nam_jax's own camera simulator made the LR-kind classifier's training data and shaped the
 camera model the search fits; judged on its own output they flatter each other. These

@@ -10,7 +10,7 @@ wheels already installed (scikit-image, matplotlib), and sdists / npm tarballs t
 Every face of at least `MIN_FACE` photo pixels that dlib finds in a photo is used: aligned by
 nam_jax/data/align.py (HOG detector, 68 landmarks, the FFHQ alignment square at 256 px) and
 Lanczos-downsampled to 64 px, as the synthetic HR faces are. LR inputs are made several ways:
-plain bicubic downsampling (PIL), the camera pipeline (nam_jax/camera/simulate.py, seeded per
+plain bicubic downsampling (PIL), the camera pipeline (nam_jax/data/camera_sim.py, seeded per
 face) at its 'mild' and 'strong' strengths, and the pipelines written apart from it
 (nam_jax/data/other_cameras.py: defocus, bayer, and phone, held out from every choice).
 
@@ -30,7 +30,7 @@ import tarfile
 import numpy as np
 from PIL import Image
 
-from nam_jax.camera import simulate
+from nam_jax.data import camera_sim as simulate
 from nam_jax.data import align, other_cameras, rendered_faces
 
 MIN_FACE = 64          # Aligned squares smaller than this in the photo are rejected.

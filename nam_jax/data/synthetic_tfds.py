@@ -21,7 +21,7 @@ import pathlib
 import numpy as np
 import tensorflow_datasets as tfds
 
-from nam_jax.camera import simulate
+from nam_jax.data import camera_sim as simulate
 from nam_jax.data import rendered_faces
 from nam_jax.data import splits
 
@@ -89,7 +89,7 @@ class LrConfig(tfds.core.BuilderConfig):
 
 
 class SyntheticFacesLr(tfds.core.GeneratorBasedBuilder):
-  """16x16 faces degraded by the randomised camera pipeline of nam_jax/camera/simulate.py."""
+  """16x16 faces degraded by the randomised camera pipeline of nam_jax/data/camera_sim.py."""
 
   VERSION = tfds.core.Version('1.0.0')
 

@@ -4,44 +4,26 @@ A 16x16 input shrunk by software (bicubic and friends) is sharp, clean and has i
 colours; one from a camera carries blur, sensor noise, JPEG blocks and colour casts. This
 network (three 3x3 convolutions and a dense layer, ~43k weights) reads those traces and gives
 the probability that a camera made the input. It is trained on synthetic HR training faces
-made LR both ways (plain PIL bicubic; the camera pipeline of nam_jax/camera/simulate.py at its
+made LR both ways (plain PIL bicubic; the camera pipeline of nam_jax/data/camera_sim.py at its
 'mild' and 'strong' strengths, fresh parameters per face), never on the real-face test sets.
 
-  python -m nam_jax.degrade.lr_kind --out=checkpoints/lr_kind_cpu     # about a minute
+  python train.py --stage=lr_kind --workdir=runs/lr_kind   # about a minute; -> runs/lr_kind/export
+
+This module trains and exports it; the network and its inference are
+nam_jax/degradations/classifier.py.
 """
 
 from __future__ import annotations
 
 import pathlib
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from nam_jax import images, weights
-
-KIND = 'lr_kind'
-WIDTHS = (32, 48, 64)
-
-
-class LrKind(nn.Module):
-  """LR faces [B, 16, 16, 3] in [-1, 1] -> logit that a camera made them [B]."""
-
-  @nn.compact
-  def __call__(self, x):
-    # The input's own high frequencies carry the traces; keep them beside the image.
-    blur = (x + jnp.roll(x, 1, 1) + jnp.roll(x, -1, 1) + jnp.roll(x, 1, 2) +
-            jnp.roll(x, -1, 2)) / 5.0
-    x = jnp.concatenate([x, x - blur], axis=-1)
-    for i, w in enumerate(WIDTHS):
-      x = nn.leaky_relu(nn.Conv(w, (3, 3))(x), 0.2)
-      if i:
-        x = nn.avg_pool(x, (2, 2), (2, 2))
-    x = jnp.concatenate([jnp.mean(x, axis=(1, 2)), jnp.std(x, axis=(1, 2))], axis=-1)
-    return nn.Dense(1)(x)[:, 0]
-
+from nam_jax.degradations.auto import KIND, WIDTHS, LrKind, camera_probability
 
 def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
   """(LR uint8 [3N, 16, 16, 3], label [3N]: 1 = camera-made) of HR faces [N, 64, 64, 3]."""
@@ -51,17 +33,7 @@ def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
   return np.concatenate(lr), np.concatenate(labels)
 
 
-def camera_probability(params, lr_images: np.ndarray) -> np.ndarray:
-  """P(camera-made) [N] of LR faces (uint8 or float in [-1, 1])."""
-  return np.asarray(jax.nn.sigmoid(_apply(params, jnp.asarray(images.as_float(lr_images)))))
-
-
-@jax.jit
-def _apply(params, x):
-  return LrKind().apply({'params': params}, x)
-
-
-def train(hr_train: np.ndarray, steps: int = 1500, batch: int = 128, seed: int = 0):
+def fit(hr_train: np.ndarray, steps: int = 1500, batch: int = 128, seed: int = 0):
   """Params of a classifier trained on HR faces made LR both ways (bicubic : camera = 1 : 1,
   mild and strong cameras half each)."""
   lr, label = examples(hr_train, first_seed=60_000_000)
@@ -104,34 +76,22 @@ def export(params, out_dir, source: dict) -> pathlib.Path:
                       params)
 
 
-def load(ckpt_dir) -> dict:
-  """Params of an exported classifier."""
-  ckpt_dir = pathlib.Path(ckpt_dir)
-  weights.read_meta(ckpt_dir, KIND)
-  like = jax.eval_shape(lambda: LrKind().init(jax.random.key(0),
-                                             jnp.zeros((1, 16, 16, 3)))['params'])
-  return weights.restore(ckpt_dir, like)
-
-
-def main(out_dir: str, faces: int = 4000) -> None:
-  from configs import cpu
+def train(config, workdir) -> dict:
+  """The train.py stage (nam_jax/training/stages.py): fits the classifier on
+  config.lr_kind.faces HR training faces made LR both ways, checks it on held-out test faces
+  and exports it to WORKDIR/export (about a minute on 2 cores; a rerun fits again). Returns
+  the params."""
+  import pathlib
   from nam_jax.data import datasets
-  config = cpu.get_config()
-  hr = datasets.take(datasets.hr_source(config.data, 'train'), faces)
-  params = train(hr)
-  held_out = datasets.take(datasets.hr_source(config.data, 'test'), 500)
+  cfg = config.lr_kind
+  hr = datasets.take(datasets.hr_source(config.data, 'train'), cfg.faces)
+  params = fit(hr, cfg.steps, cfg.batch_size, config.seed)
+  held_out = datasets.take(datasets.hr_source(config.data, 'test'), cfg.held_out)
   lr, label = examples(held_out, first_seed=70_000_000)
   source = {'train_faces': len(hr), 'held_out_faces': len(held_out),
             'held_out_accuracy': {
                 'bicubic': accuracy(params, lr[label == 0], False),
                 'camera': accuracy(params, lr[label > 0], True)}}
   print(f'held-out synthetic accuracy: {source["held_out_accuracy"]}')
-  print(f'wrote {export(params, out_dir, source)}')
-
-
-if __name__ == '__main__':
-  from absl import flags
-  from nam_jax import cli
-  _OUT = flags.DEFINE_string('out', 'checkpoints/lr_kind_cpu', 'Folder of the exported classifier.')
-  _FACES = flags.DEFINE_integer('faces', 4000, 'Training faces (synthetic train split).')
-  cli.run(lambda argv: main(_OUT.value, _FACES.value))
+  print(f'wrote {export(params, pathlib.Path(workdir) / "export", source)}')
+  return params

@@ -29,8 +29,9 @@ import optax
 
 from nam_jax import files, gan, layers, losses, multihost
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import degradation, model, statistics
-from nam_jax.eval import generators
+from nam_jax.degrade import model, statistics
+from nam_jax.degradations import h2l
+from nam_jax.degrade import scores
 from nam_jax.eval import vgg
 from nam_jax.training import checkpoints, lock, loop, parallel
 
@@ -180,10 +181,10 @@ def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
   rerun after a kill during the first attempt)."""
   cfg = config.degrade
   if redo or not (workdir / 'export' / 'model.json').is_file():
-    degradation.export(cfg, state.g_params, state.g_stats, workdir / 'export',
+    h2l.export(cfg, state.g_params, state.g_stats, workdir / 'export',
                        {'config': config.name, 'steps': cfg.steps})
   if cfg.eval_samples and (redo or not (workdir / 'eval.json').is_file()):
-    result = generators.frechet_report(config, state.g_params, state.g_stats)
+    result = scores.frechet_report(config, state.g_params, state.g_stats)
     if writer is not None:
       writer.scalars(cfg.steps, result)
     files.write_json(workdir / 'eval.json', result)
@@ -193,13 +194,13 @@ def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
 def _lr_train(config):
   """The unpaired real-world LR faces the critic learns from: the data's LR training split,
   or (cfg.lr_mix, synthetic data only) faces made LR in memory by a mixture of
-  nam_jax.camera.simulate.MIXES from the second half of the HR training split (the
+  nam_jax.data.camera_sim.MIXES from the second half of the HR training split (the
   generator's HR batches draw from all of it; the GAN is unpaired, so no pair is ever
   shown)."""
   mix = config.degrade.lr_mix
   if not mix:
     return datasets.lr_source(config.data, 'train')
-  from nam_jax.camera import simulate
+  from nam_jax.data import camera_sim as simulate
   hr = datasets.hr_source(config.data, 'train')
   half = len(hr) // 2
   faces = np.stack([hr[i] for i in range(half, len(hr))])

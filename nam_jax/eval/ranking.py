@@ -85,23 +85,22 @@ def table(loss: np.ndarray, scores: dict[str, np.ndarray]) -> str:
   return '\n'.join(rows)
 
 
-def run(set_name: str, degradation: str, seeds: int, overrides: str, out_dir: pathlib.Path
-        ) -> pathlib.Path:
-  """SR-NAM on a real-face set with every candidate kept (out_dir/NAME.npz, reused when it
-  exists), then the ranking table (out_dir/NAME.md)."""
-  from configs import cpu
+def run(nam_cfg, set_name: str, degradation: str, seeds: int, overrides: str,
+        out_dir: pathlib.Path) -> pathlib.Path:
+  """SR-NAM (a config's `nam` section) on a real-face set with every candidate kept
+  (out_dir/NAME.npz, reused when it exists), then the ranking table (out_dir/NAME.md)."""
   from nam_jax.data import real_faces
-  from nam_jax.nam import chunks, settings
+  from nam_jax.nam import models, settings
   name = f'ranking_{set_name}_{degradation}_{seeds}' + (
       '_' + overrides.replace('=', '').replace(',', '_') if overrides else '')
   npz = out_dir / f'{name}.npz'
   rf = real_faces.load()
   lr = rf.lr[set_name.removeprefix('real_')]
   if not npz.is_file():
-    job = settings.from_config(cpu.get_config().nam, {
+    job = settings.from_config(nam_cfg, {
         'degradation': degradation, 'seeds': seeds, **settings.parse_overrides(overrides)},
         base_dir=pathlib.Path(__file__).resolve().parents[2])
-    r = chunks.super_resolve(chunks.load_model(job), lr, job)
+    r = models.super_resolve(models.load_model(job), lr, job)
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(npz, hr=images.as_uint8(r['hr']), loss=r['loss'],
                         seconds=r['seconds'])
@@ -121,5 +120,7 @@ if __name__ == '__main__':
   _SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
   _SETTINGS = flags.DEFINE_string('settings', '', 'Inference settings, key=value,...')
   _OUT = flags.DEFINE_string('out', 'docs', 'Folder of the table and the candidates.')
-  cli.run(lambda argv: run(_SET.value, _DEGRADATION.value, _SEEDS.value, _SETTINGS.value,
-                           pathlib.Path(_OUT.value)))
+  _CONFIG = cli.define_config(str(pathlib.Path(__file__).resolve().parents[2] / 'configs'
+                                  / 'cpu.py'))
+  cli.run(lambda argv: run(cli.config(_CONFIG).nam, _SET.value, _DEGRADATION.value,
+                           _SEEDS.value, _SETTINGS.value, pathlib.Path(_OUT.value)))

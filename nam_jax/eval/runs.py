@@ -16,7 +16,7 @@ from nam_jax import files, images, priors
 from nam_jax.data import datasets, other_cameras, real_faces
 from nam_jax import faces
 from nam_jax.eval import lpips, reach, suite
-from nam_jax.nam import candidates, chunks, groups, rank
+from nam_jax.nam import candidates, groups, models, rank, settings
 
 SETS = tuple(f'real_{kind}' for kind in real_faces.LR_KINDS) + ('synthetic',)
 # Never used to choose or tune anything (nam_jax/data/other_cameras.py).
@@ -44,24 +44,31 @@ def test_set(name: str, config, images: int = 64, only: tuple = ()) -> 'suite.Te
 def sr_nam_method(name: str, job, model):
 
   def run(x):
-    r = chunks.super_resolve(model, x, job)
+    r = models.super_resolve(model, x, job)
     desc = groups.descriptors(r['hr']) if job.rank != 'fit' else None
     order = rank.order(r['loss'], desc, job.rank, **candidates.rank_inputs(job.rank, r, x))
     ranked_loss = np.take_along_axis(r['loss'], order, axis=1)
     # '_'-keys are kept per candidate for offline studies (evaluate.py writes them), not scored.
     fit = {'lr_l1': ranked_loss[:, 0], '_lr_l1': ranked_loss}
-    if 'degradation' in r:  # auto: the share of inputs it gave the camera model.
-      fit['auto_camera'] = (np.asarray(r['degradation']) == 'camera').astype(np.float32)
+    if 'degradation' in r:  # auto: the share of inputs it gave the general choice (camera).
+      general = job.choices[-1][0]
+      fit['auto_camera'] = (np.asarray(r['degradation']) == general).astype(np.float32)
     return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1), fit
   return suite.Method(name, run)
 
 
-def reach_table(test, job) -> dict:
-  """{degradation: mean reach} of every registered degradation (and the area + colour
-  affine reference) with the set's true faces."""
+def reach_table(test, job, nam_cfg, base_dir=None) -> dict:
+  """{degradation: mean reach} of every degradation of the config's nam.degradations but
+  those that choose (and the area + colour affine reference) with the set's true faces; the
+  job's own degradation with its checkpoint and options."""
   out = {}
-  for name in priors.DEGRADATIONS:
-    d = priors.load_degradation(name, job.degradation_ckpt if name == 'h2l' else None)
+  for name in nam_cfg.degradations:
+    block = settings.degradation_block(nam_cfg, name)
+    if block['choices']:
+      continue
+    d = (priors.load_degradation(job.degradation_module, job.degradation_ckpt,
+                                 dict(job.degradation_options)) if name == job.degradation
+         else models.load_degradation(nam_cfg, name, base_dir))
     out[name] = float(np.mean(reach.reach(d.model, d.weights, test.hr, test.lr_images)))
     print(f'reach {name}: {out[name]:.4f}')
   out['area + colour affine'] = float(np.mean(reach.area_affine_reach(test.hr,
@@ -77,7 +84,7 @@ def best_of_k_plot(test, job, model, out_dir: pathlib.Path, k_max: int) -> dict:
   import matplotlib.pyplot as plt
 
   job = dataclasses.replace(job, seeds=k_max)
-  r = chunks.super_resolve(model, test.lr_images, job)
+  r = models.super_resolve(model, test.lr_images, job)
   n = len(test.hr)
   lp = lpips.lpips(r['hr'].reshape((n * k_max, 64, 64, 3)),
                    np.repeat(test.hr, k_max, axis=0)).reshape(n, k_max)

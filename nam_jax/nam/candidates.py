@@ -9,7 +9,7 @@ import numpy as np
 
 from nam_jax import images, weights
 from nam_jax.data import folder
-from nam_jax.nam import chunks, consistency, groups, rank, render, report, tone
+from nam_jax.nam import consistency, groups, models, rank, render, report, tone
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -21,7 +21,7 @@ def load(settings: Settings, data_cfg):
   """(model, inputs) of a job, or None after a one-line error on stderr (a missing or
   damaged checkpoint, an unreadable or missing input, a bad setting)."""
   try:
-    model = chunks.load_model(settings)
+    model = models.load_model(settings)
     inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
   except (weights.CheckpointError, folder.BadImageError, FileNotFoundError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
@@ -33,8 +33,8 @@ def load(settings: Settings, data_cfg):
 
 
 def model_prior(model):
-  """The face prior of a loaded job (chunks.Model, or the first of an AutoModel's)."""
-  if isinstance(model, chunks.AutoModel):
+  """The face prior of a loaded job (models.Model, or the first of an AutoModel's)."""
+  if isinstance(model, models.AutoModel):
     model = next(iter(model.models.values()))
   return model.nets.prior
 
@@ -43,7 +43,7 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
   """SR-NAM over `inputs` with what is said about it: the result (grouped and ranked,
   group_candidates) and its diverged mask; diverged candidates and ill-fitting top
   candidates are reported on stderr."""
-  result = chunks.super_resolve(model, inputs.lr_images, settings, devices=devices)
+  result = models.super_resolve(model, inputs.lr_images, settings, devices=devices)
   bad = report.diverged(result)
   for i, s in zip(*np.nonzero(bad)):
     print(f'diverged: {inputs.names[i]} seed {s} (non-finite result, left out)',

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import optax
 
 from nam_jax.nam.options import Options
-from nam_jax.priors import Degradation, FacePrior
+from nam_jax.degradations import Degradation
+from nam_jax.priors import FacePrior
 
 
 @dataclasses.dataclass(frozen=True)

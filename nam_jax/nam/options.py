@@ -60,7 +60,7 @@ class Options:
                               'LR L1 is over this many times its input\'s best (0 = off).')
   noise_prior: float = option('Weight of the degradation\'s prior on its fitted free inputs '
                               '(the camera model: how far real cameras stray from a neutral '
-                              'rendering, nam_jax/camera/model.py); 0 = free within bounds.',
+                              'rendering, nam_jax/degradations/camera.py); 0 = free within bounds.',
                               default=0.0)
   colour_anchor: float = option('Weight of an L1 term between the face\'s own colours and the '
                                 'input\'s, both averaged over 4x4 cells (low frequencies survive '

@@ -38,7 +38,7 @@ def _render_chunk(nets, prior_params, degradation_vars, z, noise, targets, searc
 def render_large(model, result: dict, lr_images: np.ndarray, size: int, batch: int = 4,
                  progress: bool = False) -> dict[str, np.ndarray]:
   """{'hr_large': uint8 [I, S, size, size, 3], 'render_psnr': [I, S] dB against the searched
-  64 px candidate, 'render_lr_l1': [I, S]} for the candidates of `result` (chunks.super_resolve;
+  64 px candidate, 'render_lr_l1': [I, S]} for the candidates of `result` (models.super_resolve;
   needs z and noise). lr_images: the inputs, float [I, 16, 16, 3] in [-1, 1]."""
   if size not in SIZES:
     raise ValueError(f'size must be one of {SIZES}, got {size}')

@@ -12,8 +12,7 @@ import pathlib
 import typing
 from typing import Any, Mapping
 
-from nam_jax import priors
-from nam_jax.nam import auto, options, paste
+from nam_jax.nam import options, paste
 from nam_jax.nam import rank as rank_lib
 
 @dataclasses.dataclass(frozen=True)
@@ -31,15 +30,23 @@ class Settings:
       'Face prior: a block of the config\'s nam.priors (progan, stylegan, or one added there).')
   prior_ckpt: str = options.option('Exported face prior (default: its block\'s ckpt).')
   degradation: str = options.option(
-      'What made the LR input: the learned H2L network, a known operator, the blind camera '
-      'model fitted per candidate, or auto (per input, bicubic or the camera).',
-      choices=tuple(priors.DEGRADATIONS) + ('auto',))
-  degradation_ckpt: str = options.option('Exported H2L degradation model.')
+      'What made the LR input: a block of the config\'s nam.degradations (h2l: the learned '
+      'network, bicubic|bilinear|area: known operators, camera: the blind camera model fitted '
+      'per candidate, auto: per input, bicubic or the camera).')
   input: str = options.option(
       'Image file, folder, synthetic:test|train, or tfds:wider_face:SPLIT. Default: the bundled '
       'examples/.')
   out: str = options.option('Output directory.')
   limit: int = options.option('Use at most this many inputs (0 = all).')
+  degradation_ckpt: str = options.option(
+      'Exported degradation (default: its block\'s ckpt; auto: its classifier).', default='')
+  degradation_options: tuple = options.option(
+      'The degradation\'s own options, key=value,... (the keys of its block\'s `own`).',
+      default=())
+  degradation_module: str = options.option(default='')  # Its block's module (its loader).
+  # A degradation that picks one per input (a block with `choices`, auto): for each choice,
+  # (name, module, ckpt, own options as pairs).
+  choices: tuple = ()
   prior_options: tuple = options.option(
       'The face prior\'s own options, key=value,... (the keys of its block\'s `own`).',
       default=())
@@ -48,7 +55,6 @@ class Settings:
   align: bool = options.option(
       'Inputs are photos: find every face with dlib, align it as the training faces are, and '
       'write a contact sheet of what was found.', default=False)
-  auto_ckpt: str = options.option(default='')  # degradation='auto': its LR-kind classifier.
   size: int = options.option(
       'Output size of the final candidates (StyleGAN prior: rendered once through the full '
       'network; the search runs at 64 px).', default=64, choices=options.RENDER_SIZES)
@@ -73,15 +79,23 @@ class Settings:
     options.check_choices(self, 'unknown {name} {value!r}; known: {known}')
     paste.parse_picks(self.pick)
 
+  @property
+  def chooses(self) -> bool:
+    """Whether the degradation picks one of its `choices` per input (auto)."""
+    return bool(self.choices)
+
   def for_degradation(self, name: str) -> 'Settings':
-    """The settings of an input for which `auto` chose `name` (itself when not auto)."""
-    if self.degradation != 'auto':
+    """The settings of an input for which the choosing degradation chose `name` (itself
+    when it does not choose)."""
+    if not self.chooses:
       return self
+    _, module, ckpt, deg_own = {c[0]: c for c in self.choices}[name]
     changes = dict(dict(self.by_degradation).get(name, ()))
     own = dict(self.prior_options)
     own.update({k: changes.pop(k) for k in list(changes) if k in own})
     return dataclasses.replace(self, degradation=name, prior_options=tuple(sorted(own.items())),
-                               by_degradation=(),
+                               degradation_module=module, degradation_ckpt=ckpt,
+                               degradation_options=deg_own, choices=(), by_degradation=(),
                                options=dataclasses.replace(self.options, **changes))
 
   def record(self) -> dict[str, Any]:
@@ -89,11 +103,13 @@ class Settings:
     out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
     out.update(dataclasses.asdict(out.pop('options')))
     out['prior_options'] = dict(self.prior_options)
+    out['degradation_options'] = dict(self.degradation_options)
+    out['choices'] = [name for name, *_ in self.choices]
     out['by_degradation'] = {name: dict(items) for name, items in self.by_degradation}
     return out
 
 
-def _resolve(path: str, base_dir: pathlib.Path | None) -> str:
+def resolve_path(path: str, base_dir: pathlib.Path | None) -> str:
   """Relative paths that do not exist from the working directory are taken from base_dir
   (the repository, for the shipped checkpoints and examples)."""
   p = pathlib.Path(path)
@@ -106,15 +122,7 @@ def prior_block(nam_cfg, name: str) -> dict[str, Any]:
   """The config block of face prior `name` (nam.priors.NAME) with every part present: module,
   ckpt, ynnpack, solver (its solver defaults over the shared ones), own (its own options and
   their defaults) and by_degradation (per degradation: solver or own options over those)."""
-  blocks = nam_cfg.get('priors', {})
-  if name not in blocks:
-    raise ValueError(f'unknown face prior {name!r}; known: {", ".join(sorted(blocks))} '
-                     f'(the config\'s nam.priors)')
-  block = dict(blocks[name])
-  unknown = sorted(set(block) - set(_BLOCK_KEYS))
-  if unknown or 'module' not in block:
-    raise ValueError(f'nam.priors.{name}: needs a module; known keys: {", ".join(_BLOCK_KEYS)}'
-                     + (f'; unknown: {", ".join(unknown)}' if unknown else ''))
+  block = _block(nam_cfg, 'priors', 'face prior', name, _BLOCK_KEYS)
   out = {'module': block['module'], 'ckpt': block.get('ckpt', ''),
          'ynnpack': bool(block.get('ynnpack', False)),
          'solver': dict(block.get('solver', {})), 'own': dict(block.get('own', {})),
@@ -126,6 +134,37 @@ def prior_block(nam_cfg, name: str) -> dict[str, Any]:
     if unknown:
       raise ValueError(f'nam.priors.{name}.{part}: not solver options'
                        f'{"" if part == "solver" else " or own options"}: {", ".join(unknown)}')
+  return out
+
+
+def _block(nam_cfg, section: str, what: str, name: str, keys: tuple) -> dict[str, Any]:
+  """Block `name` of the config's nam.SECTION (a face prior's or a degradation's), checked:
+  it exists, has a module and no key outside `keys`."""
+  blocks = nam_cfg.get(section, {})
+  if name not in blocks:
+    raise ValueError(f'unknown {what} {name!r}; known: {", ".join(sorted(blocks))} '
+                     f'(the config\'s nam.{section})')
+  block = dict(blocks[name])
+  unknown = sorted(set(block) - set(keys))
+  if unknown or 'module' not in block:
+    raise ValueError(f'nam.{section}.{name}: needs a module; known keys: {", ".join(keys)}'
+                     + (f'; unknown: {", ".join(unknown)}' if unknown else ''))
+  return block
+
+
+def degradation_block(nam_cfg, name: str) -> dict[str, Any]:
+  """The config block of degradation `name` (nam.degradations.NAME) with every part
+  present: module, ckpt ('' = none), own (its own options and their defaults) and choices
+  (() unless it picks one of those degradations per input, as auto does)."""
+  block = _block(nam_cfg, 'degradations', 'degradation', name, _DEGRADATION_KEYS)
+  out = {'module': block['module'], 'ckpt': block.get('ckpt', ''),
+         'own': dict(block.get('own', {})), 'choices': tuple(block.get('choices', ()))}
+  if out['choices'] and len(out['choices']) != 2:
+    raise ValueError(f'nam.degradations.{name}.choices: a (simple, general) pair, got '
+                     f'{out["choices"]}')
+  for choice in out['choices']:
+    if degradation_block(nam_cfg, choice)['choices']:
+      raise ValueError(f'nam.degradations.{name}.choices: {choice!r} chooses too')
   return out
 
 
@@ -152,13 +191,14 @@ def _pairs(given) -> dict[str, Any]:
   return dict(given or {})
 
 
-def own_options(block: dict[str, Any], name: str, given) -> dict[str, Any]:
-  """The prior's own options (typed as their defaults) over its block's defaults; `given`:
-  'key=value,...' text, a mapping or pairs."""
+def own_options(block: dict[str, Any], name: str, given, what: str = 'face prior'
+                ) -> dict[str, Any]:
+  """A face prior's (or degradation's) own options, typed as their defaults, over its
+  block's defaults; `given`: 'key=value,...' text, a mapping or pairs."""
   given = _pairs(given)
   unknown = sorted(set(given) - set(block['own']))
   if unknown:
-    raise ValueError(f'face prior {name!r} has no option {", ".join(unknown)}; its own: '
+    raise ValueError(f'{what} {name!r} has no option {", ".join(unknown)}; its own: '
                      f'{", ".join(sorted(block["own"])) or "none"}')
   return {k: _typed(k, given.get(k, v), v) for k, v in block['own'].items()}
 
@@ -192,6 +232,9 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   explicit = {**_pairs(values.get('prior_options', ())),
               **{k: values[k] for k in block['own'] if k in values}}
   degradation = values.get('degradation', nam_cfg.degradation)
+  deg_block = degradation_block(nam_cfg, degradation)
+  deg_own = own_options(deg_block, degradation, values.get('degradation_options', ()),
+                        'degradation')
   by_degradation = block['by_degradation']
   changes = by_degradation.get(degradation, {})
   defaults = {**nam_cfg, **block['solver'],
@@ -204,14 +247,23 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   if not block['ckpt'] and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
+  choices = []
+  for name in deg_block['choices']:
+    sub = degradation_block(nam_cfg, name)
+    choices.append((name, sub['module'], resolve_path(sub['ckpt'], base),
+                    tuple(sorted(own_options(sub, name, (), 'degradation').items()))))
   fixed = {'options': solver_options, 'prior': prior, 'degradation': degradation,
-           'prior_ckpt': _resolve(values.get('prior_ckpt', block['ckpt']), base),
+           'prior_ckpt': resolve_path(values.get('prior_ckpt', block['ckpt']), base),
            'prior_module': block['module'], 'ynnpack': block['ynnpack'],
            'prior_options': tuple(sorted(own.items())),
+           'degradation_ckpt': resolve_path(values.get('degradation_ckpt') or deg_block['ckpt'],
+                                        base),
+           'degradation_module': deg_block['module'],
+           'degradation_options': tuple(sorted(deg_own.items())), 'choices': tuple(choices),
            'by_degradation': tuple(
                (name, tuple(sorted((k, v) for k, v in by_degradation.get(name, {}).items()
                                    if k not in values and k not in explicit)))
-               for name in (auto.CHOICES if degradation == 'auto' else ()))}
+               for name in deg_block['choices'])}
   rest = {}
   for f in dataclasses.fields(Settings):
     if f.name not in fixed:  # The config's value (or the field's default), or the override.
@@ -219,7 +271,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
                                              else f.default))
       rest[f.name] = _TYPES[f.name](value)
   for name in _PATHS:
-    rest[name] = _resolve(rest[name], base)
+    rest[name] = resolve_path(rest[name], base)
   return Settings(**fixed, **rest)
 
 
@@ -228,14 +280,15 @@ def _fields():
   for cls in (options.Options, Settings):
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-      if f.name not in ('options', 'by_degradation', 'progress'):
+      if f.name not in ('options', 'by_degradation', 'progress', 'choices'):
         yield f.name, hints[f.name], f
 
 
 _SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(options.Options) if f.name != 'progress')
 _TYPES = {name: kind for name, kind, _ in _fields()}
-_PATHS = ('degradation_ckpt', 'input', 'auto_ckpt')  # Found from the repository if need be.
+_PATHS = ('input',)  # Found from the repository if need be.
 _BLOCK_KEYS = ('module', 'ckpt', 'ynnpack', 'solver', 'own', 'by_degradation')
+_DEGRADATION_KEYS = ('module', 'ckpt', 'own', 'choices')
 
 
 def define_flags(flags_module, module_name: str | None = None) -> tuple[str, ...]:

@@ -1,12 +1,10 @@
-"""Scores of trained generators (the evaluation of SR methods is suite.py).
+"""Scores of the trained degradation GAN (the evaluation of SR methods is nam_jax/eval/suite.py).
 
-- The degradation GAN: Frechet VGG16 distance to held-out real-world LR faces of its outputs,
-  of bicubic and of bilinear downsampling of the same HR test faces (Bulat 4.2 compares
-  against bilinear the same way, with FID), during training (`frechet_report`); and, per
-  exported H2L checkpoint, noise spread, Frechet distances and reach (`compare_degradations`,
-  `python evaluate.py --generators=h2l --ckpts=A,B`).
-- The ProGAN: Frechet VGG16 at 64 px of a training workdir's EMA and raw generators, side by
-  side (`progan_ema_vs_raw`, `python evaluate.py --generators=progan_ema --workdir=DIR`).
+Frechet VGG16 distance to held-out real-world LR faces of its outputs, of bicubic and of
+bilinear downsampling of the same HR test faces (Bulat 4.2 compares against bilinear the same
+way, with FID), during training (`frechet_report`); and, per exported H2L checkpoint, noise
+spread, Frechet distances and reach (`compare_degradations`,
+`python evaluate.py --generators=h2l --ckpts=A,B`).
 """
 
 from __future__ import annotations
@@ -71,7 +69,8 @@ def compare_degradations(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
   held-out LR faces (the LR test split of `data_cfg`, a config's data section, and faces made
   LR by the 'wide' mixture), and its reach on the real-face sets (nam_jax/eval/reach.py)."""
   from nam_jax import images, priors
-  from nam_jax.camera import simulate
+  from nam_jax.data import camera_sim as simulate
+  from nam_jax.degradations import h2l
   from nam_jax.data import real_faces
   from nam_jax.eval import reach
   hr = datasets.take(datasets.hr_source(data_cfg, 'test'), faces)
@@ -80,7 +79,7 @@ def compare_degradations(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
   rf = real_faces.load()
   out = {}
   for ckpt in ckpts:
-    d = priors.load_degradation('h2l', ckpt)
+    d = priors.Loaded(*h2l.load(ckpt))
     row = noise_spread(d.model, d.weights, hr[:100])
     lr = np.concatenate([np.asarray(d.model(d.weights, images.as_float(hr[i:i + 100]),
                                             jax.random.normal(jax.random.key(i), (
@@ -93,24 +92,3 @@ def compare_degradations(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
     out[ckpt] = row
     print(ckpt, {k: round(v, 4) for k, v in row.items()}, flush=True)
   return out
-
-
-def progan_ema_vs_raw(config, workdir) -> dict:
-  """Frechet VGG16 distance at 64 px of the EMA and the raw generator of the newest checkpoint
-  of a ProGAN training workdir (the same HR test faces and latents as the per-stage figures of
-  training); ValueError when the workdir holds no checkpoint."""
-  import pathlib
-  from nam_jax.progan import train as progan_train
-  from nam_jax.training import checkpoints
-  cfg = config.progan
-  mngr = checkpoints.manager(pathlib.Path(workdir) / 'checkpoints', cfg.keep_ckpts)
-  restored = checkpoints.restore_latest(mngr, progan_train.init_state(cfg, jax.random.key(0)))
-  if restored is None:
-    raise ValueError(f'no ProGAN checkpoint in {workdir}')
-  step, state, _ = restored
-  stage = len(cfg.widths) - 1
-  hr_test = datasets.take(datasets.hr_source(config.data, 'test'), cfg.eval_samples)
-  result = {'global_step': step, 'faces': len(hr_test)}
-  for name, params in (('ema', state.g_ema), ('raw', state.g_params)):
-    result[f'frechet_vgg16_64px_{name}'] = progan_train.stage_fvd(config, params, stage, hr_test)
-  return result

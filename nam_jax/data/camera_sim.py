@@ -1,4 +1,5 @@
-"""The simulated camera: clean 64x64 faces -> "real-world" 16x16 faces (nam_jax/camera/).
+"""The simulated camera: clean 64x64 faces -> "real-world" 16x16 faces (its differentiable
+part, fitted per candidate by SR-NAM, is nam_jax/degradations/camera.py).
 
 No unpaired real-world LR face set exists offline, so nam_jax makes one: each face is passed
 through a pipeline whose parameters are drawn per face from a seeded generator,
@@ -103,7 +104,7 @@ def optics(hr: np.ndarray, params: np.ndarray) -> np.ndarray:
 
 
 def model_camera(params: np.ndarray) -> dict[str, np.ndarray] | None:
-  """The camera `params` in the differentiable model's terms (nam_jax/camera/model.py):
+  """The camera `params` in the differentiable model's terms (nam_jax/degradations/camera.py):
   gamma, colour matrix [3, 3] and bias [3] on [0, 1] values, blur sigmas (along, across) and
   angle; None for motion blur, which the model does not have. No blur is the narrowest."""
   p = dict(zip(PARAM_NAMES, params.tolist()))

@@ -3,10 +3,10 @@
 Its "noise" input is the camera's parameter vector (unconstrained reals), optimised jointly
 with the latent in the same fused program (SR-NAM's noise='optimise'), so every candidate
 gets the camera that best explains the input with its face. The model follows the order of
-a camera (nam_jax/camera/simulate.py makes LR faces the same way):
+a camera (nam_jax/data/camera_sim.py makes LR faces the same way):
 
   HR in [-1, 1] -> [0, 1] -> gamma -> 3x3 colour matrix + bias -> anisotropic Gaussian blur
-  -> anti-aliased bicubic downsampling to 16 px (nam_jax/degrade/operators.py) -> [-1, 1]
+  -> anti-aliased bicubic downsampling to 16 px (nam_jax/degradations/operators.py) -> [-1, 1]
 
 Every parameter is squashed into a fixed range (below) so the camera cannot explain the face
 away: a colour matrix within 0.67-1.5x per channel with cross-talk under 0.1, bias under 0.15
@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nam_jax.degrade import operators
+from nam_jax.degradations import operators
 
 # Parameter layout of the camera vector.
 GAMMA, GAIN, CROSS, BIAS, BLUR = slice(0, 1), slice(1, 4), slice(4, 10), slice(10, 13), \
@@ -82,7 +82,7 @@ def prior_penalty(raw: jax.Array) -> jax.Array:
 
 def raw_from_camera(camera: dict) -> tuple[np.ndarray, bool]:
   """(raw vector [NUM_PARAMS], inside) of a camera in physical terms (gamma, matrix [3, 3],
-  bias [3], sigma [2], angle; nam_jax/camera/simulate.model_camera): camera_params of the raw
+  bias [3], sigma [2], angle; nam_jax/data/camera_sim.model_camera): camera_params of the raw
   vector gives it back when `inside`; otherwise each parameter is clipped into its range."""
   eps = 1e-6
 

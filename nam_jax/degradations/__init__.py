@@ -1,0 +1,37 @@
+"""SR-NAM's degradations: what made an LR input, as a differentiable map the search inverts.
+
+One module per degradation, each registered by one config block (`nam.degradations.NAME =
+{module, ckpt, own}`, configs/common.py) and loaded as face priors are
+(nam_jax/priors.load_degradation): `h2l` (the trained High-to-Low network), `operators`
+(bicubic, bilinear, area), `camera` (a blind camera model fitted per candidate), and `auto`
+(a classifier, `classifier`, picks bicubic or the camera per input; `auto`). A module's
+`load(ckpt_dir, **own)` returns (degradation, weights, model.json record); the degradation
+implements the protocol below. Inference never imports these modules by name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # Types only: the flags are checked before JAX is imported.
+  import jax
+
+
+class Degradation(Protocol):
+  """HR faces [B, 64, 64, 3] + noise [B, noise_dim] -> LR faces [B, 16, 16, 3] in [-1, 1].
+
+  The noise is the degradation's free input: a learned network's noise vector, or a camera's
+  parameters (nam_jax/degradations/camera.py); SR-NAM can optimise it per candidate."""
+
+  @property
+  def noise_dim(self) -> int:
+    """Size of the noise vector of one image (0: nothing free, e.g. a known operator). A
+    degradation may also set `noise_init_scale` (default 1), the standard deviation of the
+    noise SR-NAM starts an optimised noise from, and `noise_lr_scale` (default 1), the
+    noise's Adam step relative to the latent's."""
+
+  def __call__(self, variables: Any, hr: jax.Array, noise: jax.Array) -> jax.Array:
+    ...
+
+  # Optional: penalty(noise [noise_dim]) -> a scalar prior on one image's free inputs, weighed
+  # by the search's noise_prior option (the camera model: how real cameras behave).

@@ -1,0 +1,135 @@
+"""The fixed networks of an SR-NAM job, loaded from its settings, and the search over a set of
+inputs for either kind: one degradation (nam_jax/nam/chunks.py runs it), or a degradation that
+picks one per input (a config block with `choices`, as auto does) and searches each group with
+its pick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from nam_jax import images, priors
+from nam_jax.nam import chunks, invert
+from nam_jax.nam import settings as settings_lib
+from nam_jax.nam.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Model:
+  """The fixed networks of a job, their weights and their model.json records."""
+
+  nets: invert.Networks
+  prior_params: Any
+  degradation_vars: Any
+  prior_meta: dict
+  degradation_meta: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class AutoModel:
+  """A degradation that picks one per input (a config block with `choices`, auto): one Model
+  per choice, all with the same face prior, and the loaded chooser (its `choose(weights,
+  lr_images, choices)`) with its weights."""
+
+  models: dict
+  chooser: Any
+  chooser_weights: Any
+  choices: tuple
+
+
+def load_model(settings: Settings, prior: priors.Loaded | None = None) -> Model | AutoModel:
+  """The face prior and degradation a job's settings name, from their checkpoints (`prior`:
+  an already loaded face prior to reuse). 'auto' loads every degradation it chooses from and
+  its chooser (settings.degradation_ckpt), each with its own settings (Settings.for_degradation:
+  the face prior is loaded once per set of its own options)."""
+  if settings.chooses:
+    loaded = {} if prior is None else {prior.options: prior}
+    models = {}
+    for name, *_ in settings.choices:
+      sub = settings.for_degradation(name)
+      if sub.prior_options not in loaded:
+        loaded[sub.prior_options] = _load_prior(sub)
+      models[name] = load_model(sub, loaded[sub.prior_options])
+    chooser = _load_degradation(settings)
+    return AutoModel(models, chooser.model, chooser.weights,
+                     tuple(name for name, *_ in settings.choices))
+  prior = prior or _load_prior(settings)
+  deg = _load_degradation(settings)
+  return Model(invert.Networks(prior.model, deg.model), prior.weights, deg.weights,
+               prior.meta, deg.meta)
+
+
+def _load_prior(settings: Settings) -> priors.Loaded:
+  return priors.load_prior(settings.prior_module, settings.prior_ckpt,
+                           dict(settings.prior_options))
+
+
+def load_degradation(nam_cfg, name: str, base_dir=None) -> priors.Loaded:
+  """Degradation `name` of the config's nam.degradations, with its block's checkpoint
+  (found from `base_dir` when not from the working directory) and own options."""
+  block = settings_lib.degradation_block(nam_cfg, name)
+  return priors.load_degradation(block['module'],
+                                 settings_lib.resolve_path(block['ckpt'], base_dir),
+                                 block['own'])
+
+
+def _load_degradation(settings: Settings) -> priors.Loaded:
+  return priors.load_degradation(settings.degradation_module, settings.degradation_ckpt,
+                                 dict(settings.degradation_options))
+
+
+def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Settings,
+                  devices=None) -> dict[str, np.ndarray]:
+  """nam_jax.nam.chunks.super_resolve for either kind of model: with an AutoModel, each
+  input's degradation is chosen first and the results also hold degradation [I] (the choice
+  per input) and camera_probability [I]."""
+  if isinstance(model, AutoModel):
+    return _auto_super_resolve(model, lr_images, settings, devices)
+  return chunks.super_resolve(model, lr_images, settings, devices)
+
+
+def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Settings,
+                        devices=None) -> dict:
+  """Choose each input's degradation (the chooser), then search each group of inputs with its
+  choice. Adds `degradation` [I] and `camera_probability` [I]."""
+  t0 = time.perf_counter()
+  targets = images.as_float(lr_images)
+  if targets.ndim != 4 or targets.shape[1:] != (16, 16, 3):
+    raise ValueError(f'LR inputs must be [N, 16, 16, 3], got {targets.shape}')
+  if not np.all(np.isfinite(targets)):
+    raise ValueError('LR inputs contain NaN or infinite values')
+  probability = model.chooser.probability(model.chooser_weights, targets)
+  chosen = np.array(model.chooser.choose(model.chooser_weights, targets, model.choices))
+  merged: dict = {}
+  for name in model.choices:
+    sel = np.nonzero(chosen == name)[0]
+    if not len(sel):
+      continue
+    part = chunks.super_resolve(model.models[name], targets[sel],
+                                settings.for_degradation(name), devices)
+    for k, v in part.items():
+      if k in ('seconds', 'noise'):  # Each degradation's free inputs have their own shape.
+        continue
+      if k == 'z' and k in merged and merged[k].shape[2:] != v.shape[2:]:
+        merged[k], v = _as_per_layer(merged[k], v)
+      if k not in merged:
+        merged[k] = np.zeros((len(targets),) + v.shape[1:], v.dtype)
+      merged[k][sel] = v
+  merged['degradation'] = chosen
+  merged['camera_probability'] = probability
+  merged['seconds'] = time.perf_counter() - t0
+  return merged
+
+
+def _as_per_layer(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+  """Latents of W ([I, S, D]) and W+ ([I, S, L, D]) searches in one shape: a W latent is
+  the W+ latent with the same style at every layer."""
+  if a.ndim < b.ndim:
+    a = np.broadcast_to(a[:, :, None], a.shape[:2] + b.shape[2:]).copy()
+  else:
+    b = np.broadcast_to(b[:, :, None], b.shape[:2] + a.shape[2:]).copy()
+  return a, b
