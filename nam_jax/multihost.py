@@ -140,7 +140,6 @@ WAIT_SECONDS = 24 * 3600
 
 
 def _client():
-  import jax  # Here, not at the top: flags are checked before JAX starts.
   from jax._src import distributed  # The runtime client jax.distributed.initialize made.
   return distributed.global_state.client
 
