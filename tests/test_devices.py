@@ -149,6 +149,7 @@ print('LOSS', json.dumps(out['loss'].tolist(), separators=(',', ':')))
 '''
 
 
+@pytest.mark.slow
 def test_second_process_loads_the_search_from_the_persistent_cache(ckpts, tmp_path):
   import os
   import subprocess

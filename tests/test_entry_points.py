@@ -50,10 +50,9 @@ def test_train_cli_with_test_config_and_resume(tmp_path, stage):
       second.stderr + second.stdout)
 
 
-def test_every_stage_of_the_table_is_trained_by_train_py(tmp_path):
+def test_every_stage_of_the_table_names_a_trainer():
   """Each entry of nam_jax/training/stages.py names a module with train(config, workdir,
-  **arguments); the LR-kind classifier, a stage like the others, trains and exports a
-  classifier that --degradation=auto loads."""
+  **arguments)."""
   import importlib
   import inspect
   from nam_jax.training.stages import STAGES
@@ -62,6 +61,12 @@ def test_every_stage_of_the_table_is_trained_by_train_py(tmp_path):
     params = inspect.signature(importlib.import_module(stage.module).train).parameters
     assert list(params)[:2] == ['config', 'workdir'], name
     assert set(dict(stage.arguments)) <= set(params), name
+
+
+@pytest.mark.slow
+def test_the_lr_kind_classifier_trains_as_a_stage_and_auto_loads_it(tmp_path):
+  """A stage like the others: `train.py --stage=lr_kind` trains and exports a classifier
+  that --degradation=auto loads."""
   wd = tmp_path / 'lr_kind'
   run = _run(['train.py', '--stage=lr_kind', '--config=configs/test.py', f'--workdir={wd}'],
              tmp_path)

@@ -30,6 +30,7 @@ def nets():
   return g, d, gp, dp
 
 
+@pytest.mark.slow
 def test_output_shape_per_stage(nets):
   g, d, gp, dp = nets
   z = jax.random.normal(jax.random.key(2), (3, LATENT))

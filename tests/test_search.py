@@ -125,6 +125,7 @@ def test_chunking_does_not_change_results(model, job_settings):
   np.testing.assert_allclose(whole['loss'], chunked['loss'], atol=2e-4)
 
 
+@pytest.mark.slow
 def test_program_reports_every_iteration_and_progress_off_is_silent(model, job_settings):
   keys = jax.vmap(lambda s: invert.candidate_key(0, s))(jnp.arange(3))
   loud = job_settings(progress=True, steps=20).options
@@ -218,6 +219,7 @@ print('SAME')
 '''
 
 
+@pytest.mark.slow
 def test_four_host_devices_give_the_same_candidates(ckpts):
   flags = os.environ.get('XLA_FLAGS', '')  # conftest's XLA set-up, on 4 devices.
   env = dict(os.environ, XLA_FLAGS=f'{flags} --xla_force_host_platform_device_count=4',
@@ -227,6 +229,7 @@ def test_four_host_devices_give_the_same_candidates(ckpts):
   assert proc.returncode == 0 and 'SAME' in proc.stdout, proc.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_cheap_start_picks_the_closest_of_its_own_pool(model, job_settings):
   """Each candidate starts from the pool latent (its own key's draws) whose re-degraded image
   is closest to the input; a pool of 1 is the plain random start."""

@@ -158,6 +158,7 @@ def test_every_level_and_the_image_match_openvino(params, openvino_nets):
     assert diff < TOLERANCE
 
 
+@pytest.mark.slow
 def test_w_plus_with_equal_rows_equals_w_and_levels_stop_early(params):
   w = jnp.asarray(_latents(1)) * 0.1
   syn = msg.Synthesis(levels=3, to_image=False)
@@ -217,6 +218,7 @@ def test_head_distillation_runs_exports_and_loads(test_config, tmp_path, params)
       head.features(params['synthesis'], w, head.BLOCK + 1)))
 
 
+@pytest.mark.slow
 def test_style_mean_truncation_reproduces_the_synthetic_faces(test_config, params):
   """The head's training pairs are right only if our w equals the renderer's: rendering a
   test face from its seed through the full Flax network and downsampling it as the data
@@ -248,6 +250,7 @@ def small_head(test_config, tmp_path_factory, params):
   return root
 
 
+@pytest.mark.slow
 def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_settings):
   """The prior loads from its config block's module, keeps W / W+ shapes, projects into the
   typical ball, and SR-NAM optimises through it (vmapped) with the LR loss going down; the
@@ -292,6 +295,7 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_
   assert spreads[1] < spreads[0]
 
 
+@pytest.mark.slow
 def test_auto_searches_w_plus_only_where_it_chose_a_known_operator(test_config, small_head):
   """The prior's by_degradation options follow auto's choice per input: the bicubic input is
   searched in W+ (its styles differ per layer), the camera input in W (one style, repeated
@@ -445,6 +449,7 @@ def test_damaged_weights_are_moved_aside_and_concurrent_first_uses_both_succeed(
   assert not list((tmp_path / 'stylegan').glob('*.tmp.npz*'))
 
 
+@pytest.mark.slow
 def test_final_candidates_render_larger_and_match_the_search(job_settings):
   """--size=128: each final latent rendered once through the full synthesis; its 64 px
   reduction matches the searched candidate and re-degrades to the input about as closely."""

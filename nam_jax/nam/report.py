@@ -215,38 +215,13 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     order = np.argsort(scores[i], kind='stable')
     folder = inside(out_dir, name)
     images.save_png(folder / 'input_lr.png', inputs.lr_images[i])
-    cands, shown = [], []
-    for rank, s in enumerate(order):
-      entry = {'rank': rank, 'seed': int(s), 'diverged': bool(bad[i, s]), 'hr_path': None,
-               'lr_l1': float(result['loss'][i, s]), 'consistency': str(flags[i, s]),
-               'lr_l1_first_step': float(result['history'][i, s, 0])}
-      if 'steps_run' in result:  # Fewer than the steps when stopped early.
-        entry['steps_run'] = int(result['steps_run'][i, s])
-      if large:  # The render at the output size and how closely it matches the search.
-        entry['render_psnr'] = float(result['render_psnr'][i, s])
-        entry['render_lr_l1'] = float(result['render_lr_l1'][i, s])
-      if not bad[i, s]:
-        path = folder / f'cand_{rank:02d}_seed{int(s):02d}.png'
-        images.save_png(path, final[i, s])
-        entry['hr_path'] = str(path.relative_to(out_dir))
-        shown.append(s)
-      cands.append(entry)
-    rows = [[inputs.lr_images[i]] + [result['hr'][i, s] for s in shown],
-            [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown],
-            [images.label('residual')] + [consistency.heat(residuals[i, s]) for s in shown]]
+    cands, shown = _write_candidates(out_dir, folder, result, i, order, flags, bad)
     found = result.get('groups', [[]] * len(inputs.names))[i]
-    for g, members in enumerate(found):  # One row per person: label, then its candidates.
-      rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
-                  + [result['hr'][i, s] for s in members])
     spread = (disagreement.spread_map(final[i, shown]) if shown
               else np.zeros(final.shape[2:4]))
     images.save_png(folder / 'disagreement.png', disagreement.heat(spread))
-    if shown:  # The grid's 64 px map: the same one unless the candidates were rendered larger.
-      small = disagreement.spread_map(result['hr'][i, shown]) if large else spread
-      rows.append([images.label('candidates\ndisagree'), disagreement.heat(small)])
-    if inputs.hr_truth is not None:
-      rows.append([inputs.hr_truth[i]])
-    images.save_png(folder / 'grid.png', images.grid(rows))
+    images.save_png(folder / 'grid.png', images.grid(
+        _grid_rows(inputs, result, residuals, i, shown, found, spread)))
     rank_of = {int(s): r for r, s in enumerate(order)}
     if inputs.placements and shown:
       rank = min(picks.get(name, 0), len(shown) - 1)
@@ -267,6 +242,64 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     entries.append(entry)
   for stem, sheet in inputs.sheets.items():  # --align: what was found in each photo.
     images.save_png(inside(out_dir, f'{stem}_faces.png'), sheet)
+  summary = {'settings': settings, 'seconds': result['seconds'],
+             'size': int(result['hr_large'].shape[2]) if large else 64,
+             'num_inputs': len(inputs.names), 'skipped': inputs.skipped,
+             'faces_found': inputs.found,
+             'composites': _write_composites(out_dir, inputs, final, pasted),
+             'diverged': int(bad.sum()), 'inputs': entries}
+  page.write(out_dir, summary)
+  return files.write_json(out_dir / 'results.json', summary)
+
+
+def _write_candidates(out_dir: pathlib.Path, folder: pathlib.Path, result: dict, i: int,
+                      order: np.ndarray, flags: np.ndarray, bad: np.ndarray
+                      ) -> tuple[list[dict], list[int]]:
+  """Input i's candidates as PNGs in rank order (at the output size) and their results.json
+  entries; returns (entries, seeds shown: those that did not diverge, best first)."""
+  large = 'hr_large' in result
+  final = result['hr_large' if large else 'hr']
+  cands, shown = [], []
+  for rank, s in enumerate(order):
+    entry = {'rank': rank, 'seed': int(s), 'diverged': bool(bad[i, s]), 'hr_path': None,
+             'lr_l1': float(result['loss'][i, s]), 'consistency': str(flags[i, s]),
+             'lr_l1_first_step': float(result['history'][i, s, 0])}
+    if 'steps_run' in result:  # Fewer than the steps when stopped early.
+      entry['steps_run'] = int(result['steps_run'][i, s])
+    if large:  # The render at the output size and how closely it matches the search.
+      entry['render_psnr'] = float(result['render_psnr'][i, s])
+      entry['render_lr_l1'] = float(result['render_lr_l1'][i, s])
+    if not bad[i, s]:
+      path = folder / f'cand_{rank:02d}_seed{int(s):02d}.png'
+      images.save_png(path, final[i, s])
+      entry['hr_path'] = str(path.relative_to(out_dir))
+      shown.append(s)
+    cands.append(entry)
+  return cands, shown
+
+
+def _grid_rows(inputs: Inputs, result: dict, residuals: np.ndarray, i: int, shown: list,
+               found: list, spread: np.ndarray) -> list[list[np.ndarray]]:
+  """The rows of input i's grid.png: candidates, their LR images, residuals, one row per
+  group, the 64 px disagreement map and the true face when known."""
+  rows = [[inputs.lr_images[i]] + [result['hr'][i, s] for s in shown],
+          [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown],
+          [images.label('residual')] + [consistency.heat(residuals[i, s]) for s in shown]]
+  for g, members in enumerate(found):  # One row per person: label, then its candidates.
+    rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
+                + [result['hr'][i, s] for s in members])
+  if shown:  # The grid's 64 px map: the same one unless the candidates were rendered larger.
+    small = disagreement.spread_map(result['hr'][i, shown]) if 'hr_large' in result else spread
+    rows.append([images.label('candidates\ndisagree'), disagreement.heat(small)])
+  if inputs.hr_truth is not None:
+    rows.append([inputs.hr_truth[i]])
+  return rows
+
+
+def _write_composites(out_dir: pathlib.Path, inputs: Inputs, final: np.ndarray,
+                      pasted: dict[str, list]) -> list[dict]:
+  """--align: each photo upscaled with its faces' chosen candidates pasted back
+  (nam/paste.py), written as PHOTO/composite.png; their results.json records."""
   composites = []
   for photo, chosen in pasted.items():
     faces = [(images.as_uint8(final[i, s]), inputs.placements[i].quad) for i, s, _ in chosen]
@@ -276,10 +309,4 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
     composites.append({'photo': photo, 'path': str(path.relative_to(out_dir)),
                        'scale': scale, 'faces': [{'name': inputs.names[i], 'rank': r}
                                                  for i, _, r in chosen]})
-  summary = {'settings': settings, 'seconds': result['seconds'],
-             'size': int(result['hr_large'].shape[2]) if large else 64,
-             'num_inputs': len(inputs.names), 'skipped': inputs.skipped,
-             'faces_found': inputs.found, 'composites': composites,
-             'diverged': int(bad.sum()), 'inputs': entries}
-  page.write(out_dir, summary)
-  return files.write_json(out_dir / 'results.json', summary)
+  return composites
