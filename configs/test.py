@@ -47,7 +47,7 @@ def get_config():
                          truncated_test=2, untruncated_test=2,
                          image_every=2, ckpt_every=1, perceptual_weight=0.0)
 
-  # Tests exercise the generic machinery with a tiny ProGAN (tests/test_stylegan.py: the other).
+  # Tests exercise the generic machinery with a tiny ProGAN (tests/unit/test_stylegan.py: the other).
   c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2, prior='progan', degradation='h2l')
   c.nam.priors.stylegan.solver.start_pool = 1  # The cheap start has its own tests.
   return c

@@ -15,7 +15,7 @@ widest cameras (a gain times contrast down to 0.45, gamma 0.5-2 under coloured l
 blur): `raw_from_camera` says which simulated cameras the model can represent exactly. Of
 200 drawn cameras per strength, after leaving out motion blur, 134 of 161 'mild', 72 of 152
 'strong' and 43 of 161 'cast' ones are inside; on those the model's image is within 0.002,
-0.003 and 0.005 mean L1 of the simulator's optics shrunk bicubically (tests/test_camera_model.py
+0.003 and 0.005 mean L1 of the simulator's optics shrunk bicubically (tests/unit/test_camera_model.py
 checks the mild ones).
 Sensor noise and JPEG are not modelled: the L1 loss treats them as residual.
 """

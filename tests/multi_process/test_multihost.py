@@ -18,7 +18,7 @@ import pytest
 from nam_jax import launch, multihost
 from nam_jax.data import pipeline
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 _ENVS = (multihost.ADDRESS_ENV, multihost.COUNT_ENV, multihost.INDEX_ENV, 'SLURM_NTASKS',
          'OMPI_COMM_WORLD_SIZE')
 

@@ -16,7 +16,7 @@ from configs import test as test_cfg
 from nam_jax.nam import invert, models, search, settings
 
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAM_CFG = test_cfg.get_config().nam
 
 

@@ -15,7 +15,7 @@ from nam_jax import images
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam import page, report
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 # Flags for a closed network, as root, with nothing kept between runs.
 _FLAGS = ('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -21,7 +21,7 @@ def test_ffhq_quad_of_an_upright_face():
   np.testing.assert_allclose(quad, [[-4, -1], [-4, 107], [104, 107], [104, -1]], atol=1e-9)
 
 
-GROUP = pathlib.Path(__file__).resolve().parents[1] / 'examples' / 'photos' / 'group.jpg'
+GROUP = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'photos' / 'group.jpg'
 # Bundled: the astronaut (face square ~170 px), Grace Hopper at half size (~170 px), at an
 # eighth (~45 px) and at a fifteenth (~29 px, under MIN_SIDE): see examples/photos/README.md.
 

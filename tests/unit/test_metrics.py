@@ -1,4 +1,4 @@
-"""Metrics: PSNR, SSIM, Frechet distance (scoring itself: tests/test_eval_suite.py)."""
+"""Metrics: PSNR, SSIM, Frechet distance (scoring itself: tests/unit/test_eval_suite.py)."""
 
 import numpy as np
 import pytest

@@ -245,5 +245,5 @@ def test_data_parallel_step_on_two_host_devices_equals_one_device():
   env = dict(os.environ, XLA_FLAGS=f'{flags} --xla_force_host_platform_device_count=2',
              JAX_PLATFORMS='cpu')
   proc = subprocess.run([sys.executable, '-c', TWO_DEVICES], capture_output=True, text=True,
-                        env=env, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[1])
+                        env=env, timeout=600, cwd=pathlib.Path(__file__).resolve().parents[2])
   assert proc.returncode == 0 and 'SAME' in proc.stdout, proc.stderr[-2000:]

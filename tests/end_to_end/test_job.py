@@ -15,7 +15,7 @@ from PIL import Image
 from nam_jax.nam import job, models
 
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _run(job_settings, config, capsys, **overrides) -> tuple[int, str]:

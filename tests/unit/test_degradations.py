@@ -15,7 +15,7 @@ from nam_jax.degradations import auto, camera, operators
 from nam_jax.eval import reach
 from nam_jax.nam import models
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 PIL_FILTERS = {'bicubic': Image.BICUBIC, 'bilinear': Image.BILINEAR, 'area': Image.BOX}
 
 

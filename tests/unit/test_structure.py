@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'nam_jax'
+PACKAGE = pathlib.Path(__file__).resolve().parents[2] / 'nam_jax'
 # Model families inference reaches only through config blocks: the face priors' packages and
 # every degradation implementation (nam_jax/degradations/__init__.py, the protocol, is not one).
 FAMILIES = ('nam_jax.progan', 'nam_jax.stylegan', 'nam_jax.degradations.', 'nam_jax.degrade')
@@ -201,7 +201,16 @@ def _imported_by(path: pathlib.Path) -> set[str]:
 
 
 def test_every_library_module_is_imported_by_a_test():
-  tests = pathlib.Path(__file__).resolve().parent
+  tests = pathlib.Path(__file__).resolve().parents[1]
   imported = set().union(*(_imported_by(p) for p in tests.rglob('*.py')))
   modules = {_module_name(p) for p in PACKAGE.rglob('*.py')}
   assert not sorted(modules - imported)
+
+
+def test_the_tests_are_grouped_by_layer():
+  """tests/unit (one module or a few, in process), tests/end_to_end (the commands as a user
+  runs them, and their reruns), tests/multi_process (launched jobs), tests/notebooks."""
+  tests = pathlib.Path(__file__).resolve().parents[1]
+  assert not list(tests.glob('test_*.py'))
+  layers = {p.parent.name for p in tests.rglob('test_*.py')}
+  assert layers == {'unit', 'end_to_end', 'multi_process', 'notebooks'}

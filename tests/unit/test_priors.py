@@ -12,7 +12,7 @@ import pytest
 from nam_jax import priors
 from nam_jax.nam import models
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _recipe_files(start: str = '**Adding a face prior.**', end: str = '**Adding a degradation.**'

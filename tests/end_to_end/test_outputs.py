@@ -18,7 +18,7 @@ from nam_jax.nam import inputs as inputs_lib
 from nam_jax import images
 from nam_jax.nam import names, report
 
-FACE = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
+FACE = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[2] / 'examples' /
                              'astronaut_face.png').convert('RGB'))
 
 
@@ -172,7 +172,7 @@ def test_a_mount_point_out_is_filled_in_place(tmp_path, monkeypatch):
 
 
 def test_aligned_faces_of_photos_sharing_a_stem_keep_their_own_names(tmp_path):
-  photo = pathlib.Path(__file__).resolve().parents[1] / 'examples' / 'photos' / 'group.jpg'
+  photo = pathlib.Path(__file__).resolve().parents[2] / 'examples' / 'photos' / 'group.jpg'
   Image.open(photo).save(tmp_path / 'a.jpg')
   Image.open(photo).save(tmp_path / 'a.png')
   inp = inputs_lib.resolve(str(tmp_path), data_cfg=None, align=True)
@@ -203,7 +203,7 @@ def test_a_pick_that_names_no_face_is_one_line_before_the_search(job_settings, t
   from nam_jax.nam import job, settings
   for pick, align in (('nobody_face0:1', True), ('astronaut_face:0', False)):
     s = job_settings(seeds=2, steps=1, unroll=1, align=align, pick=pick,
-                     input=str(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
+                     input=str(pathlib.Path(__file__).resolve().parents[2] / 'examples' /
                                'photos'), out=str(tmp_path / 'out'))
     assert job.super_resolve_job(s, test_config.data) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -70,7 +70,7 @@ def test_candidates_of_known_identity_group_by_person():
   import pathlib
   from nam_jax.data import align, folder
   from nam_jax.nam import groups
-  photo = folder.read_rgb(pathlib.Path(__file__).resolve().parents[1] / 'examples' /
+  photo = folder.read_rgb(pathlib.Path(__file__).resolve().parents[2] / 'examples' /
                           'photos' / 'group.jpg')
   found = [f for f in align.find_faces(photo) if not f.problem][:3]
   people = [align.crop(photo, f.quad, 64) for f in found]

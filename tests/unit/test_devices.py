@@ -199,7 +199,7 @@ def test_a_bad_compilation_cache_entry_is_replaced_once(tmp_path):
   probe.write_text(_CACHE_PROBE)
   cache = tmp_path / 'cache'
   run = lambda: subprocess.run([sys.executable, str(probe), str(cache)], capture_output=True,
-                               text=True, timeout=300, cwd=pathlib.Path(__file__).parents[1])
+                               text=True, timeout=300, cwd=pathlib.Path(__file__).parents[2])
   first = run()
   assert 'bad reads 0' in first.stdout, first.stderr[-2000:]
   entries = list(cache.glob('*-cache'))

@@ -1,7 +1,7 @@
 """kill -9 at random moments of every stage of a training run, then rerun until it finishes:
 the results must equal an uninterrupted run's (parameters, evaluation, figures).
 
-  python -m pytest -m slow tests/test_kill_trials.py -s     # prints the kill points
+  python -m pytest -m slow tests/end_to_end/test_kill_trials.py -s     # prints the kill points
 """
 
 import json
@@ -17,7 +17,7 @@ import time
 import chex
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 # Where a run can be killed: a text its progress output shows when it gets there.
 MARKERS = {

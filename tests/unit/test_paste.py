@@ -10,7 +10,7 @@ from nam_jax.data import align
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam import paste, report
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _photo(h=200, w=260):

@@ -10,7 +10,7 @@ import pytest
 from nam_jax.training import lock
 
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_second_run_on_a_busy_workdir_stops_and_a_killed_run_frees_it(tmp_path):
