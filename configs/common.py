@@ -93,7 +93,8 @@ def base_config() -> ml_collections.ConfigDict:
   # The LR-kind classifier behind --degradation=auto (nam_jax/degrade/lr_kind.py): HR training
   # faces made LR both ways, Adam steps, batch, held-out test faces it is checked on.
   c.lr_kind = ml_collections.ConfigDict(dict(faces=4000, steps=1500, batch_size=128,
-                                             held_out=500))
+                                             held_out=500, log_every=250, ckpt_every=500,
+                                             image_every=0, keep_ckpts=2))
 
   c.stylegan_head = ml_collections.ConfigDict(dict(
       width=64, learning_rate=1e-3, batch_size=16, steps=3000,

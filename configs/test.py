@@ -40,7 +40,7 @@ def get_config():
   c.urdgn.update(widths=(8, 8, 4), critic_widths=(4, 8), batch_size=4, steps=4, log_every=2,
                  image_every=2, ckpt_every=2)
 
-  c.lr_kind.update(faces=8, steps=3, batch_size=8, held_out=4)
+  c.lr_kind.update(faces=8, steps=3, batch_size=8, held_out=4, log_every=1, ckpt_every=2)
 
   c.stylegan_head.update(width=8, batch_size=4, steps=2, log_every=1,
                          truncated_train=4, untruncated_train=2,

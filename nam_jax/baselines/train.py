@@ -26,7 +26,7 @@ from nam_jax import gan, images, layers
 from nam_jax.baselines import models, upsampler
 from nam_jax.data import datasets, pipeline
 from nam_jax.degradations import h2l
-from nam_jax.training import checkpoints, lock, loop
+from nam_jax.training import lock, run
 
 NETWORKS = ('l2h', 'urdgn')
 
@@ -175,45 +175,30 @@ def train(config, workdir: str | pathlib.Path, network: str) -> State:
   show_lr = np.asarray(make_lr(cfg, jnp.asarray(show_hr), jax.random.key(1000), degrader,
                                degrader_vars))
   base_key = jax.random.key(config.seed)
-  workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, init_state(network, cfg, jax.random.fold_in(base_key, 0)),
-      cfg.keep_ckpts, loop.say)
   ups = upsampler.from_config(network, cfg)
 
-  def export(state):
-    upsampler.export(ups, {'params': state.g_params,
-                           **({'batch_stats': state.g_stats} if state.g_stats else {})},
-                     workdir / 'export', {'config': config.name, 'steps': cfg.steps,
-                                          'lr_source': cfg.lr_source})
+  def finish(workdir, state, redo, writer):
+    del writer
+    if redo or not (workdir / 'export' / 'model.json').is_file():
+      upsampler.export(ups, {'params': state.g_params,
+                             **({'batch_stats': state.g_stats} if state.g_stats else {})},
+                       workdir / 'export', {'config': config.name, 'steps': cfg.steps,
+                                            'lr_source': cfg.lr_source})
 
-  if start >= cfg.steps:
-    loop.say(f'already trained for {start} steps')
-    if not (workdir / 'export' / 'model.json').is_file():
-      export(state)  # A kill during the first attempt.
-    return state
-  if start:
-    loop.say(f'resumed from step {start} in {workdir}')
-  step = make_step(network, cfg, degrader)
-  train_key = jax.random.fold_in(base_key, 1)
+  def steps():
+    step = make_step(network, cfg, degrader)
+    train_key = jax.random.fold_in(base_key, 1)
 
-  def step_fn(state, k):
-    hr = np.stack([hr_ds[k * (cfg.n_critic + 1) + i] for i in range(cfg.n_critic + 1)])
-    return step(state, hr, jax.random.fold_in(train_key, k), degrader_vars)
+    def step_fn(state, k):
+      hr = np.stack([hr_ds[k * (cfg.n_critic + 1) + i] for i in range(cfg.n_critic + 1)])
+      return step(state, hr, jax.random.fold_in(train_key, k), degrader_vars)
+    return step_fn
 
   def grid(state, k):
     sr = _generate(networks(network, cfg)[0], state.g_params, state.g_stats,
                    jnp.asarray(show_lr), False)[0]
     return images.grid([list(show_lr), list(np.asarray(sr)), list(show_hr)])
 
-  def save(k, state):
-    checkpoints.save(mngr, k, state, {'step': k, 'stage': network})
-
-  writer = loop.Writer(workdir)
-  try:
-    plan = loop.Plan(start, cfg.steps, cfg.log_every, cfg.ckpt_every, cfg.image_every,
-                     desc=network, show=('g_pixel', 'g_adv', 'd_loss'))
-    state = loop.train_loop(state, step_fn, plan, loop.Hooks(save, grid, network), writer)
-    export(state)
-  finally:
-    writer.close()
-  return state
+  return run.run(config, workdir, run.Run(
+      network, cfg, init_state(network, cfg, jax.random.fold_in(base_key, 0)), steps, finish,
+      grid, ('g_pixel', 'g_adv', 'd_loss')))

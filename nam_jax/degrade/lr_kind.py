@@ -15,14 +15,18 @@ nam_jax/degradations/classifier.py.
 
 from __future__ import annotations
 
+import functools
 import pathlib
+from typing import Any
 
+import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from nam_jax import images, weights
+from nam_jax.training import lock, loop, run
 from nam_jax.degradations.auto import KIND, WIDTHS, LrKind, camera_probability
 
 def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -33,37 +37,55 @@ def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
   return np.concatenate(lr), np.concatenate(labels)
 
 
-def fit(hr_train: np.ndarray, steps: int = 1500, batch: int = 128, seed: int = 0):
-  """Params of a classifier trained on HR faces made LR both ways (bicubic : camera = 1 : 1,
-  mild and strong cameras half each)."""
+@flax.struct.dataclass
+class State:
+  params: Any
+  opt_state: Any
+
+
+def _optimizer(steps: int) -> optax.GradientTransformation:
+  return optax.adam(optax.cosine_decay_schedule(2e-3, steps))
+
+
+def init_state(steps: int, seed: int) -> State:
+  params = LrKind().init(jax.random.key(seed), jnp.zeros((1, 16, 16, 3)))['params']
+  return State(params, _optimizer(steps).init(params))
+
+
+def stepper(hr_train: np.ndarray, steps: int, batch: int, seed: int):
+  """step_fn(state, k) -> (state, {'loss'}) of the classifier on HR faces made LR both ways
+  (bicubic : camera = 1 : 1, mild and strong cameras half each); step k's batch and flips are
+  a function of (seed, k), so a resumed run draws what an uninterrupted one would."""
   lr, label = examples(hr_train, first_seed=60_000_000)
   weight = jnp.asarray(np.where(label > 0, 0.5, 1.0), jnp.float32)
   labels = jnp.asarray(label)
   x_all = jnp.asarray(images.as_float(lr))
-  key = jax.random.key(seed)
-  params = LrKind().init(key, x_all[:1])['params']
-  tx = optax.adam(optax.cosine_decay_schedule(2e-3, steps))
-  state = tx.init(params)
+  tx = _optimizer(steps)
 
-  @jax.jit
-  def step(params, state, idx, flip):
+  @functools.partial(jax.jit, donate_argnums=0)
+  def step(state, idx, flip):
     x = jnp.where(flip[:, None, None, None], x_all[idx][:, :, ::-1], x_all[idx])
 
     def loss_fn(p):
       logits = LrKind().apply({'params': p}, x)
       return jnp.sum(weight[idx] * optax.sigmoid_binary_cross_entropy(logits, labels[idx])
                      ) / jnp.sum(weight[idx])
-    loss, g = jax.value_and_grad(loss_fn)(params)
-    updates, state = tx.update(g, state, params)
-    return optax.apply_updates(params, updates), state, loss
+    loss, g = jax.value_and_grad(loss_fn)(state.params)
+    updates, opt_state = tx.update(g, state.opt_state, state.params)
+    return State(optax.apply_updates(state.params, updates), opt_state), {'loss': loss}
 
-  rng = np.random.default_rng(seed)
-  for i in range(steps):
-    idx = rng.integers(0, len(lr), batch)
-    params, state, loss = step(params, state, idx, rng.random(batch) < 0.5)
-    if i % 250 == 0 or i == steps - 1:
-      print(f'step {i}: loss {float(loss):.4f}')
-  return params
+  def step_fn(state, k):
+    rng = np.random.default_rng([seed, k])
+    return step(state, rng.integers(0, len(lr), batch), rng.random(batch) < 0.5)
+  return step_fn
+
+
+def fit(hr_train: np.ndarray, steps: int = 1500, batch: int = 128, seed: int = 0):
+  """Params of a classifier trained for `steps` steps in memory (no workdir)."""
+  state, step_fn = init_state(steps, seed), stepper(hr_train, steps, batch, seed)
+  for k in range(steps):
+    state, _ = step_fn(state, k)
+  return state.params
 
 
 def accuracy(params, lr_images: np.ndarray, camera_made: bool) -> float:
@@ -76,22 +98,29 @@ def export(params, out_dir, source: dict) -> pathlib.Path:
                       params)
 
 
-def train(config, workdir) -> dict:
+@lock.exclusive
+def train(config, workdir) -> State:
   """The train.py stage (nam_jax/training/stages.py): fits the classifier on
-  config.lr_kind.faces HR training faces made LR both ways, checks it on held-out test faces
-  and exports it to WORKDIR/export (about a minute on 2 cores; a rerun fits again). Returns
-  the params."""
-  import pathlib
+  config.lr_kind.faces HR training faces made LR both ways (resumable, as every stage), checks
+  it on held-out test faces and exports it to WORKDIR/export (about a minute on 2 cores).
+  Returns the final state."""
   from nam_jax.data import datasets
   cfg = config.lr_kind
   hr = datasets.take(datasets.hr_source(config.data, 'train'), cfg.faces)
-  params = fit(hr, cfg.steps, cfg.batch_size, config.seed)
-  held_out = datasets.take(datasets.hr_source(config.data, 'test'), cfg.held_out)
-  lr, label = examples(held_out, first_seed=70_000_000)
-  source = {'train_faces': len(hr), 'held_out_faces': len(held_out),
-            'held_out_accuracy': {
-                'bicubic': accuracy(params, lr[label == 0], False),
-                'camera': accuracy(params, lr[label > 0], True)}}
-  print(f'held-out synthetic accuracy: {source["held_out_accuracy"]}')
-  print(f'wrote {export(params, pathlib.Path(workdir) / "export", source)}')
-  return params
+
+  def finish(workdir, state, redo, writer):
+    del writer
+    if not redo and (workdir / 'export' / 'model.json').is_file():
+      return
+    held_out = datasets.take(datasets.hr_source(config.data, 'test'), cfg.held_out)
+    lr, label = examples(held_out, first_seed=70_000_000)
+    source = {'train_faces': len(hr), 'held_out_faces': len(held_out), 'steps': cfg.steps,
+              'held_out_accuracy': {
+                  'bicubic': accuracy(state.params, lr[label == 0], False),
+                  'camera': accuracy(state.params, lr[label > 0], True)}}
+    loop.say(f'held-out synthetic accuracy: {source["held_out_accuracy"]}')
+    loop.say(f'wrote {export(state.params, workdir / "export", source)}')
+
+  return run.run(config, workdir, run.Run(
+      'lr_kind', cfg, init_state(cfg.steps, config.seed),
+      lambda: stepper(hr, cfg.steps, cfg.batch_size, config.seed), finish, show=('loss',)))

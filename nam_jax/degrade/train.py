@@ -29,11 +29,10 @@ import optax
 
 from nam_jax import files, gan, layers, losses, multihost
 from nam_jax.data import datasets, pipeline
-from nam_jax.degrade import model, statistics
+from nam_jax.degrade import model, scores, statistics
 from nam_jax.degradations import h2l
-from nam_jax.degrade import scores
 from nam_jax.eval import vgg
-from nam_jax.training import checkpoints, lock, loop, parallel
+from nam_jax.training import lock, loop, parallel, run
 
 
 @flax.struct.dataclass
@@ -174,23 +173,6 @@ def sample_grid(cfg, state: State, hr: np.ndarray, real_lr: np.ndarray, n_noise:
   return rows
 
 
-def _finish(config, state: State, workdir: pathlib.Path, redo: bool,
-            writer: loop.Writer | None = None) -> None:
-  """The run's results: the inference checkpoint (generator weights only) in workdir/export
-  and the Frechet report in workdir/eval.json. redo=False writes only what is missing (a
-  rerun after a kill during the first attempt)."""
-  cfg = config.degrade
-  if redo or not (workdir / 'export' / 'model.json').is_file():
-    h2l.export(cfg, state.g_params, state.g_stats, workdir / 'export',
-                       {'config': config.name, 'steps': cfg.steps})
-  if cfg.eval_samples and (redo or not (workdir / 'eval.json').is_file()):
-    result = scores.frechet_report(config, state.g_params, state.g_stats)
-    if writer is not None:
-      writer.scalars(cfg.steps, result)
-    files.write_json(workdir / 'eval.json', result)
-    loop.say(f'Frechet VGG16 distances: {result}')
-
-
 def _lr_train(config):
   """The unpaired real-world LR faces the critic learns from: the data's LR training split,
   or (cfg.lr_mix, synthetic data only) faces made LR in memory by a mixture of
@@ -210,56 +192,50 @@ def _lr_train(config):
 
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
-  """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state."""
+  """Trains (or resumes) the degradation GAN of `config` in `workdir`; returns the state.
+  Exports the generator (weights only) to workdir/export and writes the Frechet report to
+  workdir/eval.json."""
   from nam_jax import images
   cfg = config.degrade
   # The first process renders missing data into the shared cache; the others then read it.
   hr_train, lr_train = multihost.primary_first(
       lambda: (datasets.hr_source(config.data, 'train'), _lr_train(config)), 'degrade data')
-  shard = parallel.shard_of_process(cfg.batch_size)
-  hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip,
-                                    shard)
-  lr_ds = pipeline.training_batches(lr_train, cfg.batch_size, config.seed + 1,
-                                    config.data.flip, shard)
   mesh = parallel.mesh(cfg.batch_size, first_device_only=True)
   n_show = 8
   show_hr = pipeline.to_float(datasets.take(datasets.hr_source(config.data, 'test'), n_show))
   show_lr = pipeline.to_float(datasets.take(lr_train, n_show))
-
   base_key = jax.random.key(config.seed)
-  workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, parallel.initial(init_state(cfg, jax.random.fold_in(base_key, 0)),
-                                        cfg.batch_size), cfg.keep_ckpts, loop.say)
-  if start:
-    loop.say(f'resumed from step {start} in {workdir}')
-  if start >= cfg.steps:
-    loop.say(f'already trained for {start} steps')
-    if multihost.is_primary():
-      _finish(config, parallel.host_copy(state), workdir, redo=False)
-    return state
 
-  vgg_params = parallel.replicate(vgg.load_params() if cfg.delta else {}, mesh)
-  step = make_step(cfg, mesh)
-  train_key = jax.random.fold_in(base_key, 1)
+  def steps():
+    shard = parallel.shard_of_process(cfg.batch_size)
+    hr_ds = pipeline.training_batches(hr_train, cfg.batch_size, config.seed, config.data.flip,
+                                      shard)
+    lr_ds = pipeline.training_batches(lr_train, cfg.batch_size, config.seed + 1,
+                                      config.data.flip, shard)
+    vgg_params = parallel.replicate(vgg.load_params() if cfg.delta else {}, mesh)
+    step = make_step(cfg, mesh)
+    train_key = jax.random.fold_in(base_key, 1)
 
-  def step_fn(state, k):
-    hr, lr_images = step_batches(hr_ds, lr_ds, k, cfg.n_critic)
-    return step(state, parallel.global_batch(hr, mesh, 1),
-                parallel.global_batch(lr_images, mesh, 1), jax.random.fold_in(train_key, k),
-                vgg_params)
+    def step_fn(state, k):
+      hr, lr_images = step_batches(hr_ds, lr_ds, k, cfg.n_critic)
+      return step(state, parallel.global_batch(hr, mesh, 1),
+                  parallel.global_batch(lr_images, mesh, 1), jax.random.fold_in(train_key, k),
+                  vgg_params)
+    return step_fn
 
-  def save(k, state):
-    checkpoints.save(mngr, k, state, {'step': k, 'stage': 'degrade'})
+  def finish(workdir, state, redo, writer):
+    if redo or not (workdir / 'export' / 'model.json').is_file():
+      h2l.export(cfg, state.g_params, state.g_stats, workdir / 'export',
+                 {'config': config.name, 'steps': cfg.steps})
+    if cfg.eval_samples and (redo or not (workdir / 'eval.json').is_file()):
+      result = scores.frechet_report(config, state.g_params, state.g_stats)
+      if writer is not None:
+        writer.scalars(cfg.steps, result)
+      files.write_json(workdir / 'eval.json', result)
+      loop.say(f'Frechet VGG16 distances: {result}')
 
-  writer = loop.Writer(workdir)
-  try:
-    plan = loop.Plan(start, cfg.steps, cfg.log_every, cfg.ckpt_every, cfg.image_every,
-                     desc='degrade', show=('d_loss', 'g_loss', 'g_l1', 'g_adv', 'g_spread'))
-    hooks = loop.Hooks(save, image_name='degrade',
-                       image=lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)))
-    state = loop.train_loop(state, step_fn, plan, hooks, writer)
-    if multihost.is_primary():
-      _finish(config, parallel.host_copy(state), workdir, redo=True, writer=writer)
-  finally:
-    writer.close()
-  return state
+  initial = parallel.initial(init_state(cfg, jax.random.fold_in(base_key, 0)), cfg.batch_size)
+  return run.run(config, workdir, run.Run(
+      'degrade', cfg, initial, steps, finish,
+      lambda s, k: images.grid(sample_grid(cfg, s, show_hr, show_lr)),
+      ('d_loss', 'g_loss', 'g_l1', 'g_adv', 'g_spread')))

@@ -30,7 +30,7 @@ from nam_jax import files, images, losses, multihost
 from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import convert, head, model as msg
-from nam_jax.training import checkpoints, lock, loop, parallel
+from nam_jax.training import lock, loop, parallel, run
 
 
 @flax.struct.dataclass
@@ -145,20 +145,32 @@ def train(config, workdir: str | pathlib.Path) -> State:
       msg.load_params(convert.ensure_converted()), pairs(config, 'train'),
       pairs(config, 'test')), 'head data')
   mean = style_mean(net['mapping'])
-  ds = batches(train_pairs, cfg.batch_size, config.seed,
-               parallel.shard_of_process(cfg.batch_size))
   mesh = parallel.mesh(cfg.batch_size, first_device_only=True)
-  tx = optimizer(cfg)
   spec = spec_of(cfg)
   init = head.init(spec, jax.random.key(config.seed), net['synthesis'])
-  workdir, mngr, start, state, _ = checkpoints.open_workdir(
-      config, workdir, parallel.initial(State(init, tx.init(init)), cfg.batch_size),
-      cfg.keep_ckpts, loop.say)
 
-  def finish(state):
-    if not multihost.is_primary():
+  def steps():
+    ds = batches(train_pairs, cfg.batch_size, config.seed,
+                 parallel.shard_of_process(cfg.batch_size))
+    vgg_params = parallel.replicate(vgg.load_params() if cfg.perceptual_weight else {}, mesh)
+    synthesis = parallel.replicate(net['synthesis'], mesh)
+    step = parallel.jit_step(functools.partial(train_step, cfg=cfg), mesh, (0, 0, None, None))
+    mapping = jax.jit(lambda z, psi: truncated_styles(net['mapping'], mean, z, psi))
+
+    def step_fn(state, k):
+      batch = ds[k]
+      w = mapping(jnp.asarray(rendered_faces.seed_latents(batch['seed'])),
+                  jnp.asarray(batch['psi'])[:, None])
+      if parallel.multi_process():  # This process's share of w, as a host array.
+        w = parallel.global_batch(np.asarray(w), mesh, 0)
+      return step(state, w, parallel.global_batch(pipeline.to_float(batch['image']), mesh, 0),
+                  synthesis, vgg_params)
+    return step_fn
+
+  def finish(workdir, state, redo, writer):
+    del writer
+    if not redo and all((workdir / f).is_file() for f in ('export/model.json', 'eval.json')):
       return
-    state = parallel.host_copy(state)
     result = evaluate(cfg, state.params, net, mean, test_pairs)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
     head.export(spec, state.params, workdir / 'export',
@@ -168,35 +180,9 @@ def train(config, workdir: str | pathlib.Path) -> State:
       loop.say(f'head vs full network, {r["faces"]} held-out faces at {name}: '
                f'PSNR {r["psnr"]:.2f} dB, LPIPS {r["lpips"]:.3f}')
 
-  if start >= cfg.steps:
-    loop.say(f'already trained for {start} steps')
-    if not all((workdir / f).is_file() for f in ('export/model.json', 'eval.json')):
-      finish(state)  # A kill during the first attempt: write the results again.
-    return state
-  vgg_params = parallel.replicate(vgg.load_params() if cfg.perceptual_weight else {}, mesh)
-  synthesis = parallel.replicate(net['synthesis'], mesh)
-  step = parallel.jit_step(functools.partial(train_step, cfg=cfg), mesh, (0, 0, None, None))
-  mapping = jax.jit(lambda z, psi: truncated_styles(net['mapping'], mean, z, psi))
-
-  def step_fn(state, k):
-    batch = ds[k]
-    w = mapping(jnp.asarray(rendered_faces.seed_latents(batch['seed'])),
-                jnp.asarray(batch['psi'])[:, None])
-    if parallel.multi_process():  # This process's share of w, as a host array.
-      w = parallel.global_batch(np.asarray(w), mesh, 0)
-    return step(state, w, parallel.global_batch(pipeline.to_float(batch['image']), mesh, 0),
-                synthesis, vgg_params)
-
   def grid(state, k):
     return evaluate(cfg, state.params, net, mean, test_pairs, 8)['grid']
 
-  writer = loop.Writer(workdir)
-  try:
-    plan = loop.Plan(start, cfg.steps, cfg.log_every, cfg.ckpt_every, cfg.image_every,
-                     desc='stylegan head', show=('l1', 'perceptual'))
-    hooks = loop.Hooks(lambda k, s: checkpoints.save(mngr, k, s, {'step': k}), grid, 'head')
-    state = loop.train_loop(state, step_fn, plan, hooks, writer)
-    finish(state)
-  finally:
-    writer.close()
-  return state
+  initial = parallel.initial(State(init, optimizer(cfg).init(init)), cfg.batch_size)
+  return run.run(config, workdir, run.Run('stylegan_head', cfg, initial, steps, finish,
+                                          grid, ('l1', 'perceptual')))

@@ -199,3 +199,37 @@ def test_model_json_carries_the_checksum_of_the_weights(ckpts):
   meta = json.loads((ckpts / 'progan' / 'model.json').read_text())
   params = _exported(ckpts / 'progan')  # Loading verifies it; here the stored value itself.
   assert meta['params_sha256'] == weights.digest({'params': params})
+
+
+def test_the_shared_run_trains_resumes_and_finishes_once_more_only_what_is_missing(tmp_path):
+  """nam_jax/training/run.py: a toy stage trains 4 steps with a checkpoint every 2, stops
+  (as a kill would) after 2, resumes at 2 without building its steps again from scratch, and
+  a rerun of the finished run only calls finish with redo=False (no step built)."""
+  import ml_collections
+  from nam_jax.training import run
+  cfg = ml_collections.ConfigDict(dict(steps=4, log_every=1, ckpt_every=2, image_every=0,
+                                       keep_ckpts=2))
+  config = ml_collections.ConfigDict(dict(name='toy', toy=cfg))
+  built, finished, seen = [], [], []
+
+  def steps():
+    built.append(1)
+
+    def step_fn(state, k):
+      seen.append(k)
+      return {'x': state['x'] + 1.0}, {'x': state['x']}
+    return step_fn
+
+  def finish(workdir, state, redo, writer):
+    finished.append((float(state['x']), redo, writer is not None))
+
+  toy = run.Run('toy', cfg, {'x': jnp.zeros(())}, steps, finish)
+  half = run.Run('toy', ml_collections.ConfigDict({**cfg, 'steps': 2}), toy.initial, steps,
+                 finish)
+  run.run(config, tmp_path, half)
+  state = run.run(config, tmp_path, toy)
+  assert seen == [0, 1, 2, 3] and float(state['x']) == 4.0
+  assert (tmp_path / 'metrics.jsonl').is_file()
+  assert finished == [(2.0, True, True), (4.0, True, True)]
+  run.run(config, tmp_path, toy)
+  assert len(built) == 2 and finished[-1] == (4.0, False, False)
