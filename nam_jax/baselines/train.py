@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import functools
 import pathlib
-from typing import Any
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,18 +24,12 @@ from nam_jax import gan, images, layers
 from nam_jax.baselines import models, upsampler
 from nam_jax.data import datasets, pipeline
 from nam_jax.degradations import h2l
-from nam_jax.training import lock, run
+from nam_jax.training import lock, run, states
 
 NETWORKS = ('l2h', 'urdgn')
 
 
-@flax.struct.dataclass
-class State:
-  g_params: Any
-  g_stats: Any
-  g_opt: Any
-  d_params: Any
-  d_opt: Any
+State = states.Gan  # The critics have no batch statistics: d_stats is {}.
 
 
 def optimizer(cfg) -> optax.GradientTransformation:
@@ -63,7 +55,7 @@ def init_state(network: str, cfg, key: jax.Array) -> State:
   dp = d.init(kd, jnp.zeros((1, 64, 64, 3)))['params']
   tx = optimizer(cfg)
   stats = gv.get('batch_stats', {})
-  return State(gv['params'], stats, tx.init(gv['params']), dp, tx.init(dp))
+  return State(gv['params'], stats, tx.init(gv['params']), dp, {}, tx.init(dp))
 
 
 def make_lr(cfg, hr: jax.Array, key: jax.Array, degrader, degrader_vars) -> jax.Array:
@@ -144,7 +136,7 @@ def train_step(state: State, hr: jax.Array, key: jax.Array, degrader_vars, *, ne
   g_params = optax.apply_updates(state.g_params, updates)
   health = {'g_param_norm': optax.global_norm(g_params),
             'd_param_norm': optax.global_norm(d_params)}
-  return State(g_params, g_stats, g_opt, d_params, d_opt), {**metrics, **g_metrics, **health}
+  return State(g_params, g_stats, g_opt, d_params, {}, d_opt), {**metrics, **g_metrics, **health}
 
 
 def make_step(network: str, cfg, degrader):

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import functools
 import pathlib
-from typing import Any
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 from nam_jax import images, weights
-from nam_jax.training import lock, loop, run
+from nam_jax.training import lock, loop, run, states
 from nam_jax.degradations.auto import KIND, WIDTHS, LrKind, camera_probability
 
 def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,10 +35,7 @@ def examples(hr: np.ndarray, first_seed: int) -> tuple[np.ndarray, np.ndarray]:
   return np.concatenate(lr), np.concatenate(labels)
 
 
-@flax.struct.dataclass
-class State:
-  params: Any
-  opt_state: Any
+State = states.OneNetwork
 
 
 def _optimizer(steps: int) -> optax.GradientTransformation:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import functools
 import pathlib
-from typing import Any
 
-import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -32,17 +30,10 @@ from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import model, scores, statistics
 from nam_jax.degradations import h2l
 from nam_jax.eval import vgg
-from nam_jax.training import lock, loop, parallel, run
+from nam_jax.training import lock, loop, parallel, run, states
 
 
-@flax.struct.dataclass
-class State:
-  g_params: Any
-  g_stats: Any
-  g_opt: Any
-  d_params: Any
-  d_stats: Any
-  d_opt: Any
+State = states.Gan
 
 
 def optimizer(cfg) -> optax.GradientTransformation:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import functools
 import pathlib
-from typing import Any
 
-import flax
 import grain
 import jax
 import jax.numpy as jnp
@@ -30,13 +28,10 @@ from nam_jax import files, images, losses, multihost
 from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import convert, head, model as msg
-from nam_jax.training import lock, loop, parallel, run
+from nam_jax.training import lock, loop, parallel, run, states
 
 
-@flax.struct.dataclass
-class State:
-  params: Any
-  opt_state: Any
+State = states.OneNetwork
 
 
 def style_mean(mapping_params, samples: int = 1024, seed: int = 20210721) -> jax.Array:
