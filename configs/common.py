@@ -109,6 +109,19 @@ def base_config() -> ml_collections.ConfigDict:
       log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
   ))
 
+  # The LR-face encoder that starts SR-NAM's search near the answer (nam_jax/stylegan/
+  # encoder.py, trained by train_encoder.py on the prior's own faces made LR by `kinds`, one
+  # per batch slot in turn). prior_ckpt / h2l_ckpt: '' = the inference blocks' checkpoints.
+  c.encoder = ml_collections.ConfigDict(dict(
+      widths=(64, 128, 256), dense=512, learning_rate=5e-4, batch_size=16, steps=3000,
+      kinds=('bicubic', 'mild', 'bicubic', 'strong', 'bicubic', 'cast', 'defocus', 'bayer',
+             'h2l'),
+      latent_weight=1.0, pixel_weight=1.0, perceptual_weight=0.0,
+      perceptual_taps=('relu2_2',), lr_weight=1.0,
+      prior_ckpt='', h2l_ckpt='', test_batches=16,
+      log_every=25, image_every=500, ckpt_every=250, keep_ckpts=2,
+  ))
+
   # SR-NAM inference (SR-NAM 3.4/4.1): the one source of inference defaults
   # (nam_jax/nam/settings.py builds a job's settings from here plus overrides).
   c.nam = ml_collections.ConfigDict(dict(

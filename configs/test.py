@@ -47,6 +47,10 @@ def get_config():
                          truncated_test=2, untruncated_test=2,
                          image_every=2, ckpt_every=1, perceptual_weight=0.0)
 
+  c.encoder.update(widths=(4, 8, 8), dense=16, batch_size=4, steps=3, log_every=1,
+                   image_every=2, ckpt_every=2, test_batches=1,
+                   kinds=('bicubic', 'mild', 'defocus', 'h2l'))
+
   # Tests exercise the generic machinery with a tiny ProGAN (tests/unit/test_stylegan.py: the other).
   c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2, prior='progan', degradation='h2l')
   c.nam.priors.stylegan.solver.start_pool = 1  # The cheap start has its own tests.

@@ -32,6 +32,8 @@ STAGES = {
                  (('network', 'l2h'),), multi_process=False),
     'urdgn': Stage('nam_jax.baselines.train', 'the URDGN baseline',
                    (('network', 'urdgn'),), multi_process=False),
+    'encoder': Stage('nam_jax.stylegan.train_encoder', 'the LR-face encoder that starts the '
+                     'StyleGAN search', multi_process=False),
     'lr_kind': Stage('nam_jax.degrade.lr_kind', 'the LR-kind classifier behind '
                      '--degradation=auto', multi_process=False),
 }
