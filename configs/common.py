@@ -133,7 +133,10 @@ def base_config() -> ml_collections.ConfigDict:
       max_batch=64,
       unroll=1,  # Iterations per lax.scan step; rolled is fastest on XLA:CPU (bench_nam.py).
       schedule='constant',  # Learning rate over the steps: 'constant' or 'cosine'.
-      start_pool=1,  # Cheap start: the closest of this many random latents per candidate.
+      # Where candidates start (nam_jax/nam/invert.initial_latents): 'pool' (the closest of
+      # start_pool random latents per candidate), 'random', or 'encoder' (the closest of
+      # start_pool draws around the prior's LR-face encoder, start_spread x its measured spread).
+      start='pool', start_pool=1, start_spread=1.0,
       # Early stopping (0 = off): a candidate stops after stop_patience steps without a
       # stop_tol relative gain, or (stop_behind > 0) when that far behind its input's best.
       stop_patience=0, stop_tol=0.01, stop_behind=0.0,
@@ -168,7 +171,9 @@ def base_config() -> ml_collections.ConfigDict:
                         solver=dict(learning_rate=0.03, sphere=True, start_pool=16),
                         # w_plus: search W+ (one style per modulation) instead of W; spread
                         # (W+ only): loss weight on the spread of the per-layer styles.
-                        own=dict(w_plus=False, spread=0.0),
+                        # encoder: the LR-face encoder --start=encoder starts from.
+                        own=dict(w_plus=False, spread=0.0,
+                                 encoder='checkpoints/stylegan_encoder_cpu'),
                         by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
       # What made the LR input: a block of nam.degradations below (docs/results.md, "Choosing
       # the degradation").

@@ -44,6 +44,10 @@ class FacePrior(Protocol):
   # Optional: penalty(params, latent) -> a scalar added to one candidate's loss, or None for
   # no term (decided at trace time, e.g. from the prior's own options).
 
+  # Optional, for a prior with an LR-face encoder (`encodes` True): encode(params, target) ->
+  # (centre, raw camera) of one LR face [16, 16, 3], and draw_near(params, centre, key, scale)
+  # -> a starting latent drawn around the centre (nam_jax/nam/invert.initial_latents).
+
   # Optional: render(params, latents, size) -> faces [B, size, size, 3] for a prior that can
   # render its final candidates larger than the 64 px it is searched at (nam/render.py).
 

@@ -141,6 +141,7 @@ class CameraDegradation:
 
   size: int = 16
   noise_dim: int = NUM_PARAMS
+  noise_is_camera: bool = True  # An encoder's predicted camera can start the noise.
   noise_init_scale: float = 0.1
   noise_lr_scale: float = 5.0
 

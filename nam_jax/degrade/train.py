@@ -63,6 +63,61 @@ def pixel_target(hr: jax.Array) -> jax.Array:
   return layers.avg_pool(hr, 4)
 
 
+def _critic_step(cfg, g, d, g_params, g_stats, critic, hr: jax.Array, real: jax.Array,
+                 key: jax.Array) -> tuple[tuple, dict]:
+  """One critic step on a batch of real LR faces against degradations of the HR batch `hr`:
+  the critic's (params, batch statistics, optimiser state) after it, and its metrics."""
+  d_params, d_stats, d_opt = critic
+  b = hr.shape[0]
+  k_noise, k_gp = jax.random.split(key)
+  noise = jax.random.normal(k_noise, (b, cfg.noise_dim))
+  fake = jax.lax.stop_gradient(model.degrade_training(g, g_params, g_stats, hr, noise)[0])
+
+  def critic_loss(params, stats):
+    both, new_stats = _apply_critic(d, params, stats, jnp.concatenate([real, fake]), True)
+    d_real, d_fake = both[:b], both[b:]
+    gp = gan.gradient_penalty(lambda x: _apply_critic(d, params, new_stats, x, False)[0],
+                              real, fake, k_gp)
+    loss = gan.hinge_critic_loss(d_real, d_fake) + cfg.gp_weight * gp
+    return loss, (new_stats, {'d_loss': loss, 'd_gp': gp, 'd_real': jnp.mean(d_real),
+                              'd_fake': jnp.mean(d_fake)})
+
+  (_, (d_stats, metrics)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
+      d_params, d_stats)
+  metrics['d_grad_norm'] = optax.global_norm(grads)
+  updates, d_opt = optimizer(cfg).update(grads, d_opt, d_params)
+  return (optax.apply_updates(d_params, updates), d_stats, d_opt), metrics
+
+
+def _generator_loss(params, cfg, g, d, g_stats, d_params, d_stats, hr_g: jax.Array,
+                    key: jax.Array, vgg_params):
+  """(total, (batch statistics, metrics)) of the generator on the HR batch hr_g: L1 (and
+  VGG16) to the pooled HR face, the critic's adversarial term and the diversity term."""
+  b = hr_g.shape[0]
+  noise = jax.random.normal(jax.random.fold_in(key, cfg.n_critic), (b, cfg.noise_dim))
+  target = pixel_target(hr_g)
+  if cfg.diversity_weight:  # The same faces twice, with two noise vectors.
+    noise2 = jax.random.normal(jax.random.fold_in(key, cfg.n_critic + 1), noise.shape)
+    both, new_stats = model.degrade_training(g, params, g_stats, jnp.concatenate([hr_g, hr_g]),
+                                             jnp.concatenate([noise, noise2]))
+    fake, fake2 = both[:b], both[b:]
+    spread = jnp.mean(jnp.abs(statistics.image_statistics(fake) -
+                              statistics.image_statistics(fake2)))
+  else:
+    fake, new_stats = model.degrade_training(g, params, g_stats, hr_g, noise)
+    spread = jnp.zeros(())
+  adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
+  l1 = jnp.mean(jnp.abs(fake - target))
+  perc = (losses.perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps,
+                                 cfg.perceptual_size)
+          if cfg.delta else jnp.zeros(()))
+  total = cfg.alpha * (cfg.gamma * l1 + cfg.delta * perc) + cfg.beta * adv
+  if cfg.diversity_weight:
+    total = total + cfg.diversity_weight * jax.nn.relu(cfg.diversity_target - spread)
+  return total, (new_stats, {'g_loss': total, 'g_adv': adv, 'g_l1': l1, 'g_perceptual': perc,
+                             'g_spread': spread})
+
+
 def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array, vgg_params,
                *, cfg) -> tuple[State, dict]:
   """One generator step preceded by cfg.n_critic critic steps.
@@ -75,70 +130,24 @@ def train_step(state: State, hr: jax.Array, lr_images: jax.Array, key: jax.Array
     vgg_params: VGG16 weights (unused when cfg.delta == 0).
   """
   g, d = model.from_config(cfg)
-  tx = optimizer(cfg)
-  b = hr.shape[1]
-  d_params, d_stats, d_opt = state.d_params, state.d_stats, state.d_opt
-  metrics = {}
+  critic, metrics = (state.d_params, state.d_stats, state.d_opt), {}
   # A Python loop: unrolled in the compiled program (rolled loops are slow on XLA:CPU).
   for i in range(cfg.n_critic):
-    k_noise, k_gp = jax.random.split(jax.random.fold_in(key, i))
-    noise = jax.random.normal(k_noise, (b, cfg.noise_dim))
-    fake, _ = model.degrade_training(g, state.g_params, state.g_stats, hr[i], noise)
-    fake = jax.lax.stop_gradient(fake)
-
-    def critic_loss(params, stats, real=lr_images[i], fake=fake, k_gp=k_gp):
-      both, new_stats = _apply_critic(d, params, stats, jnp.concatenate([real, fake]), True)
-      d_real, d_fake = both[:b], both[b:]
-      gp = gan.gradient_penalty(lambda x: _apply_critic(d, params, new_stats, x, False)[0],
-                                real, fake, k_gp)
-      loss = gan.hinge_critic_loss(d_real, d_fake) + cfg.gp_weight * gp
-      return loss, (new_stats, {'d_loss': loss, 'd_gp': gp, 'd_real': jnp.mean(d_real),
-                                'd_fake': jnp.mean(d_fake)})
-
-    (_, (d_stats, metrics)), grads = jax.value_and_grad(critic_loss, has_aux=True)(
-        d_params, d_stats)
-    metrics['d_grad_norm'] = optax.global_norm(grads)
-    updates, d_opt = tx.update(grads, d_opt, d_params)
-    d_params = optax.apply_updates(d_params, updates)
-
-  noise = jax.random.normal(jax.random.fold_in(key, cfg.n_critic), (b, cfg.noise_dim))
-  hr_g = hr[cfg.n_critic]
-  target = pixel_target(hr_g)
-
-  def generator_loss(params):
-    if cfg.diversity_weight:  # The same faces twice, with two noise vectors.
-      noise2 = jax.random.normal(jax.random.fold_in(key, cfg.n_critic + 1), noise.shape)
-      both, new_stats = model.degrade_training(g, params, state.g_stats,
-                                               jnp.concatenate([hr_g, hr_g]),
-                                               jnp.concatenate([noise, noise2]))
-      fake, fake2 = both[:b], both[b:]
-      spread = jnp.mean(jnp.abs(statistics.image_statistics(fake) -
-                                statistics.image_statistics(fake2)))
-    else:
-      fake, new_stats = model.degrade_training(g, params, state.g_stats, hr_g, noise)
-      spread = jnp.zeros(())
-    adv = gan.generator_loss(_apply_critic(d, d_params, d_stats, fake, False)[0])
-    l1 = jnp.mean(jnp.abs(fake - target))
-    perc = (losses.perceptual_loss(vgg_params, fake, target, cfg.perceptual_taps,
-                                   cfg.perceptual_size)
-            if cfg.delta else jnp.zeros(()))
-    total = cfg.alpha * (cfg.gamma * l1 + cfg.delta * perc) + cfg.beta * adv
-    if cfg.diversity_weight:
-      total = total + cfg.diversity_weight * jax.nn.relu(cfg.diversity_target - spread)
-    return total, (new_stats, {'g_loss': total, 'g_adv': adv, 'g_l1': l1, 'g_perceptual': perc,
-                               'g_spread': spread})
-
-  (_, (g_stats, g_metrics)), grads = jax.value_and_grad(generator_loss, has_aux=True)(
-      state.g_params)
+    critic, metrics = _critic_step(cfg, g, d, state.g_params, state.g_stats, critic, hr[i],
+                                   lr_images[i], jax.random.fold_in(key, i))
+  d_params, d_stats, d_opt = critic
+  (_, (g_stats, g_metrics)), grads = jax.value_and_grad(_generator_loss, has_aux=True)(
+      state.g_params, cfg, g, d, state.g_stats, d_params, d_stats, hr[cfg.n_critic], key,
+      vgg_params)
   g_metrics['g_grad_norm'] = optax.global_norm(grads)
-  updates, g_opt = tx.update(grads, state.g_opt, state.g_params)
+  updates, g_opt = optimizer(cfg).update(grads, state.g_opt, state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
-  new_state = State(g_params, g_stats, g_opt, d_params, d_stats, d_opt)
   # Norms of the updated weights: the non-finite guard sees a blown-up update before it is
   # checkpointed.
   health = {'g_param_norm': optax.global_norm(g_params),
             'd_param_norm': optax.global_norm(d_params)}
-  return new_state, {**metrics, **g_metrics, **health}
+  return (State(g_params, g_stats, g_opt, d_params, d_stats, d_opt),
+          {**metrics, **g_metrics, **health})
 
 
 def make_step(cfg, mesh=None):

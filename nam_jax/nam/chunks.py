@@ -46,16 +46,34 @@ def super_resolve(model, lr_images: np.ndarray, settings: Settings,
     free inputs); with settings.size > 64 and a prior that renders larger, also hr_large,
     render_psnr and render_lr_l1 (nam/render.py); plus seconds (wall time).
   """
-  opts, seeds = settings.options, settings.seeds
+  lr_images = checked_inputs(lr_images)
+  t0 = time.perf_counter()
+  merged = _search_chunks(model, lr_images, settings, list(devices or jax.devices()))
+  out = {k: v.reshape((len(lr_images), settings.seeds) + v.shape[1:]) for k, v in merged.items()}
+  if settings.size != 64 and render.can_render(model.nets.prior):
+    out.update(render.render_large(model, out, lr_images, settings.size,
+                                   progress=settings.options.progress))
+  out['seconds'] = time.perf_counter() - t0
+  return out
+
+
+def checked_inputs(lr_images: np.ndarray) -> np.ndarray:
+  """LR inputs as float [N, 16, 16, 3] in [-1, 1]; ValueError on another shape or NaN."""
   lr_images = images.as_float(lr_images)
   if lr_images.ndim != 4 or lr_images.shape[1:] != (16, 16, 3):
     raise ValueError(f'LR inputs must be [N, 16, 16, 3], got {lr_images.shape}')
   if not np.all(np.isfinite(lr_images)):
     raise ValueError('LR inputs contain NaN or infinite values')
-  n_img = lr_images.shape[0]
-  devices = list(devices or jax.devices())
-  image_index = np.repeat(np.arange(n_img), seeds)
-  seed_index = np.tile(np.arange(seeds), n_img)
+  return lr_images
+
+
+def _search_chunks(model, lr_images: np.ndarray, settings: Settings, devices: list
+                   ) -> dict[str, np.ndarray]:
+  """Every candidate (image-major, [I * S, ...]) searched chunk by chunk, each chunk sharded
+  over `devices`, with one progress bar over all of them."""
+  opts, seeds = settings.options, settings.seeds
+  image_index = np.repeat(np.arange(lr_images.shape[0]), seeds)
+  seed_index = np.tile(np.arange(seeds), lr_images.shape[0])
   total = len(image_index)
   size = chunk_size(total, settings.max_batch, len(devices))
   mesh = xla_devices.batch_mesh(size, devices)  # All of them: size divides over them.
@@ -65,7 +83,6 @@ def super_resolve(model, lr_images: np.ndarray, settings: Settings,
   degradation_vars = jax.device_put(model.degradation_vars, replicated)
   keys_all = jax.vmap(lambda s: invert.candidate_key(settings.rng_seed, s))(np.arange(seeds))
   results = []
-  t0 = time.perf_counter()
   starts = range(0, total, size)
   bar = tqdm(total=len(starts) * opts.steps, unit='it', desc='compile', disable=not opts.progress)
   lock = threading.Lock()
@@ -87,10 +104,4 @@ def super_resolve(model, lr_images: np.ndarray, settings: Settings,
     n_real = min(size, total - start)
     results.append({k: np.asarray(v)[:n_real] for k, v in out.items()})
   bar.close()
-  merged = {k: np.concatenate([r[k] for r in results]) for k in results[0]}
-  out = {k: v.reshape((n_img, seeds) + v.shape[1:]) for k, v in merged.items()}
-  if settings.size != 64 and render.can_render(model.nets.prior):
-    out.update(render.render_large(model, out, lr_images, settings.size,
-                                   progress=opts.progress))
-  out['seconds'] = time.perf_counter() - t0
-  return out
+  return {k: np.concatenate([r[k] for r in results]) for k in results[0]}

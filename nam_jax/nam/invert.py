@@ -6,8 +6,10 @@ steps on  L(z) = || D(G(z), n) - I_lr ||_1  with the face prior G and the degrad
 (any pair implementing nam_jax/priors.py). This module holds one candidate's start, step and
 finish (its options: nam_jax/nam/options.py); nam_jax/nam/search.py runs them for all candidates at once.
 
-A cheap start (`start_pool`): each candidate starts from the closest of several random
-latents of its own seed, rendered forward only (docs/benchmarks.md, "Speed against quality").
+Where a candidate starts (`start`): the closest of `start_pool` random latents of its own seed,
+rendered forward only (docs/benchmarks.md, "Speed against quality"), its seed's first latent,
+or the closest of `start_pool` draws around the prior's LR-face encoder's prediction
+(nam_jax/stylegan/encoder.py), with the camera the encoder predicts as the degradation's start.
 """
 
 from __future__ import annotations
@@ -40,18 +42,30 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   and the one whose re-degraded image is closest to `target` (LR L1, at the candidate's
   starting noise) is the start: every candidate keeps its own independent draw, so the
   candidates of one input stay as varied as their seeds, each starting from the best of K.
+  With opts.start 'encoder' the K draws are around the encoder's prediction for `target`
+  (FacePrior.encode / draw_near) and a camera degradation starts from the predicted camera;
+  'random' takes the first draw (no pool).
   """
   kz, kn = jax.random.split(key)
   noise_dim = nets.degradation.noise_dim
   scale = getattr(nets.degradation, 'noise_init_scale', 1.0)
   n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
        else scale * jax.random.normal(kn, (noise_dim,)))
+  centre = None
+  if opts.start == 'encoder':
+    if target is None or not getattr(nets.prior, 'encodes', False):
+      raise ValueError('start=encoder needs the LR target and a face prior loaded with its '
+                       'encoder (the StyleGAN prior with an encoder checkpoint)')
+    centre, camera = nets.prior.encode(prior_params, target)
+    if opts.noise != 'zero' and getattr(nets.degradation, 'noise_is_camera', False):
+      n = camera
 
   def draw(k):
-    z = nets.prior.initial_latent(prior_params, k)
+    z = (nets.prior.initial_latent(prior_params, k) if centre is None
+         else nets.prior.draw_near(prior_params, centre, k, opts.start_spread))
     return nets.prior.project(prior_params, z) if opts.sphere else z
 
-  if opts.start_pool <= 1:
+  if opts.start_pool <= 1 or opts.start == 'random':
     return draw(kz), n
   if target is None:
     raise ValueError('start_pool > 1 needs the LR target')

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nam_jax import images, priors
+from nam_jax import priors
 from nam_jax.nam import chunks, invert
 from nam_jax.nam import settings as settings_lib
 from nam_jax.nam.settings import Settings
@@ -97,11 +97,7 @@ def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Setti
   """Choose each input's degradation (the chooser), then search each group of inputs with its
   choice. Adds `degradation` [I] and `camera_probability` [I]."""
   t0 = time.perf_counter()
-  targets = images.as_float(lr_images)
-  if targets.ndim != 4 or targets.shape[1:] != (16, 16, 3):
-    raise ValueError(f'LR inputs must be [N, 16, 16, 3], got {targets.shape}')
-  if not np.all(np.isfinite(targets)):
-    raise ValueError('LR inputs contain NaN or infinite values')
+  targets = chunks.checked_inputs(lr_images)
   probability = model.chooser.probability(model.chooser_weights, targets)
   chosen = np.array(model.chooser.choose(model.chooser_weights, targets, model.choices))
   merged: dict = {}

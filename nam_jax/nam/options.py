@@ -12,6 +12,7 @@ import math
 RENDER_SIZES = (64, 128, 256, 512, 1024)
 NOISE_MODES = ('zero', 'sample', 'optimise')
 SCHEDULES = ('constant', 'cosine')
+STARTS = ('pool', 'random', 'encoder')
 
 
 def option(help_text: str = '', choices: tuple = (), default=dataclasses.MISSING):
@@ -51,8 +52,15 @@ class Options:
   unroll: int = option()     # Iterations unrolled per lax.scan step.
   schedule: str = option('Learning rate over the steps: constant, or cosine decay to a tenth.',
                          SCHEDULES)
+  start: str = option('Where candidates start: pool (the closest of start_pool random '
+                      'latents of the seed), random (the seed\'s first latent), encoder (the '
+                      'closest of start_pool draws around the LR-face encoder\'s prediction, '
+                      'with its predicted camera; StyleGAN prior).', STARTS)
   start_pool: int = option('Cheap start: each candidate starts from the closest (re-degraded '
                            'LR L1) of this many random latents of its seed; 1 = the first.')
+  start_spread: float = option('With --start=encoder: the draws\' spread about the prediction, '
+                               'in units of the spread measured on held-out faces (0: every '
+                               'candidate starts at the prediction).')
   stop_patience: int = option('Stop a candidate whose best LR L1 has not improved by '
                               'stop_tol for this many steps (0 = run every step).')
   stop_tol: float = option('Relative improvement that counts for stop_patience.')
@@ -77,7 +85,7 @@ class Options:
       raise ValueError(f'start_pool must be >= 1, got {self.start_pool}')
     if self.stop_patience < 0:
       raise ValueError(f'stop_patience must be >= 0, got {self.stop_patience}')
-    for name in ('stop_tol', 'stop_behind', 'noise_prior', 'colour_anchor'):
+    for name in ('stop_tol', 'stop_behind', 'noise_prior', 'colour_anchor', 'start_spread'):
       value = getattr(self, name)
       if not (math.isfinite(value) and value >= 0):
         raise ValueError(f'{name} must be finite and >= 0, got {value}')

@@ -191,6 +191,19 @@ def _pairs(given) -> dict[str, Any]:
   return dict(given or {})
 
 
+def _encoder_for_start(own: dict[str, Any], start: str, prior: str, base) -> None:
+  """A prior's own `encoder` checkpoint is loaded only for start=encoder (found from `base`
+  like the shipped checkpoints); any other start clears it."""
+  if start != 'encoder':
+    if 'encoder' in own:
+      own['encoder'] = ''
+    return
+  if not own.get('encoder'):
+    raise ValueError(f'start=encoder: face prior {prior!r} has no LR-face encoder'
+                     + (' (pass --prior_options=encoder=PATH)' if 'encoder' in own else ''))
+  own['encoder'] = resolve_path(own['encoder'], base)
+
+
 def own_options(block: dict[str, Any], name: str, given, what: str = 'face prior'
                 ) -> dict[str, Any]:
   """A face prior's (or degradation's) own options, typed as their defaults, over its
@@ -247,6 +260,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   if not block['ckpt'] and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
+  _encoder_for_start(own, solver_options.start, prior, base)
   choices = []
   for name in deg_block['choices']:
     sub = degradation_block(nam_cfg, name)

@@ -265,6 +265,82 @@ def _images_shown(schedule: Schedule, global_step: int) -> list[int]:
           for s, n in enumerate(schedule.steps)]
 
 
+@dataclasses.dataclass
+class _Run:
+  """What every phase of one ProGAN run shares."""
+  config: Any
+  schedule: Schedule
+  hr_train: Any
+  hr_test: Any
+  mngr: Any
+  writer: loop.Writer
+  fvd: dict             # Frechet VGG16 distance per finished stage (checkpointed).
+  spent: float          # Seconds spent in the last stage by earlier sessions (cfg.minutes).
+  z_show: jax.Array
+  train_key: jax.Array
+
+
+def _train_stage(r: _Run, stage: int, state: State, start: int) -> State:
+  """Runs stage `stage`'s remaining steps from global step `start`: its data, devices and
+  step, the hooks that draw, score and checkpoint it, and (last stage) its wall-time budget."""
+  cfg, schedule = r.config.progan, r.schedule
+  first, last = schedule.start(stage), schedule.start(stage) + schedule.steps[stage]
+  budget = 60.0 * cfg.minutes
+  timed = stage == len(schedule.steps) - 1 and bool(budget)
+  resumed_at = time.monotonic()
+  ds = pipeline.training_batches(r.hr_train, schedule.batch_sizes[stage],
+                                 r.config.seed + 10 * stage, r.config.data.flip,
+                                 parallel.shard_of_process(schedule.batch_sizes[stage]))
+  mesh = stage_mesh(stage, schedule.batch_sizes[stage])
+  state = parallel.replicate(state, mesh)
+  if mesh.size > 1:
+    loop.say(f'{model.resolution(stage)} px: data parallel over {mesh.size} devices')
+  step = make_step(cfg, stage, mesh)
+
+  def step_fn(state, k):
+    local = k - first
+    real = parallel.global_batch(
+        np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)]), mesh, 1)
+    alpha = np.float32(schedule.alpha(stage, local))
+    decay = np.float32(ema_decay(cfg, k, schedule.batch_sizes[stage]))
+    return step(state, real, alpha, decay, jax.random.fold_in(r.train_key, k))
+
+  def finish(k, state):  # Figure row and quality go into k's checkpoint.
+    _finish_stage(r.config, state, stage, r.z_show, r.hr_test, r.fvd, r.writer, k)
+
+  def save(k, state):
+    seconds = r.spent + (time.monotonic() - resumed_at if timed else 0.0)
+    checkpoints.save(r.mngr, k, state, {'global_step': k, 'stage': schedule.locate(k)[0],
+                                        'fvd': r.fvd, 'schedule': list(schedule.steps),
+                                        'last_stage_seconds': seconds})
+
+  def grid(state, k):
+    # What the network makes at step k: mid fade-in, the blend with the previous stage.
+    alpha = schedule.alpha(stage, k - first)
+    return images.grid([np.asarray(sample(cfg, state.g_ema, r.z_show[:8], stage, alpha)),
+                        np.asarray(sample(cfg, state.g_ema, r.z_show[8:], stage, alpha))])
+
+  plan = loop.Plan(max(start, first), last, cfg.log_every, cfg.ckpt_every, cfg.image_every,
+                   total=schedule.total, desc=f'progan {model.resolution(stage)}px',
+                   show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'),
+                   deadline=resumed_at + budget - r.spent if timed else None,
+                   earliest_stop=first + schedule.fade_steps[stage])
+  hooks = loop.Hooks(save, grid, f'progan_stage{stage}', {'stage': stage}, finish)
+  return loop.train_loop(state, step_fn, plan, hooks, r.writer)
+
+
+def _export(r: _Run, state: State, workdir: pathlib.Path) -> None:
+  """The EMA generator in workdir/export, the stages' figure and the Frechet distances."""
+  step = r.mngr.latest_step()
+  prior.export(r.config.progan, parallel.host_copy(state.g_ema), workdir / 'export',
+               {'config': r.config.name, 'global_steps': step,
+                'images_shown': _images_shown(r.schedule, step), 'fvd_per_stage': r.fvd})
+  rows = [np.load(p) for p in sorted((workdir / 'images').glob('stage*_final.npy'))]
+  if rows:
+    images.save_png(workdir / 'images' / 'stages.png', images.grid(rows))
+  files.write_json(workdir / 'eval.json', {'fvd_per_stage': r.fvd})
+
+
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the Progressive GAN of `config` in `workdir`; returns the state."""
@@ -279,77 +355,25 @@ def train(config, workdir: str | pathlib.Path) -> State:
            f'{schedule.fade_steps}; total {schedule.total}), images per stage '
            f'{[schedule.images(s) for s in range(len(schedule.steps))]}'
            + (f', last stage capped at {cfg.minutes:g} min' if cfg.minutes else ''))
-
   base_key = jax.random.key(config.seed)
   workdir, mngr, start, state, meta = checkpoints.open_workdir(
       config, workdir, parallel.initial(init_state(cfg, jax.random.fold_in(base_key, 0)),
                                         cfg.batch_sizes[0]), cfg.keep_ckpts, loop.say)
   if start:
     loop.say(f'resumed from global step {start} (stage {schedule.locate(start)[0]})')
-  fvd = dict(meta.get('fvd', {}))
-  # Wall time spent in the last stage, summed over resumed sessions (for cfg.minutes).
-  spent = float(meta.get('last_stage_seconds', 0.0))
-  budget = 60.0 * cfg.minutes
-  final_stage = len(schedule.steps) - 1
-  z_show = fixed_latents(cfg)
-  train_key = jax.random.fold_in(base_key, 1)
   writer = loop.Writer(workdir)
+  r = _Run(config, schedule, hr_train, hr_test, mngr, writer, dict(meta.get('fvd', {})),
+           float(meta.get('last_stage_seconds', 0.0)), fixed_latents(cfg),
+           jax.random.fold_in(base_key, 1))
+  final_stage = len(schedule.steps) - 1
   try:
     for stage in range(len(schedule.steps)):
-      first, last = schedule.start(stage), schedule.start(stage) + schedule.steps[stage]
-      if start >= last or (stage == final_stage and budget and spent >= budget):
+      if start >= schedule.start(stage) + schedule.steps[stage] or (
+          stage == final_stage and cfg.minutes and r.spent >= 60.0 * cfg.minutes):
         continue
-      timed = stage == final_stage and bool(budget)
-      resumed_at = time.monotonic()
-      ds = pipeline.training_batches(hr_train, schedule.batch_sizes[stage],
-                                     config.seed + 10 * stage, config.data.flip,
-                                     parallel.shard_of_process(schedule.batch_sizes[stage]))
-      mesh = stage_mesh(stage, schedule.batch_sizes[stage])
-      state = parallel.replicate(state, mesh)
-      if mesh.size > 1:
-        loop.say(f'{model.resolution(stage)} px: data parallel over {mesh.size} devices')
-      step = make_step(cfg, stage, mesh)
-
-      def step_fn(state, k, stage=stage, first=first, ds=ds, step=step):
-        local = k - first
-        real = parallel.global_batch(
-            np.stack([ds[local * cfg.n_critic + i] for i in range(cfg.n_critic)]), mesh, 1)
-        alpha = np.float32(schedule.alpha(stage, local))
-        decay = np.float32(ema_decay(cfg, k, schedule.batch_sizes[stage]))
-        return step(state, real, alpha, decay, jax.random.fold_in(train_key, k))
-
-      def finish(k, state, stage=stage):  # Figure row and quality go into k's checkpoint.
-        _finish_stage(config, state, stage, z_show, hr_test, fvd, writer, k)
-
-      def save(k, state, timed=timed, resumed_at=resumed_at):
-        seconds = spent + (time.monotonic() - resumed_at if timed else 0.0)
-        checkpoints.save(mngr, k, state, {'global_step': k, 'stage': schedule.locate(k)[0],
-                                          'fvd': fvd, 'schedule': list(schedule.steps),
-                                          'last_stage_seconds': seconds})
-
-      def grid(state, k, stage=stage, first=first):
-        # What the network makes at step k: mid fade-in, the blend with the previous stage.
-        alpha = schedule.alpha(stage, k - first)
-        return images.grid([np.asarray(sample(cfg, state.g_ema, z_show[:8], stage, alpha)),
-                            np.asarray(sample(cfg, state.g_ema, z_show[8:], stage, alpha))])
-
-      plan = loop.Plan(max(start, first), last, cfg.log_every, cfg.ckpt_every, cfg.image_every,
-                       total=schedule.total, desc=f'progan {model.resolution(stage)}px',
-                       show=('wasserstein', 'd_loss', 'g_loss', 'd_gp'),
-                       deadline=resumed_at + budget - spent if timed else None,
-                       earliest_stop=first + schedule.fade_steps[stage])
-      hooks = loop.Hooks(save, grid, f'progan_stage{stage}', {'stage': stage}, finish)
-      state = loop.train_loop(state, step_fn, plan, hooks, writer)
+      state = _train_stage(r, stage, state, start)
   finally:
     writer.close()
-  if not multihost.is_primary():
-    return state
-  prior.export(cfg, parallel.host_copy(state.g_ema), workdir / 'export',
-               {'config': config.name, 'global_steps': mngr.latest_step(),
-                'images_shown': _images_shown(schedule, mngr.latest_step()),
-                'fvd_per_stage': fvd})
-  rows = [np.load(p) for p in sorted((workdir / 'images').glob('stage*_final.npy'))]
-  if rows:
-    images.save_png(workdir / 'images' / 'stages.png', images.grid(rows))
-  files.write_json(workdir / 'eval.json', {'fvd_per_stage': fvd})
+  if multihost.is_primary():
+    _export(r, state, workdir)
   return state

@@ -10,7 +10,10 @@ style (Cheikh Sidiya et al.'s pull target).
 
 Its own options (config nam.priors.stylegan.own, passed to `load`): `w_plus` searches one
 style per modulation; `spread` (W+ only) weighs a loss term on the spread of the per-layer
-styles, the mean squared distance of each row to their mean (PULSE's cross loss in spirit).
+styles, the mean squared distance of each row to their mean (PULSE's cross loss in spirit);
+`encoder`, an LR-face encoder checkpoint (nam_jax/stylegan/encoder.py; '' = none), loaded for
+--start=encoder: `encode` predicts a style and a camera from the input, `draw_near` draws
+starts around it with the encoder's measured spread.
 
 Weights: the converted network (python -m nam_jax.stylegan.convert, cached in the data dir,
 never committed; `load` converts it first if need be, convert.ensure_converted) and the head
@@ -27,7 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from nam_jax import layers
-from nam_jax.stylegan import convert, head, model as msg
+from nam_jax.stylegan import convert, encoder as encoder_lib, head, model as msg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +40,11 @@ class StyleGANPrior:
   head_spec: head.HeadSpec
   w_plus: bool = False
   spread: float = 0.0
+  encoder_spec: encoder_lib.EncoderSpec | None = None
+
+  @property
+  def encodes(self) -> bool:
+    return self.encoder_spec is not None
 
   @property
   def latent_shape(self) -> tuple[int, ...]:
@@ -45,6 +53,18 @@ class StyleGANPrior:
   def initial_latent(self, params, key: jax.Array) -> jax.Array:
     z = jax.random.normal(key, (1, msg.STYLE_DIM))
     w = msg.Mapping().apply({'params': params['mapping']}, z)[0]
+    return jnp.broadcast_to(w, self.latent_shape) if self.w_plus else w
+
+  def encode(self, params, target: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(style [512], raw camera) the encoder predicts for one LR face [16, 16, 3]."""
+    style, cam = encoder_lib.predict(self.encoder_spec, params['encoder']['params'],
+                                 params['w_mean'], params['w_radius'], target[None])
+    return style[0], cam[0]
+
+  def draw_near(self, params, centre: jax.Array, key: jax.Array, scale: float) -> jax.Array:
+    """A starting latent around a predicted style: centre + scale x the measured spread x
+    N(0, I), repeated per row in W+."""
+    w = centre + scale * params['encoder']['spread'] * jax.random.normal(key, centre.shape)
     return jnp.broadcast_to(w, self.latent_shape) if self.w_plus else w
 
   def generate(self, params, latents: jax.Array) -> jax.Array:
@@ -89,9 +109,10 @@ def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
   return mean, jnp.mean(jnp.linalg.norm(w - mean, axis=-1))
 
 
-def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0
+def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0, encoder: str = ''
          ) -> tuple[StyleGANPrior, dict, dict]:
-  """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}."""
+  """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}
+  and, with an `encoder` checkpoint, {'encoder': {params, spread}}."""
   if not (math.isfinite(spread) and spread >= 0):
     raise ValueError(f'spread must be finite and >= 0, got {spread}')
   spec, head_params, meta = head.load(pathlib.Path(ckpt_dir))
@@ -99,4 +120,7 @@ def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0
   mean, radius = style_statistics(net['mapping'])
   params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
             'w_mean': mean, 'w_radius': radius}
-  return StyleGANPrior(spec, bool(w_plus), float(spread)), params, meta
+  encoder_spec = None
+  if encoder:
+    encoder_spec, params['encoder'], _ = encoder_lib.load(encoder)
+  return StyleGANPrior(spec, bool(w_plus), float(spread), encoder_spec), params, meta
