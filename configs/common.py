@@ -171,9 +171,9 @@ def base_config() -> ml_collections.ConfigDict:
                         solver=dict(learning_rate=0.03, sphere=True, start_pool=16),
                         # w_plus: search W+ (one style per modulation) instead of W; spread
                         # (W+ only): loss weight on the spread of the per-layer styles.
-                        # encoder: the LR-face encoder --start=encoder starts from.
-                        own=dict(w_plus=False, spread=0.0,
-                                 encoder='checkpoints/stylegan_encoder_cpu'),
+                        own=dict(w_plus=False, spread=0.0),
+                        # The LR-face encoder --start=encoder starts from.
+                        encoder_ckpt='checkpoints/stylegan_encoder_cpu',
                         by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
       # What made the LR input: a block of nam.degradations below (docs/results.md, "Choosing
       # the degradation").

@@ -67,11 +67,15 @@ def _call(target: str, ckpt_dir, **options):
   return getattr(importlib.import_module(module), function or 'load')(ckpt_dir, **options)
 
 
-def load_prior(module: str, ckpt_dir, options: dict | None = None) -> Loaded:
+def load_prior(module: str, ckpt_dir, options: dict | None = None, encoder_ckpt: str = ''
+               ) -> Loaded:
   """The face prior of `module` ('package.module' or 'package.module:function', a config
-  block's `module`) from its exported checkpoint, built with its own `options`."""
+  block's `module`) from its exported checkpoint, built with its own `options`; with
+  `encoder_ckpt`, also its LR-face encoder (the loader's encoder_ckpt argument)."""
   options = dict(options or {})
-  return Loaded(*_call(module, ckpt_dir, **options), options=tuple(sorted(options.items())))
+  extra = {'encoder_ckpt': encoder_ckpt} if encoder_ckpt else {}
+  return Loaded(*_call(module, ckpt_dir, **options, **extra),
+                options=tuple(sorted(options.items())))
 
 
 def load_degradation(module: str, ckpt_dir, options: dict | None = None) -> Loaded:

@@ -65,7 +65,7 @@ def load_model(settings: Settings, prior: priors.Loaded | None = None) -> Model 
 
 def _load_prior(settings: Settings) -> priors.Loaded:
   return priors.load_prior(settings.prior_module, settings.prior_ckpt,
-                           dict(settings.prior_options))
+                           dict(settings.prior_options), settings.encoder_ckpt)
 
 
 def load_degradation(nam_cfg, name: str, base_dir=None) -> priors.Loaded:

@@ -51,6 +51,9 @@ class Settings:
       'The face prior\'s own options, key=value,... (the keys of its block\'s `own`).',
       default=())
   prior_module: str = options.option(default='')  # Its block's module (priors.load_prior).
+  encoder_ckpt: str = options.option(
+      'With --start=encoder: the face prior\'s LR-face encoder (default: its block\'s '
+      'encoder_ckpt).', default='')
   ynnpack: bool = options.option(default=False)  # Its block's XLA preference (nam_jax.devices).
   align: bool = options.option(
       'Inputs are photos: find every face with dlib, align it as the training faces are, and '
@@ -124,6 +127,7 @@ def prior_block(nam_cfg, name: str) -> dict[str, Any]:
   their defaults) and by_degradation (per degradation: solver or own options over those)."""
   block = _block(nam_cfg, 'priors', 'face prior', name, _BLOCK_KEYS)
   out = {'module': block['module'], 'ckpt': block.get('ckpt', ''),
+         'encoder_ckpt': block.get('encoder_ckpt', ''),
          'ynnpack': bool(block.get('ynnpack', False)),
          'solver': dict(block.get('solver', {})), 'own': dict(block.get('own', {})),
          'by_degradation': {k: dict(v) for k, v in dict(block.get('by_degradation', {})).items()}}
@@ -191,17 +195,15 @@ def _pairs(given) -> dict[str, Any]:
   return dict(given or {})
 
 
-def _encoder_for_start(own: dict[str, Any], start: str, prior: str, base) -> None:
-  """A prior's own `encoder` checkpoint is loaded only for start=encoder (found from `base`
-  like the shipped checkpoints); any other start clears it."""
+def _encoder_for_start(path: str, start: str, prior: str, base) -> str:
+  """The LR-face encoder checkpoint a job loads: only for start=encoder ('' otherwise), found
+  from `base` like the shipped checkpoints."""
   if start != 'encoder':
-    if 'encoder' in own:
-      own['encoder'] = ''
-    return
-  if not own.get('encoder'):
-    raise ValueError(f'start=encoder: face prior {prior!r} has no LR-face encoder'
-                     + (' (pass --prior_options=encoder=PATH)' if 'encoder' in own else ''))
-  own['encoder'] = resolve_path(own['encoder'], base)
+    return ''
+  if not path:
+    raise ValueError(f'start=encoder: face prior {prior!r} has no LR-face encoder (its block '
+                     'has no encoder_ckpt; pass --encoder_ckpt)')
+  return resolve_path(path, base)
 
 
 def own_options(block: dict[str, Any], name: str, given, what: str = 'face prior'
@@ -260,7 +262,6 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   if not block['ckpt'] and 'prior_ckpt' not in values:
     raise ValueError(f'no default checkpoint for prior {prior!r}: pass --prior_ckpt')
   base = pathlib.Path(base_dir) if base_dir else None
-  _encoder_for_start(own, solver_options.start, prior, base)
   choices = []
   for name in deg_block['choices']:
     sub = degradation_block(nam_cfg, name)
@@ -269,6 +270,8 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   fixed = {'options': solver_options, 'prior': prior, 'degradation': degradation,
            'prior_ckpt': resolve_path(values.get('prior_ckpt', block['ckpt']), base),
            'prior_module': block['module'], 'ynnpack': block['ynnpack'],
+           'encoder_ckpt': _encoder_for_start(values.get('encoder_ckpt') or block['encoder_ckpt'],
+                                              solver_options.start, prior, base),
            'prior_options': tuple(sorted(own.items())),
            'degradation_ckpt': resolve_path(values.get('degradation_ckpt') or deg_block['ckpt'],
                                         base),
@@ -301,7 +304,8 @@ def _fields():
 _SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(options.Options) if f.name != 'progress')
 _TYPES = {name: kind for name, kind, _ in _fields()}
 _PATHS = ('input',)  # Found from the repository if need be.
-_BLOCK_KEYS = ('module', 'ckpt', 'ynnpack', 'solver', 'own', 'by_degradation')
+_BLOCK_KEYS = ('module', 'ckpt', 'encoder_ckpt', 'ynnpack', 'solver', 'own',
+               'by_degradation')
 _DEGRADATION_KEYS = ('module', 'ckpt', 'own', 'choices')
 
 

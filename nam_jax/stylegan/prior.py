@@ -10,10 +10,10 @@ style (Cheikh Sidiya et al.'s pull target).
 
 Its own options (config nam.priors.stylegan.own, passed to `load`): `w_plus` searches one
 style per modulation; `spread` (W+ only) weighs a loss term on the spread of the per-layer
-styles, the mean squared distance of each row to their mean (PULSE's cross loss in spirit);
-`encoder`, an LR-face encoder checkpoint (nam_jax/stylegan/encoder.py; '' = none), loaded for
---start=encoder: `encode` predicts a style and a camera from the input, `draw_near` draws
-starts around it with the encoder's measured spread.
+styles, the mean squared distance of each row to their mean (PULSE's cross loss in spirit).
+With `encoder_ckpt` (--start=encoder: the block's encoder_ckpt) it also loads its LR-face
+encoder (nam_jax/stylegan/encoder.py): `encode` predicts a style and a camera from the input,
+`draw_near` draws starts around it with the encoder's measured spread.
 
 Weights: the converted network (python -m nam_jax.stylegan.convert, cached in the data dir,
 never committed; `load` converts it first if need be, convert.ensure_converted) and the head
@@ -109,7 +109,7 @@ def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
   return mean, jnp.mean(jnp.linalg.norm(w - mean, axis=-1))
 
 
-def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0, encoder: str = ''
+def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0, encoder_ckpt: str = ''
          ) -> tuple[StyleGANPrior, dict, dict]:
   """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}
   and, with an `encoder` checkpoint, {'encoder': {params, spread}}."""
@@ -121,6 +121,6 @@ def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0, encoder: str = ''
   params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
             'w_mean': mean, 'w_radius': radius}
   encoder_spec = None
-  if encoder:
-    encoder_spec, params['encoder'], _ = encoder_lib.load(encoder)
+  if encoder_ckpt:
+    encoder_spec, params['encoder'], _ = encoder_lib.load(encoder_ckpt)
   return StyleGANPrior(spec, bool(w_plus), float(spread), encoder_spec), params, meta

@@ -7,6 +7,7 @@ import pathlib
 import shutil
 
 import chex
+import jax
 import jax.numpy as jnp
 import pytest
 
@@ -206,7 +207,9 @@ def test_the_shared_run_trains_resumes_and_finishes_once_more_only_what_is_missi
   (as a kill would) after 2, resumes at 2 without building its steps again from scratch, and
   a rerun of the finished run only calls finish with redo=False (no step built)."""
   import ml_collections
-  from nam_jax.training import run
+  from nam_jax.training import run, states
+  assert states.OneNetwork(1, 2).opt_state == 2  # The shared state types are pytrees.
+  assert len(jax.tree.leaves(states.Gan(1, 2, 3, 4, {}, 5))) == 5
   cfg = ml_collections.ConfigDict(dict(steps=4, log_every=1, ckpt_every=2, image_every=0,
                                        keep_ckpts=2))
   config = ml_collections.ConfigDict(dict(name='toy', toy=cfg))

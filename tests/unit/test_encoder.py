@@ -147,3 +147,16 @@ def test_the_vmapped_search_with_the_encoder_start_compiles_once(prior_params):
   assert search._start_program._cache_size() == before + 1
   chex.assert_shape(out['z'], (6, msg.STYLE_DIM))
   chex.assert_tree_all_finite(again['z'])
+
+
+def test_the_encoder_checkpoint_is_loaded_only_for_the_encoder_start():
+  cfg = test_cfg.get_config().nam
+  assert settings.from_config(cfg, dict(prior='stylegan')).encoder_ckpt == ''
+  s = settings.from_config(cfg, dict(prior='stylegan', start='encoder'))
+  assert s.encoder_ckpt.endswith(cfg.priors.stylegan.encoder_ckpt)
+  mine = settings.from_config(cfg, dict(prior='stylegan', start='encoder', encoder_ckpt='x/y'))
+  assert mine.encoder_ckpt == 'x/y'
+  with pytest.raises(ValueError, match="face prior 'progan' has no LR-face encoder"):
+    settings.from_config(cfg, dict(prior='progan', start='encoder'))
+  with pytest.raises(ValueError, match='start must be one of'):
+    settings.from_config(cfg, dict(start='nearby'))
