@@ -36,14 +36,17 @@ _OUT = flags.DEFINE_string('out', 'docs/frontier.json',
                            'JSON output (its plot: figures/NAME.png beside it).')
 _MERGE = flags.DEFINE_bool('merge', False, 'Keep the rows of --out (measured on as many faces) '
                            'that this run does not measure again.')
+_GRID = flags.DEFINE_integer('grid', 0, 'Also draw, per set, the first this many faces: LR '
+                             'input, truth, then each setting\'s top candidate (0: no grid).')
 _DEFAULTS = flags.DEFINE_list('defaults', [], 'Rows to mark in the plot: the default, or '
                               'old,new when a run moves it.')
 
-_COLUMNS = ('lpips', 'identity_kept_oracle', 'nme', 'lr_l1')
+_COLUMNS = ('lpips', 'identity_kept', 'identity_kept_oracle', 'ita_error', 'nme', 'lr_l1')
 
 
-def _row(job, model, test) -> dict:
-  """Compiles (a first run, with --warmup), then times a run and scores it."""
+def _row(job, model, test, tops: dict | None = None) -> dict:
+  """Compiles (a first run, with --warmup), then times a run and scores it (its top
+  candidates into `tops`, when given)."""
   from nam_jax.eval import runs, suite
   method = runs.sr_nam_method('sr_nam', job, model)
   first = None
@@ -51,10 +54,26 @@ def _row(job, model, test) -> dict:
     t0 = time.perf_counter()
     method.run(test.lr_images)
     first = (time.perf_counter() - t0) / len(test.hr)
-  results, _ = suite.evaluate([method], test)
+  results, ranked = suite.evaluate([method], test)
+  if tops is not None:
+    tops[test.name] = ranked['sr_nam'][:, 0]
   r = results['sr_nam']
   return {'s_per_face': r['seconds'], 'first_s_per_face': first,
           'compilation_included': not _WARMUP.value, **{k: r[k] for k in _COLUMNS}}
+
+
+def _grids(tests: dict, tops: dict, path: pathlib.Path) -> None:
+  """Per set, figures/<out>_<set>_tops.png: rows LR input, truth, then each setting's top
+  candidate for the first --grid faces; the first column names the row."""
+  from nam_jax import files, images
+  n = _GRID.value
+  for set_name, t in tests.items():
+    rows = [[images.label('input')] + list(t.lr_images[:n]),
+            [images.label('truth')] + list(t.hr[:n])]
+    rows += [[images.label(name)] + list(tops[name][set_name][:n]) for name in tops]
+    grid_path = files.figure_path(path.parent, f'{path.stem}_{set_name}_tops.png')
+    images.save_png(grid_path, images.grid(rows))
+    print(f'wrote {grid_path}')
 
 
 def _plot(out: dict, path: pathlib.Path) -> None:
@@ -115,9 +134,11 @@ def main(argv):
   out['settings'].update((name, body) for name, _, body in specs)
   if _DEFAULTS.value:
     out['defaults'] = _DEFAULTS.value
+  tops = {}
   for name, job in jobs.items():
     model = models.load_model(job)
-    out['rows'][name] = {s: _row(job, model, t) for s, t in tests.items()}
+    tops[name] = {}
+    out['rows'][name] = {s: _row(job, model, t, tops[name]) for s, t in tests.items()}
     print(name, json.dumps(out['rows'][name]), flush=True)
     if name == specs[0][0] and _REPEATS.value > 1:
       for s, t in tests.items():
@@ -128,14 +149,18 @@ def main(argv):
   from nam_jax import files
   files.write_json(path, out)
   _plot(out, files.figure_path(path.parent, path.with_suffix('.png').name))
-  print('| setting | set | s / face | first run s / face | LPIPS | kept, any | NME | LR L1 |')
-  print('| --- | --- | --- | --- | --- | --- | --- | --- |')
+  if _GRID.value:
+    _grids(tests, tops, path)
+  print('| setting | set | s / face | first run s / face | LPIPS | kept, top / any | ITA error | '
+        'NME | LR L1 |')
+  print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
   for name, row in out['rows'].items():
     for s, r in row.items():
       first = '-' if r['first_s_per_face'] is None else f'{r["first_s_per_face"]:.1f}'
       print(f'| {name} | {s} | {r["s_per_face"]:.1f} | {first} | '
-            f'{r["lpips"]:.3f} | {r["identity_kept_oracle"]:.0%} | {r["nme"]:.3f} | '
-            f'{r["lr_l1"]:.4f} |')
+            f'{r["lpips"]:.3f} | {r.get("identity_kept", float("nan")):.0%} / '
+            f'{r["identity_kept_oracle"]:.0%} | {r.get("ita_error", float("nan")):.1f} | '
+            f'{r["nme"]:.3f} | {r["lr_l1"]:.4f} |')
   print(f'wrote {path} and {path.with_suffix(".png")}')
 
 
