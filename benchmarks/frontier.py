@@ -32,6 +32,9 @@ _SETTINGS = flags.DEFINE_multi_string('settings', ['default:'], 'NAME:key=value,
 _REPEATS = flags.DEFINE_integer('repeats', 1, 'rng seeds of the reference row (its spread).')
 _WARMUP = flags.DEFINE_bool('warmup', True, 'Run each setting once before the timed run (off: '
                             'one run, its time includes compilation; for many faces).')
+_WARMUP_FACES = flags.DEFINE_integer(
+    'warmup_faces', 0, 'Faces of the compiling run (0: all). Enough to fill one chunk '
+    '(max_batch / seeds: 4 at the defaults) compiles the program the timed run uses.')
 _OUT = flags.DEFINE_string('out', 'docs/frontier.json',
                            'JSON output (its plot: figures/NAME.png beside it).')
 _MERGE = flags.DEFINE_bool('merge', False, 'Keep the rows of --out (measured on as many faces) '
@@ -52,8 +55,9 @@ def _row(job, model, test, tops: dict | None = None) -> dict:
   first = None
   if _WARMUP.value:
     t0 = time.perf_counter()
-    method.run(test.lr_images)
-    first = (time.perf_counter() - t0) / len(test.hr)
+    warm = test.lr_images[:_WARMUP_FACES.value or None]
+    method.run(warm)
+    first = (time.perf_counter() - t0) / len(warm)
   results, ranked = suite.evaluate([method], test)
   if tops is not None:
     tops[test.name] = ranked['sr_nam'][:, 0]

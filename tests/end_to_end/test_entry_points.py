@@ -154,3 +154,28 @@ def test_infer_reports_a_bad_flag_before_importing_jax(flag, expected):
                        capture_output=True, text=True, timeout=120)
   assert run.stdout.split() == ['exit', '2', 'False', 'False'], (run.stdout, run.stderr[-2000:])
   assert expected in run.stderr, run.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_encoder_trains_as_a_stage_resumes_and_infer_starts_from_it(tmp_path):
+  """`train.py --stage=encoder` (test config) trains 2 steps, a rerun asked for 3 resumes at 2
+  and exports with its measured spread; infer.py --start=encoder searches from it."""
+  wd = tmp_path / 'encoder'
+  args = ['train.py', '--stage=encoder', '--config=configs/test.py', f'--workdir={wd}']
+  first = subprocess.run([sys.executable, *args, '--config.encoder.steps=2'], cwd=ROOT,
+                         capture_output=True, text=True, timeout=900)
+  assert first.returncode == 0, first.stderr[-3000:]
+  again = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                         timeout=900)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert 'resumed from step 2' in again.stdout + again.stderr
+  assert 'held-out h2l: style error' in again.stdout
+  from nam_jax.stylegan import encoder
+  _, params, meta = encoder.load(wd / 'export')
+  assert meta['source']['steps'] == 3 and float(np.min(params['spread'])) > 0
+  out = tmp_path / 'out'
+  run = subprocess.run([sys.executable, 'infer.py', '--seeds=2', '--steps=2', '--limit=1',
+                        '--start=encoder', f'--encoder_ckpt={wd / "export"}', f'--out={out}'],
+                       cwd=ROOT, capture_output=True, text=True, timeout=900)
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert json.loads((out / 'results.json').read_text())['settings']['start'] == 'encoder'
