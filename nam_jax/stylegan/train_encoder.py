@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import pathlib
-import time
 
 import jax
 import jax.numpy as jnp
@@ -198,7 +197,6 @@ def train(config, workdir: str | pathlib.Path) -> State:
   head_spec, prior_params, h2l = _prior_and_h2l(config)
   pairs = Pairs(prior_params, head_spec, tuple(cfg.kinds), cfg.batch_size, h2l)
   base_key = jax.random.key(config.seed)
-  started = time.monotonic()
 
   def steps():
     vgg_params = vgg.load_params() if cfg.perceptual_weight else {}
@@ -222,8 +220,8 @@ def train(config, workdir: str | pathlib.Path) -> State:
     result = held_out(state, cfg.test_batches)
     images.save_png(workdir / 'images' / 'encoder_heldout.png', result.pop('grid'))
     spread = result.pop('spread')
-    source = {'config': config.name, 'steps': cfg.steps, 'kinds': list(cfg.kinds),
-              'session_seconds': round(time.monotonic() - started), 'heldout': result}
+    source = {'config': config.name, 'steps': cfg.steps, 'batch_size': cfg.batch_size,
+              'kinds': list(cfg.kinds), 'heldout': result}
     encoder.export(spec_of(cfg), state.params, spread, workdir / 'export', source)
     files.write_json(workdir / 'eval.json', result)
     for kind, m in result['per_kind'].items():
