@@ -67,7 +67,8 @@ def main(argv):
       rows[start]['encoder_pass_1_face_ms'] = 1e3 * _encoder_pass(model, lr)
       rows[start]['encoder_pass_16_faces_ms'] = 1e3 * _encoder_pass(
           model, np.repeat(lr, 16, axis=0))
-      rows[start]['training'] = weights.read_meta(job.encoder_ckpt, encoder.KIND)['source']
+      source = weights.read_meta(job.encoder_ckpt, encoder.KIND)['source']
+      rows[start]['training'] = {k: source.get(k) for k in ('steps', 'batch_size', 'config')}
   print(json.dumps({'steps': _STEPS.value, 'seeds': _SEEDS.value, 'rows': rows}, indent=1))
 
 
