@@ -168,6 +168,9 @@ def base_config() -> ml_collections.ConfigDict:
                         # start_pool 16: the cheap start (docs/benchmarks.md, "Speed against
                         # quality"): better LPIPS and identity on all 31 real faces of both sets.
                         ynnpack=True,
+                        # size: its default output size (the full network's render, fitted to
+                        # the input below 32 px: docs/benchmarks.md, "The answer at full size").
+                        size=256,
                         solver=dict(learning_rate=0.03, sphere=True, start_pool=16),
                         # w_plus: search W+ (one style per modulation) instead of W; spread
                         # (W+ only): loss weight on the spread of the per-layer styles.
@@ -198,7 +201,8 @@ def base_config() -> ml_collections.ConfigDict:
       out='out',
       limit=0,
       align=False,  # True: image inputs are photos; every face is found and aligned.
-      size=64,  # Output size of the final candidates (64-1024; StyleGAN prior: nam/render.py).
+      size=64,  # Output size of the final candidates (64-1024), unless the prior sets its own.
+      render_band=32,  # Renders above 64 px: fitted to the input below this size (nam/render.py).
       # Order of an input's candidates (nam/rank.py): 'input' (LR L1 and the tone gap to the
       # input: docs/skin_tone.md), 'fit' or 'blend'.
       rank='input',

@@ -12,7 +12,7 @@ import pathlib
 
 import numpy as np
 
-from nam_jax import files, images, priors
+from nam_jax import files, images, layers, priors
 from nam_jax.data import datasets, other_cameras, real_faces
 from nam_jax import faces
 from nam_jax.eval import lpips, reach, suite
@@ -45,16 +45,34 @@ def sr_nam_method(name: str, job, model):
 
   def run(x):
     r = models.super_resolve(model, x, job)
-    desc = groups.descriptors(r['hr']) if job.rank != 'fit' else None
-    order = rank.order(r['loss'], desc, job.rank, **candidates.rank_inputs(job.rank, r, x))
+    order = ranking(job, r, x)
     ranked_loss = np.take_along_axis(r['loss'], order, axis=1)
     # '_'-keys are kept per candidate for offline studies (evaluate.py writes them), not scored.
     fit = {'lr_l1': ranked_loss[:, 0], '_lr_l1': ranked_loss}
     if 'degradation' in r:  # auto: the share of inputs it gave the general choice (camera).
       general = job.choices[-1][0]
       fit['auto_camera'] = (np.asarray(r['degradation']) == general).astype(np.float32)
-    return np.take_along_axis(r['hr'], order[:, :, None, None, None], axis=1), fit
+    if 'render_lr_l1' in r:  # Rendered larger: what is shown is scored, at 64 px.
+      fit['render_lr_l1'] = np.take_along_axis(r['render_lr_l1'], order, axis=1)[:, 0]
+    return np.take_along_axis(shown(r), order[:, :, None, None, None], axis=1), fit
   return suite.Method(name, run)
+
+
+def ranking(job, result: dict, lr_images: np.ndarray) -> np.ndarray:
+  """[I, S] candidate order of a search's result, as infer.py ranks them (job.rank)."""
+  desc = groups.descriptors(result['hr']) if job.rank != 'fit' else None
+  return rank.order(result['loss'], desc, job.rank,
+                    **candidates.rank_inputs(job.rank, result, lr_images))
+
+
+def shown(result: dict) -> np.ndarray:
+  """The candidates a user sees, at 64 px in [-1, 1] [I, S, 64, 64, 3]: the searched ones,
+  or their renders at the output size reduced to 64 px."""
+  if 'hr_large' not in result:
+    return result['hr']
+  big = result['hr_large']
+  flat = images.as_float(big.reshape((-1,) + big.shape[2:]))
+  return np.asarray(layers.shrink(flat, 64)).reshape(big.shape[:2] + (64, 64, 3))
 
 
 def reach_table(test, job, nam_cfg, base_dir=None) -> dict:

@@ -51,7 +51,7 @@ def super_resolve(model, lr_images: np.ndarray, settings: Settings,
   merged = _search_chunks(model, lr_images, settings, list(devices or jax.devices()))
   out = {k: v.reshape((len(lr_images), settings.seeds) + v.shape[1:]) for k, v in merged.items()}
   if settings.size != 64 and render.can_render(model.nets.prior):
-    out.update(render.render_large(model, out, lr_images, settings.size,
+    out.update(render.render_large(model, out, lr_images, settings.size, settings.render_band,
                                    progress=settings.options.progress))
   out['seconds'] = time.perf_counter() - t0
   return out

@@ -10,6 +10,8 @@ import math
 
 # Output sizes a prior can render its final candidates at (nam_jax/nam/render.py).
 RENDER_SIZES = (64, 128, 256, 512, 1024)
+# Below which size (px) a render's content is fitted to the searched candidate (0: the raw render).
+RENDER_BANDS = (0, 16, 32, 64)
 NOISE_MODES = ('zero', 'sample', 'optimise')
 SCHEDULES = ('constant', 'cosine')
 STARTS = ('pool', 'random', 'encoder')

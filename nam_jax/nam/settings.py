@@ -60,7 +60,13 @@ class Settings:
       'write a contact sheet of what was found.', default=False)
   size: int = options.option(
       'Output size of the final candidates (StyleGAN prior: rendered once through the full '
-      'network; the search runs at 64 px).', default=64, choices=options.RENDER_SIZES)
+      'network and fitted to the input as the searched 64 px candidate is; default: the '
+      'prior\'s own, 256 for StyleGAN, 64 for ProGAN).', default=64,
+      choices=options.RENDER_SIZES)
+  render_band: int = options.option(
+      'With --size > 64: the render\'s content below this many px is the searched '
+      'candidate\'s (its fit to the input), the detail above it the full network\'s; 0 keeps '
+      'the raw render.', default=32, choices=options.RENDER_BANDS)
   rank: str = options.option(
       'Order of the candidates: input (LR L1 and how far each moved the input\'s skin tone), '
       'fit (lowest LR L1) or blend (LR L1 and the identity most candidates agree on).',
@@ -127,7 +133,7 @@ def prior_block(nam_cfg, name: str) -> dict[str, Any]:
   their defaults) and by_degradation (per degradation: solver or own options over those)."""
   block = _block(nam_cfg, 'priors', 'face prior', name, _BLOCK_KEYS)
   out = {'module': block['module'], 'ckpt': block.get('ckpt', ''),
-         'encoder_ckpt': block.get('encoder_ckpt', ''),
+         'encoder_ckpt': block.get('encoder_ckpt', ''), 'size': block.get('size', None),
          'ynnpack': bool(block.get('ynnpack', False)),
          'solver': dict(block.get('solver', {})), 'own': dict(block.get('own', {})),
          'by_degradation': {k: dict(v) for k, v in dict(block.get('by_degradation', {})).items()}}
@@ -270,6 +276,7 @@ def from_config(nam_cfg, overrides: Mapping[str, Any] | None = None,
   fixed = {'options': solver_options, 'prior': prior, 'degradation': degradation,
            'prior_ckpt': resolve_path(values.get('prior_ckpt', block['ckpt']), base),
            'prior_module': block['module'], 'ynnpack': block['ynnpack'],
+           'size': int(values.get('size', block['size'] or nam_cfg.get('size', 64))),
            'encoder_ckpt': _encoder_for_start(values.get('encoder_ckpt') or block['encoder_ckpt'],
                                               solver_options.start, prior, base),
            'prior_options': tuple(sorted(own.items())),
@@ -304,7 +311,7 @@ def _fields():
 _SOLVER_KEYS = tuple(f.name for f in dataclasses.fields(options.Options) if f.name != 'progress')
 _TYPES = {name: kind for name, kind, _ in _fields()}
 _PATHS = ('input',)  # Found from the repository if need be.
-_BLOCK_KEYS = ('module', 'ckpt', 'encoder_ckpt', 'ynnpack', 'solver', 'own',
+_BLOCK_KEYS = ('module', 'ckpt', 'encoder_ckpt', 'ynnpack', 'size', 'solver', 'own',
                'by_degradation')
 _DEGRADATION_KEYS = ('module', 'ckpt', 'own', 'choices')
 
