@@ -168,9 +168,9 @@ def base_config() -> ml_collections.ConfigDict:
                         # start_pool 16: the cheap start (docs/benchmarks.md, "Speed against
                         # quality"): better LPIPS and identity on all 31 real faces of both sets.
                         ynnpack=True,
-                        # size: its default output size (the full network's render, fitted to
-                        # the input below 32 px: docs/benchmarks.md, "The answer at full size").
-                        size=256,
+                        # A block may set its own default output size (`size`); StyleGAN's
+                        # stays 64: its 256 px renders, fitted to the input below 32 px, lost
+                        # identity on real faces (docs/benchmarks.md, "The answer at full size").
                         solver=dict(learning_rate=0.03, sphere=True, start_pool=16),
                         # w_plus: search W+ (one style per modulation) instead of W; spread
                         # (W+ only): loss weight on the spread of the per-layer styles.

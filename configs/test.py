@@ -54,5 +54,4 @@ def get_config():
   # Tests exercise the generic machinery with a tiny ProGAN (tests/unit/test_stylegan.py: the other).
   c.nam.update(seeds=4, steps=6, max_batch=8, unroll=2, prior='progan', degradation='h2l')
   c.nam.priors.stylegan.solver.start_pool = 1  # The cheap start has its own tests.
-  c.nam.priors.stylegan.size = 64  # The full network's render has its own tests.
   return c

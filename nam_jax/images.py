@@ -63,6 +63,14 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> None:
   os.replace(tmp, path)
 
 
+def framed(image: np.ndarray, colour=(220, 30, 30), width: int = 3) -> np.ndarray:
+  """The image (uint8, or float in [-1, 1]) as uint8 with a coloured frame `width` px wide drawn
+  over its border (marks a candidate in a grid)."""
+  out = as_uint8(image).copy()
+  out[:width], out[-width:], out[:, :width], out[:, -width:] = colour, colour, colour, colour
+  return out
+
+
 def label(text: str, size: int = 64) -> np.ndarray:
   """A white size x size tile with `text` (lines split on newlines) in black, for grids."""
   from PIL import ImageDraw

@@ -65,7 +65,8 @@ def _candidate(c: dict) -> str:
   alt = f'candidate rank {c["rank"]}'
   return (f'<figure>{_img(c["hr_path"], alt)}'
           f'#{c["rank"]} &middot; LR L1 {c["lr_l1"]:.3f} &middot; {_flag(c["consistency"])}'
-          '</figure>')
+          + (' &middot; <span class="warn">outlier: fits far worse than the best</span>'
+             if c.get('outlier') else '') + '</figure>')
 
 
 def _input(entry: dict, size: int) -> str:

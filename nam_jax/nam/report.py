@@ -197,7 +197,9 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   re-degraded LR image (as in SR-NAM Fig. 6-7), its third each candidate's LR residual map
   (nam/consistency.py: black = exact, white = off by half the range); a last row shows the
   true HR face when known. Each candidate gets a pass/warn consistency flag, each input the
-  flag of its top candidate.
+  flag of its top candidate. Candidates that fit far worse than their input's best
+  (consistency.outliers) are ranked after the others, framed in red on the grid and marked
+  "outlier" in results.json and on the page.
   Diverged candidates (non-finite) get no image and are listed with "diverged": true.
   """
   out_dir = pathlib.Path(out_dir)
@@ -211,17 +213,18 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
   entries = []
   scores = np.where(bad, np.inf, result.get('rank_score', result['loss']))
+  outlier = consistency.outliers(np.where(bad, np.inf, result['loss']))
   for i, name in enumerate(inputs.names):
-    order = np.argsort(scores[i], kind='stable')
+    order = np.lexsort((scores[i], outlier[i]))  # Outliers after the others, each by score.
     folder = inside(out_dir, name)
     images.save_png(folder / 'input_lr.png', inputs.lr_images[i])
-    cands, shown = _write_candidates(out_dir, folder, result, i, order, flags, bad)
+    cands, shown = _write_candidates(out_dir, folder, result, i, order, flags, bad, outlier)
     found = result.get('groups', [[]] * len(inputs.names))[i]
     spread = (disagreement.spread_map(final[i, shown]) if shown
               else np.zeros(final.shape[2:4]))
     images.save_png(folder / 'disagreement.png', disagreement.heat(spread))
     images.save_png(folder / 'grid.png', images.grid(
-        _grid_rows(inputs, result, residuals, i, shown, found, spread)))
+        _grid_rows(inputs, result, residuals, i, shown, found, spread, outlier[i])))
     rank_of = {int(s): r for r, s in enumerate(order)}
     if inputs.placements and shown:
       rank = min(picks.get(name, 0), len(shown) - 1)
@@ -253,8 +256,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
 
 
 def _write_candidates(out_dir: pathlib.Path, folder: pathlib.Path, result: dict, i: int,
-                      order: np.ndarray, flags: np.ndarray, bad: np.ndarray
-                      ) -> tuple[list[dict], list[int]]:
+                      order: np.ndarray, flags: np.ndarray, bad: np.ndarray,
+                      outlier: np.ndarray) -> tuple[list[dict], list[int]]:
   """Input i's candidates as PNGs in rank order (at the output size) and their results.json
   entries; returns (entries, seeds shown: those that did not diverge, best first)."""
   large = 'hr_large' in result
@@ -263,6 +266,7 @@ def _write_candidates(out_dir: pathlib.Path, folder: pathlib.Path, result: dict,
   for rank, s in enumerate(order):
     entry = {'rank': rank, 'seed': int(s), 'diverged': bool(bad[i, s]), 'hr_path': None,
              'lr_l1': float(result['loss'][i, s]), 'consistency': str(flags[i, s]),
+             'outlier': bool(outlier[i, s]),
              'lr_l1_first_step': float(result['history'][i, s, 0])}
     if 'steps_run' in result:  # Fewer than the steps when stopped early.
       entry['steps_run'] = int(result['steps_run'][i, s])
@@ -279,10 +283,12 @@ def _write_candidates(out_dir: pathlib.Path, folder: pathlib.Path, result: dict,
 
 
 def _grid_rows(inputs: Inputs, result: dict, residuals: np.ndarray, i: int, shown: list,
-               found: list, spread: np.ndarray) -> list[list[np.ndarray]]:
-  """The rows of input i's grid.png: candidates, their LR images, residuals, one row per
-  group, the 64 px disagreement map and the true face when known."""
-  rows = [[inputs.lr_images[i]] + [result['hr'][i, s] for s in shown],
+               found: list, spread: np.ndarray, outlier: np.ndarray
+               ) -> list[list[np.ndarray]]:
+  """The rows of input i's grid.png: candidates (outliers framed in red), their LR images,
+  residuals, one row per group, the 64 px disagreement map and the true face when known."""
+  mark = lambda s, im: images.framed(im) if outlier[s] else im
+  rows = [[inputs.lr_images[i]] + [mark(s, result['hr'][i, s]) for s in shown],
           [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown],
           [images.label('residual')] + [consistency.heat(residuals[i, s]) for s in shown]]
   for g, members in enumerate(found):  # One row per person: label, then its candidates.

@@ -61,7 +61,7 @@ class Settings:
   size: int = options.option(
       'Output size of the final candidates (StyleGAN prior: rendered once through the full '
       'network and fitted to the input as the searched 64 px candidate is; default: the '
-      'prior\'s own, 256 for StyleGAN, 64 for ProGAN).', default=64,
+      'prior block\'s `size`, else the config\'s: 64; ProGAN renders 64 only).', default=64,
       choices=options.RENDER_SIZES)
   render_band: int = options.option(
       'With --size > 64: the render\'s content below this many px is the searched '

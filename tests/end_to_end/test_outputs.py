@@ -318,3 +318,25 @@ def test_an_input_link_that_cannot_be_followed_says_why(tmp_path):
   os.symlink(tmp_path / 'gone.png', dangling)
   with pytest.raises(FileNotFoundError, match='points to a missing file'):
     inputs_lib.resolve(str(dangling), data_cfg=None)
+
+
+def test_candidates_that_fit_far_worse_are_marked_and_ranked_last(tmp_path):
+  from nam_jax.nam import consistency
+  loss = np.array([[0.1, 0.1 * consistency.OUTLIER_RATIO + 1e-3, 0.12, np.inf]])
+  assert consistency.outliers(loss).tolist() == [[False, True, False, False]]
+  Image.fromarray(FACE).save(tmp_path / 'face.png')
+  inp = inputs_lib.resolve(str(tmp_path / 'face.png'), data_cfg=None)
+  result = _fake_result(1, seeds=3)
+  result['loss'][0] = [0.1, 0.5, 0.12]
+  result['rank_score'] = np.array([[0.2, 0.0, 0.3]])  # The ranking alone would put seed 1 first.
+  out = tmp_path / 'out'
+  with report.staged(out) as staging:
+    report.write(staging, inp, result, {})
+    report.commit(staging, out)
+  entry = json.loads((out / 'results.json').read_text())['inputs'][0]
+  assert [(c['seed'], c['outlier']) for c in entry['candidates']] == [
+      (0, False), (2, False), (1, True)]
+  grid = np.asarray(Image.open(out / entry['grid']))
+  frame = lambda col: grid[2:5, 2 + col * 66 + 10:2 + col * 66 + 50].reshape(-1, 3)
+  assert np.all(frame(3) == [220, 30, 30]) and not np.all(frame(1) == [220, 30, 30])
+  assert 'outlier: fits far worse' in (out / 'index.html').read_text()

@@ -49,6 +49,18 @@ def test_each_prior_has_its_own_solver_defaults_under_the_overrides():
   assert (mine.options.learning_rate, mine.options.sphere) == (0.2, True)
 
 
+def test_a_prior_sets_its_own_output_size_under_the_flag():
+  cfg = NAM_CFG.copy_and_resolve_references()
+  assert settings.from_config(cfg, {'prior': 'stylegan'}).size == cfg.size == 64
+  cfg.priors.stylegan.size = 256
+  assert settings.from_config(cfg, {'prior': 'stylegan'}).size == 256
+  assert settings.from_config(cfg, {'prior': 'progan'}).size == 64  # The shared value.
+  assert settings.from_config(cfg, {'prior': 'stylegan', 'size': '128'}).size == 128
+  assert settings.from_config(cfg, {'prior': 'stylegan'}).render_band == 32
+  with pytest.raises(ValueError, match='render_band'):
+    settings.from_config(cfg, {'prior': 'stylegan', 'render_band': 8})
+
+
 def test_every_option_is_declared_once_and_flags_and_config_follow():
   """infer.py's flags come from the declarations (type, choices); every flag is a setting
   from_config takes; every key of the config's nam section is a declared option."""
