@@ -4,8 +4,9 @@ Built from results.json alone (the page shows nothing the JSON does not hold); s
 server, no network: images are the run's own PNGs, linked by their paths inside OUT, so the
 folder moves as a whole. Per input: the LR face, the top candidate, where the candidates
 disagree, the groups of candidates with each one's fit and pass/warn flag, and the grid with
-the LR residual maps; photos with --align first, as composites. A small script counts the
-images that loaded into the body's data-images-loaded attribute (the page test reads it).
+the LR residual maps; photos with --align first, each before (enlarged) and after its faces
+were pasted back. A small script counts the images that loaded into the body's
+data-images-loaded attribute (the page test reads it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ figure img { display: block; border: 1px solid #ccc; }
 .row img { width: 112px; height: 112px; }
 .warn { color: #b54708; font-weight: 600; } .pass { color: #067647; }
 .composite img { max-width: 100%; height: auto; }
+.pair { display: flex; gap: 8px; flex-wrap: wrap; } .pair figure { flex: 1 1 45%; }
 table { border-collapse: collapse; font-size: 13px; }
 td, th { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; }
 details summary { cursor: pointer; color: #345; margin-top: 4px; }
@@ -120,9 +122,12 @@ def render(summary: dict) -> str:
                  'out.</p>')
   for c in summary.get('composites', []):
     faces = ', '.join(f'{_e(f["name"])} (#{f["rank"]})' for f in c['faces'])
+    before = (f'<figure>{_img(c["before"], "before: " + c["photo"])}before: the photo '
+              f'enlarged x{c["scale"]:.2f}</figure>' if c.get('before') else '')
     parts.append(f'<div class="card composite"><h2>{_e(c["photo"])}: faces pasted back '
-                 f'(x{c["scale"]:.2f})</h2>{_img(c["path"], "composite of " + c["photo"])}'
-                 f'<div class="meta">{faces}</div></div>')
+                 f'(x{c["scale"]:.2f})</h2><div class="pair">{before}<figure>'
+                 f'{_img(c["path"], "composite of " + c["photo"])}after: faces pasted back'
+                 f'</figure></div><div class="meta">{faces}</div></div>')
   if summary.get('skipped'):
     items = ''.join(f'<li>{_e(m)}</li>' for m in summary['skipped'])
     parts.append(f'<details class="card"><summary>skipped ({len(summary["skipped"])})'

@@ -312,7 +312,10 @@ def _write_composites(out_dir: pathlib.Path, inputs: Inputs, final: np.ndarray,
     image, scale = paste.composite(inputs.photos[photo], faces, final.shape[2])
     path = inside(out_dir, photo, 'composite.png')
     images.save_png(path, image)
+    before = inside(out_dir, photo, 'before.png')  # The photo enlarged alike, no face pasted.
+    images.save_png(before, paste.upscale_photo(inputs.photos[photo], scale))
     composites.append({'photo': photo, 'path': str(path.relative_to(out_dir)),
+                       'before': str(before.relative_to(out_dir)),
                        'scale': scale, 'faces': [{'name': inputs.names[i], 'rank': r}
                                                  for i, _, r in chosen]})
   return composites

@@ -67,7 +67,8 @@ def test_every_image_of_the_page_is_on_disk_and_names_are_escaped(run, page_name
   summary = json.loads((run / ('first.json' if page_name == 'first.html'
                                else 'results.json')).read_text())
   per_input = 4 + 4  # LR, top, disagreement, grid + 4 candidates in groups.
-  assert len(srcs) == per_input * len(summary['inputs']) + len(summary['composites'])
+  composites = sum(1 + bool(c.get('before')) for c in summary['composites'])  # Before, after.
+  assert len(srcs) == per_input * len(summary['inputs']) + composites
   for src in srcs:
     assert (run / src).is_file(), src
   assert '<b>' not in text.split('<body>')[1].split('<script>')[0]

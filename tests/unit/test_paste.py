@@ -99,6 +99,7 @@ def test_align_writes_one_composite_per_photo_with_the_picked_candidates(tmp_pat
   l, t, r, b = (np.array(skipped.box) * c['scale']).round().astype(int)
   plain = paste.upscale_photo(photo, c['scale'])
   np.testing.assert_array_equal(image[t:b, l:r], plain[t:b, l:r])
+  np.testing.assert_array_equal(np.asarray(Image.open(out / c['before'])), plain)  # Before.
 
 
 def test_a_face_pasted_at_4x_reduces_back_to_the_photo_s_own_face():
