@@ -39,6 +39,9 @@ _FACES = flags.DEFINE_list('faces', [], 'Real sets: only these faces (names of '
 _RAW = flags.DEFINE_bool('raw', True, 'Also keep every candidate and its LR L1 in '
                          'OUT/raw/eval_SET.npz (for re-ranking studies).')
 _SEEDS = flags.DEFINE_integer('seeds', 16, 'SR-NAM candidates per face.')
+_LR_SIZE = flags.DEFINE_integer('lr_size', 16, 'Real sets: make the LR faces at this size '
+                                '(8-64 px; SR-NAM searches them there; files named '
+                                'eval_real_KIND_Spx; Low-to-High and URDGN read 16 px only).')
 _METHODS = flags.DEFINE_list('methods', ['bicubic', 'l2h', 'urdgn', 'sr_nam'],
                              'Methods: bicubic, l2h, urdgn, sr_nam.')
 _L2H = flags.DEFINE_string('l2h_ckpt', 'checkpoints/l2h_cpu', 'Low-to-High checkpoint.')
@@ -96,6 +99,9 @@ def methods(job, model, sr_nam_jobs) -> list:
       out.append(suite.Method('bicubic', lambda x: images.as_float(
           metrics.bicubic_upsample(x))[:, None]))
     elif name in ('l2h', 'urdgn'):
+      if _LR_SIZE.value != 16:
+        print(f'{name}: reads 16 px faces only, skipped at --lr_size={_LR_SIZE.value}')
+        continue
       ckpt = _path(_L2H.value if name == 'l2h' else _URDGN.value)
       if not (ckpt / 'model.json').is_file():
         print(f'{name}: no checkpoint at {ckpt}, skipped')
@@ -202,7 +208,8 @@ def main(argv):
     all_methods += sweep_methods(checked['sweeps'], job, model)
   for set_name in _SETS.value:
     try:
-      test = runs.test_set(set_name, config, _IMAGES.value, tuple(_FACES.value))
+      test = runs.test_set(set_name, config, _IMAGES.value, tuple(_FACES.value),
+                           _LR_SIZE.value)
     except ValueError as e:
       cli.fail(str(e))
     print(f'== {set_name}: {len(test.hr)} faces' +
@@ -220,7 +227,8 @@ def main(argv):
       if degradation_of.get(name) in reaches:
         r['reach'] = reaches[degradation_of[name]]
     results, outputs = runs.merge_with_earlier(out_dir, test, results, outputs)
-    record = {'set': set_name, 'faces': list(test.names), 'settings': job.record(),
+    set_name = test.name
+    record = {'set': set_name, 'lr_size': int(test.lr_images.shape[1]), 'faces': list(test.names), 'settings': job.record(),
               'reach': reaches or runs.earlier_reach(out_dir, set_name), 'results': results}
     files.write_json(out_dir / f'eval_{set_name}.json', record)
     table = suite.markdown_table(results) + '\n\n' + suite.band_markdown(results)

@@ -201,6 +201,7 @@ def base_config() -> ml_collections.ConfigDict:
       out='out',
       limit=0,
       align=False,  # True: image inputs are photos; every face is found and aligned.
+      lr_size=0,  # Each input searched at its own size (8-64 px, nam/sizes.py); or one size.
       size=64,  # Output size of the final candidates (64-1024), unless the prior sets its own.
       render_band=32,  # Renders above 64 px: fitted to the input below this size (nam/render.py).
       # Order of an input's candidates (nam/rank.py): 'input' (LR L1 and the tone gap to the

@@ -1,7 +1,7 @@
 """Faces from plain image folders, with one clear message for every unusable file.
 
 Rule for any image size: take the largest centred square, then resize it with anti-aliasing
-to the target size. Colour modes are converted to RGB (grayscale replicated, palette expanded,
+to the target size (a fixed size, or one chosen from the square's own side). Colour modes are converted to RGB (grayscale replicated, palette expanded,
 alpha dropped, 16-bit and float images scaled to 8 bits) and EXIF orientation is applied. Files that cannot be used (not an
 image, truncated or corrupt, smaller than the target) raise BadImageError naming the file.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import pathlib
 import stat
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -85,11 +85,17 @@ def read_rgb(path: str | pathlib.Path) -> np.ndarray:
   return array
 
 
-def load_image(path: str | pathlib.Path, size: int) -> np.ndarray:
-  """Reads one image file as uint8 [size, size, 3] by the rule in the module docstring."""
+def load_image(path: str | pathlib.Path, size: int | Callable[[int], int]) -> np.ndarray:
+  """Reads one image file as uint8 [size, size, 3] by the rule in the module docstring;
+  `size` may be a function of the square's side (its ValueError names the file)."""
   path = pathlib.Path(path)
   array = read_rgb(path)
   h, w = array.shape[:2]
+  if callable(size):
+    try:
+      size = size(min(h, w))
+    except ValueError as e:
+      raise BadImageError(f'{path}: image is {w}x{h}: {e}') from None
   if min(h, w) < size:
     raise BadImageError(f'{path}: image is {w}x{h}, smaller than the {size}x{size} target')
   return crops.resize(crops.center_square(array), size)
@@ -117,9 +123,10 @@ def list_files(folder: str | pathlib.Path) -> list[pathlib.Path]:
   return entries
 
 
-def load_images(paths: Sequence[pathlib.Path], size: int, skip_bad: bool = True
-                ) -> tuple[np.ndarray, list[pathlib.Path], list[str]]:
-  """Loads images; returns (uint8 [N, size, size, 3], the paths used, one message per bad file).
+def load_images(paths: Sequence[pathlib.Path], size: int | Callable[[int], int],
+                skip_bad: bool = True) -> tuple[np.ndarray | list, list[pathlib.Path], list[str]]:
+  """Loads images; returns (uint8 [N, size, size, 3], the paths used, one message per bad file);
+  with `size` a function of each image's side, a list of [s, s, 3] when the sizes differ.
 
   With skip_bad=False the first bad file raises BadImageError instead.
   """
@@ -134,6 +141,8 @@ def load_images(paths: Sequence[pathlib.Path], size: int, skip_bad: bool = True
       errors.append(str(e))
   if not images:
     raise ValueError(f'no usable image among {len(paths)} file(s): ' + '; '.join(errors))
+  if len({im.shape for im in images}) > 1:
+    return images, used, errors
   return np.stack(images), used, errors
 
 

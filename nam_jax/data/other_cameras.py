@@ -4,7 +4,8 @@ nam_jax's own camera simulator made the LR-kind classifier's training data and s
 camera model the search fits; judged on its own output they flatter each other. These
 pipelines share no code or parameter ranges with it and work in linear light with other
 blur families, resamplers, noise models and codecs. Each maps a clean 64x64 face (uint8) to a
-16x16 one, seeded per face:
+16x16 one (or `size` px: the binning, the mosaic and the noise scale with it; at 16 px the
+figures below), seeded per face:
 
   defocus   sRGB -> linear -> defocus disc (pillbox) blur -> 4x4 area binning ->
             Poisson-Gaussian sensor noise -> sRGB -> WebP (quality 25-80); no colour cast
@@ -54,6 +55,14 @@ def _bin(x: np.ndarray, factor: int) -> np.ndarray:
   """Mean over factor x factor pixel blocks (a sensor's binning) of [H, W, C]."""
   h, w, c = x.shape
   return x.reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
+
+
+def _shrink(x: np.ndarray, size: int) -> np.ndarray:
+  """[H, W, C] binned to size px: whole blocks where size divides H, else the area mean
+  (Pillow's box filter in float)."""
+  if x.shape[0] % size == 0:
+    return _bin(x, x.shape[0] // size)
+  return _resize_float(x, size, Image.BOX)
 
 
 def _convolve(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -114,10 +123,10 @@ def _encode(srgb: np.ndarray, fmt: str, quality: int) -> np.ndarray:
   return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))
 
 
-def defocus(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def defocus(hr: np.ndarray, rng: np.random.Generator, size: int = 16) -> np.ndarray:
   lin = to_linear(hr / 255.0)
   lin = _convolve(lin, disc_kernel(rng.uniform(0.8, 2.5)))
-  lin = _bin(lin, 4)
+  lin = _shrink(lin, size)
   lin = poisson_gaussian(lin, rng, np.exp(rng.uniform(np.log(150), np.log(1500))),
                          rng.uniform(0.002, 0.012))
   return _encode(to_srgb(lin), 'WEBP', int(rng.integers(25, 81)))
@@ -146,17 +155,17 @@ def _demosaic_bilinear(m: np.ndarray) -> np.ndarray:
   return np.stack(out, -1)
 
 
-def _resize_float(x: np.ndarray, size: int) -> np.ndarray:
-  """Each channel resized by Pillow's bilinear filter in float mode."""
+def _resize_float(x: np.ndarray, size: int, resample=Image.BILINEAR) -> np.ndarray:
+  """Each channel resized by Pillow's bilinear (or `resample`) filter in float mode."""
   return np.stack([np.asarray(Image.fromarray(x[..., c].astype(np.float32), 'F').resize(
-      (size, size), Image.BILINEAR)) for c in range(x.shape[-1])], -1).astype(np.float64)
+      (size, size), resample)) for c in range(x.shape[-1])], -1).astype(np.float64)
 
 
-def bayer(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def bayer(hr: np.ndarray, rng: np.random.Generator, size: int = 16) -> np.ndarray:
   lin = to_linear(hr / 255.0) * camera_error(rng, CAST_SIGMA, EXPOSURE_SIGMA_EV)
   lin = _convolve(lin, line_kernel(rng.uniform(1.5, 5.0), rng.uniform(0, np.pi)))
-  lin = _resize_float(lin, 32)
-  mosaic = _mosaic_rggb(lin) + rng.normal(0.0, rng.uniform(0.004, 0.015), (32, 32))
+  lin = _resize_float(lin, 2 * size)
+  mosaic = _mosaic_rggb(lin) + rng.normal(0.0, rng.uniform(0.004, 0.015), (2 * size,) * 2)
   lin = _bin(_demosaic_bilinear(mosaic), 2)
   return _encode(to_srgb(lin), 'JPEG', int(rng.integers(45, 91)))
 
@@ -166,11 +175,11 @@ def _s_curve(x: np.ndarray, strength: float) -> np.ndarray:
   return np.clip(x + 2.0 * strength * x * (1 - x) * (2 * x - 1), 0.0, 1.0)
 
 
-def phone(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def phone(hr: np.ndarray, rng: np.random.Generator, size: int = 16) -> np.ndarray:
   lin = to_linear(hr / 255.0) * camera_error(rng, 0.04, 0.2)
   lin = np.stack([ndimage.gaussian_filter(lin[..., c], rng.uniform(0.5, 1.6), mode='reflect')
                   for c in range(3)], -1)
-  lin = _bin(lin, 4)
+  lin = _shrink(lin, size)
   lin = poisson_gaussian(lin, rng, np.exp(rng.uniform(np.log(300), np.log(3000))),
                          rng.uniform(0.001, 0.006))
   srgb = to_srgb(lin)
@@ -190,16 +199,17 @@ def phone(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 _FUNCTIONS = {'defocus': defocus, 'bayer': bayer, 'phone': phone}
 
 
-def degrade(hr: np.ndarray, kind: str, seed: int) -> np.ndarray:
-  """One face uint8 [64, 64, 3] through pipeline `kind` drawn from `seed` -> uint8 [16, 16, 3]."""
+def degrade(hr: np.ndarray, kind: str, seed: int, size: int = 16) -> np.ndarray:
+  """One face uint8 [64, 64, 3] through pipeline `kind` drawn from `seed` -> uint8
+  [size, size, 3]."""
   if kind not in _FUNCTIONS:
     raise ValueError(f'unknown pipeline {kind!r}; known: {", ".join(PIPELINES)}')
   hr = np.asarray(hr)
   if hr.shape != (64, 64, 3) or hr.dtype != np.uint8:
     raise ValueError(f'expected a uint8 face [64, 64, 3], got {hr.dtype} {hr.shape}')
-  return _FUNCTIONS[kind](hr.astype(np.float64), np.random.default_rng(seed))
+  return _FUNCTIONS[kind](hr.astype(np.float64), np.random.default_rng(seed), size)
 
 
-def degrade_all(hr: np.ndarray, kind: str) -> np.ndarray:
-  """Faces uint8 [N, 64, 64, 3] -> [N, 16, 16, 3]; face i drawn from FIRST_SEED[kind] + i."""
-  return np.stack([degrade(h, kind, FIRST_SEED[kind] + i) for i, h in enumerate(hr)])
+def degrade_all(hr: np.ndarray, kind: str, size: int = 16) -> np.ndarray:
+  """Faces uint8 [N, 64, 64, 3] -> [N, size, size, 3]; face i drawn from FIRST_SEED[kind] + i."""
+  return np.stack([degrade(h, kind, FIRST_SEED[kind] + i, size) for i, h in enumerate(hr)])

@@ -178,17 +178,18 @@ class RealFaces:
   rejected: list[str]
 
 
-def make_lr(hr: np.ndarray, kind: str, first_seed: int = 40_000_000) -> np.ndarray:
-  """The LR version `kind` of faces uint8 [N, 64, 64, 3]: PIL bicubic, the camera simulator
-  seeded per face (face i: seed first_seed + i) at the strength the kind names, or one of the
-  independent pipelines of nam_jax/data/other_cameras.py."""
+def make_lr(hr: np.ndarray, kind: str, first_seed: int = 40_000_000, size: int = 16
+            ) -> np.ndarray:
+  """The LR version `kind` of faces uint8 [N, 64, 64, 3] at `size` px: PIL bicubic, the camera
+  simulator seeded per face (face i: seed first_seed + i) at the strength the kind names, or
+  one of the independent pipelines of nam_jax/data/other_cameras.py."""
   if kind == 'bicubic':
-    return np.stack([np.asarray(Image.fromarray(h).resize((16, 16), Image.BICUBIC))
+    return np.stack([np.asarray(Image.fromarray(h).resize((size, size), Image.BICUBIC))
                      for h in hr])
   if kind in other_cameras.PIPELINES:
-    return other_cameras.degrade_all(hr, kind)
+    return other_cameras.degrade_all(hr, kind, size)
   strength = {'camera': 'mild', 'camera_strong': 'strong'}[kind]
-  return np.stack([simulate.degrade_face(h, first_seed + i, strength=strength)[0]
+  return np.stack([simulate.degrade_face(h, first_seed + i, size, strength=strength)[0]
                    for i, h in enumerate(hr)])
 
 

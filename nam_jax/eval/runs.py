@@ -23,9 +23,18 @@ SETS = tuple(f'real_{kind}' for kind in real_faces.LR_KINDS) + ('synthetic',)
 HELD_OUT = f'real_{other_cameras.HELD_OUT}'
 
 
-def test_set(name: str, config, images: int = 64, only: tuple = ()) -> 'suite.TestSet':
+def test_set(name: str, config, images: int = 64, only: tuple = (), lr_size: int = 16
+             ) -> 'suite.TestSet':
   """A test set with HR truth: 'synthetic' (its first `images` faces) or real_KIND (the
-  faces named in `only`, if given)."""
+  faces named in `only`, if given), with its LR faces made at `lr_size` px (real sets only:
+  the same faces and draws, named real_KIND_Spx when not 16)."""
+  if lr_size != 16:
+    if not name.startswith('real_'):
+      raise ValueError(f'--lr_size={lr_size}: only the real sets are made at other sizes')
+    test = test_set(name, config, images, only)
+    kind = name.removeprefix('real_')
+    return dataclasses.replace(test, name=f'{name}_{lr_size}px',
+                               lr_images=real_faces.make_lr(test.hr, kind, size=lr_size))
   if name == 'synthetic':
     pairs = datasets.lr_test_pairs(config.data, limit=images)
     return suite.TestSet(name, pairs['lr'], pairs['hr'],

@@ -62,7 +62,7 @@ class Method:
 @dataclasses.dataclass(frozen=True)
 class TestSet:
   name: str
-  lr_images: np.ndarray      # uint8 [N, 16, 16, 3]
+  lr_images: np.ndarray      # uint8 [N, s, s, 3] (16 px unless made at another size)
   hr: np.ndarray             # uint8 [N, 64, 64, 3]
   names: tuple[str, ...]
 

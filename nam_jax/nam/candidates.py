@@ -3,13 +3,14 @@ the ranking and the groups by person, and the warnings about poorly fitting cand
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import numpy as np
 
 from nam_jax import images, weights
-from nam_jax.data import folder
-from nam_jax.nam import consistency, groups, models, rank, render, report, tone
+from nam_jax.data import crops, folder
+from nam_jax.nam import chunks, consistency, groups, models, rank, render, report, sizes, tone
 from nam_jax.nam import inputs as inputs_lib
 from nam_jax.nam.settings import Settings
 
@@ -22,7 +23,9 @@ def load(settings: Settings, data_cfg):
   damaged checkpoint, an unreadable or missing input, a bad setting)."""
   try:
     model = models.load_model(settings)
-    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
+    inputs = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align,
+                                settings.lr_size)
+    inputs = sized_for(model, inputs, settings.lr_size)
   except (weights.CheckpointError, folder.BadImageError, FileNotFoundError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
     return None
@@ -30,6 +33,27 @@ def load(settings: Settings, data_cfg):
     print(f'note: the {settings.prior} prior renders 64 px only; --size={settings.size} '
           'ignored')
   return model, inputs
+
+
+def sized_for(model, inputs, lr_size: int):
+  """The inputs at sizes the model's degradation can make: with lr_size OWN, faces of a size
+  it cannot make (the H2L network makes 16 px only) are reduced to its own size, with a note;
+  with a size asked for, ValueError."""
+  own = None
+  for m in (model.models.values() if isinstance(model, models.AutoModel) else [model]):
+    for size, _ in sizes.by_size(inputs.lr_images):
+      try:
+        chunks.at_size(m, size)
+      except ValueError:
+        if lr_size != sizes.OWN:
+          raise
+        own = getattr(m.nets.degradation, 'size', 16)
+  if own is None:
+    return inputs
+  print(f'note: the {type(m.nets.degradation).__name__} degradation makes {own} px faces only: '
+        f'every input is searched at {own} px', file=sys.stderr)
+  return dataclasses.replace(inputs, lr_images=sizes.as_batch(
+      [crops.resize(images.as_uint8(x), own) for x in inputs.lr_images]))
 
 
 def model_prior(model):
@@ -50,8 +74,7 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
           file=sys.stderr)
   if bad.all():
     return result, bad
-  measured = [tone.measure(lr, hr) for lr, hr in zip(images.as_uint8(inputs.lr_images),
-                                                      result['hr'])]
+  measured = [tone.measure(lr, hr) for lr, hr in zip(inputs.lr_images, result['hr'])]
   group_candidates(result, bad, settings.rank, inputs.lr_images, measured)
   result['tone'] = [tone.describe(m, [s for s in np.argsort(result['rank_score'][i],
                                                            kind='stable') if not bad[i, s]])
@@ -61,7 +84,7 @@ def search_inputs(model, inputs, settings: Settings, devices=None) -> tuple[dict
       print(f'note: {name}: {t["note"]}', file=sys.stderr)
   first = np.argmin(result['rank_score'], axis=1)
   top = np.where(bad, np.inf, result['loss'])[np.arange(len(first)), first]
-  content = consistency.has_content(images.as_float(inputs.lr_images))
+  content = consistency.has_content([images.as_float(x) for x in inputs.lr_images])
   for name, value, flag, full in zip(inputs.names, top, consistency.flags(top), content):
     if not full:
       print(f'warn: {name}: the input is flat (no face in it to fit); its candidates are the '

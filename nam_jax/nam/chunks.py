@@ -7,6 +7,7 @@ once per input shape, and each chunk's candidate axis is sharded over all device
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -14,9 +15,10 @@ import jax
 import numpy as np
 from tqdm import tqdm
 
+from nam_jax import degradations
 from nam_jax import devices as xla_devices
 from nam_jax import images
-from nam_jax.nam import invert, render, search
+from nam_jax.nam import invert, render, search, sizes
 from nam_jax.nam.settings import Settings
 
 
@@ -31,40 +33,64 @@ def chunk_size(num_candidates: int, max_batch: int, num_devices: int) -> int:
   return max(num_devices, min(size, limit))
 
 
-def super_resolve(model, lr_images: np.ndarray, settings: Settings,
-                  devices=None) -> dict[str, np.ndarray]:
+def super_resolve(model, lr_images, settings: Settings, devices=None) -> dict:
   """Optimises `settings.seeds` candidates for every LR image with one degradation (`model`:
   a nam_jax.nam.models.Model; nam_jax.nam.models.super_resolve also takes a choosing one).
 
   Args:
-    lr_images: uint8 [I, 16, 16, 3] (or float in [-1, 1]).
+    lr_images: uint8 [I, s, s, 3] (or float in [-1, 1]), or a list of [s_i, s_i, 3] of several
+      sizes (nam/sizes.py): each size is searched as its own group, the degradation mapping
+      the candidates to that size.
     settings: uses options, seeds, rng_seed and max_batch.
     devices: devices to shard each chunk over (default: all).
   Returns:
-    numpy arrays with leading axes [I, S]: hr [.., 64, 64, 3] and lr [.., 16, 16, 3] in
-    [-1, 1], loss (final LR L1), history [.., steps], z, noise (the degradation's fitted
-    free inputs); with settings.size > 64 and a prior that renders larger, also hr_large,
-    render_psnr and render_lr_l1 (nam/render.py); plus seconds (wall time).
+    numpy arrays with leading axes [I, S]: hr [.., 64, 64, 3] and lr [.., s, s, 3] in
+    [-1, 1] (a list of [S, s_i, s_i, 3] when the sizes differ), loss (final LR L1), history
+    [.., steps], z, noise (the degradation's fitted free inputs); with settings.size > 64 and
+    a prior that renders larger, also hr_large, render_psnr and render_lr_l1 (nam/render.py);
+    plus seconds (wall time).
   """
   lr_images = checked_inputs(lr_images)
   t0 = time.perf_counter()
-  merged = _search_chunks(model, lr_images, settings, list(devices or jax.devices()))
-  out = {k: v.reshape((len(lr_images), settings.seeds) + v.shape[1:]) for k, v in merged.items()}
-  if settings.size != 64 and render.can_render(model.nets.prior):
-    out.update(render.render_large(model, out, lr_images, settings.size, settings.render_band,
-                                   progress=settings.options.progress))
+  parts = []
+  for size, index in sizes.by_size(lr_images):
+    sized = at_size(model, size)
+    targets = np.stack([lr_images[i] for i in index])
+    merged = _search_chunks(sized, targets, settings, list(devices or jax.devices()))
+    out = {k: v.reshape((len(index), settings.seeds) + v.shape[1:]) for k, v in merged.items()}
+    if settings.size != 64 and render.can_render(model.nets.prior):
+      out.update(render.render_large(sized, out, targets, settings.size, settings.render_band,
+                                     progress=settings.options.progress))
+    parts.append((index, out))
+  out = parts[0][1] if len(parts) == 1 else sizes.scatter(parts, len(lr_images))
   out['seconds'] = time.perf_counter() - t0
   return out
 
 
-def checked_inputs(lr_images: np.ndarray) -> np.ndarray:
-  """LR inputs as float [N, 16, 16, 3] in [-1, 1]; ValueError on another shape or NaN."""
-  lr_images = images.as_float(lr_images)
-  if lr_images.ndim != 4 or lr_images.shape[1:] != (16, 16, 3):
-    raise ValueError(f'LR inputs must be [N, 16, 16, 3], got {lr_images.shape}')
-  if not np.all(np.isfinite(lr_images)):
+def at_size(model, size: int):
+  """The model (models.Model) with its degradation mapping to `size` px faces."""
+  deg = degradations.at_size(model.nets.degradation, size)
+  if deg is model.nets.degradation:
+    return model
+  return dataclasses.replace(model, nets=invert.Networks(model.nets.prior, deg))
+
+
+def checked_inputs(lr_images):
+  """LR inputs as float in [-1, 1]: [N, s, s, 3] or a list of [s_i, s_i, 3] (nam/sizes.py),
+  each square and of 8-64 px; ValueError on another shape or NaN."""
+  ragged = sizes.is_ragged(lr_images)
+  floats = [images.as_float(x) for x in lr_images] if ragged else images.as_float(lr_images)
+  shapes = {x.shape for x in floats} if ragged else (
+      {floats.shape[1:]} if floats.ndim == 4 else {floats.shape})
+  for shape in shapes:
+    if (len(shape) != 3 or shape[0] != shape[1] or shape[2] != 3
+        or not sizes.SIZES[0] <= shape[0] <= sizes.SIZES[-1]):
+      raise ValueError(f'LR inputs must be square RGB faces of {sizes.SIZES[0]}-'
+                       f'{sizes.SIZES[-1]} px ([N, s, s, 3]), got '
+                       f'{shape if ragged else np.shape(floats)}')
+  if not all(np.all(np.isfinite(x)) for x in (floats if ragged else [floats])):
     raise ValueError('LR inputs contain NaN or infinite values')
-  return lr_images
+  return floats
 
 
 def _search_chunks(model, lr_images: np.ndarray, settings: Settings, devices: list

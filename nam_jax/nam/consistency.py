@@ -26,17 +26,17 @@ MIN_CONTRAST = 0.03
 OUTLIER_RATIO = 1.75
 
 
-def residual_maps(lr_fit: np.ndarray, lr_input: np.ndarray) -> np.ndarray:
-  """|lr_fit - input| averaged over channels: [I, S, 16, 16] of lr_fit [I, S, 16, 16, 3] and
-  inputs [I, 16, 16, 3] (both float in [-1, 1])."""
-  return np.mean(np.abs(lr_fit - lr_input[:, None]), axis=-1)
+def residual_maps(lr_fit, lr_input) -> list[np.ndarray]:
+  """|lr_fit - input| averaged over channels, per input [S, s, s] of lr_fit [I][S, s, s, 3]
+  and inputs [I][s, s, 3] (both float in [-1, 1]; arrays or lists of several sizes)."""
+  return [np.mean(np.abs(np.asarray(f) - np.asarray(x)[None]), axis=-1)
+          for f, x in zip(lr_fit, lr_input)]
 
 
-def has_content(lr_inputs: np.ndarray) -> np.ndarray:
-  """bool [I]: inputs [I, 16, 16, 3] (float in [-1, 1]) whose pixels spread at least
+def has_content(lr_inputs) -> np.ndarray:
+  """bool [I]: inputs [I][s, s, 3] (float in [-1, 1]) whose pixels spread at least
   MIN_CONTRAST."""
-  x = np.asarray(lr_inputs, np.float64)
-  return x.reshape(len(x), -1).std(axis=1) >= MIN_CONTRAST
+  return np.array([np.asarray(x, np.float64).std() >= MIN_CONTRAST for x in lr_inputs], bool)
 
 
 def flags(loss: np.ndarray, threshold: float = THRESHOLD,

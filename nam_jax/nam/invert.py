@@ -56,7 +56,9 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
     if target is None or not getattr(nets.prior, 'encodes', False):
       raise ValueError('start=encoder needs the LR target and a face prior loaded with its '
                        'encoder (the StyleGAN prior with an encoder checkpoint)')
-    centre, camera = nets.prior.encode(prior_params, target)
+    seen = target if target.shape[0] == 16 else jax.image.resize(
+        target, (16, 16, 3), 'bicubic', antialias=True)
+    centre, camera = nets.prior.encode(prior_params, seen)  # The encoder reads 16 px faces.
     if opts.noise != 'zero' and getattr(nets.degradation, 'noise_is_camera', False):
       n = camera
 

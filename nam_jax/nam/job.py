@@ -66,7 +66,8 @@ def _more_than_one_part(settings: Settings, data_cfg) -> bool:
   if settings.align or settings.pick:
     return False
   try:
-    found = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align)
+    found = inputs_lib.resolve(settings.input, data_cfg, settings.limit, settings.align,
+                                settings.lr_size)
   except Exception:  # Reported with its own message when the job loads it.
     return False
   return len(found.names) > split_job.inputs_per_part(settings)

@@ -10,10 +10,11 @@ import dataclasses
 import time
 from typing import Any
 
+import jax
 import numpy as np
 
 from nam_jax import priors
-from nam_jax.nam import chunks, invert
+from nam_jax.nam import chunks, invert, sizes
 from nam_jax.nam import settings as settings_lib
 from nam_jax.nam.settings import Settings
 
@@ -92,40 +93,37 @@ def super_resolve(model: Model | AutoModel, lr_images: np.ndarray, settings: Set
   return chunks.super_resolve(model, lr_images, settings, devices)
 
 
-def _auto_super_resolve(model: AutoModel, lr_images: np.ndarray, settings: Settings,
-                        devices=None) -> dict:
-  """Choose each input's degradation (the chooser), then search each group of inputs with its
-  choice. Adds `degradation` [I] and `camera_probability` [I]."""
+def _auto_super_resolve(model: AutoModel, lr_images, settings: Settings, devices=None) -> dict:
+  """Choose each input's degradation (the chooser, which reads 16 px faces: other sizes are
+  shown to it reduced bicubically), then search each group of inputs with its choice. Adds
+  `degradation` [I] and `camera_probability` [I]."""
   t0 = time.perf_counter()
   targets = chunks.checked_inputs(lr_images)
-  probability = model.chooser.probability(model.chooser_weights, targets)
-  chosen = np.array(model.chooser.choose(model.chooser_weights, targets, model.choices))
-  merged: dict = {}
+  seen = np.stack([_at_16(x) for x in targets])
+  probability = model.chooser.probability(model.chooser_weights, seen)
+  chosen = np.array(model.chooser.choose(model.chooser_weights, seen, model.choices))
+  parts = []
   for name in model.choices:
     sel = np.nonzero(chosen == name)[0]
-    if not len(sel):
-      continue
-    part = chunks.super_resolve(model.models[name], targets[sel],
-                                settings.for_degradation(name), devices)
-    for k, v in part.items():
-      if k in ('seconds', 'noise'):  # Each degradation's free inputs have their own shape.
-        continue
-      if k == 'z' and k in merged and merged[k].shape[2:] != v.shape[2:]:
-        merged[k], v = _as_per_layer(merged[k], v)
-      if k not in merged:
-        merged[k] = np.zeros((len(targets),) + v.shape[1:], v.dtype)
-      merged[k][sel] = v
+    if len(sel):
+      parts.append((sel, chunks.super_resolve(model.models[name], sizes.take(targets, sel),
+                                              settings.for_degradation(name), devices)))
+  zs = [out['z'] for _, out in parts]
+  if len({z.shape[2:] for z in zs}) > 1:  # W and W+ searches: one shape.
+    layers = max(zs, key=np.ndim).shape[2:]
+    for _, out in parts:
+      if out['z'].ndim < len(layers) + 2:
+        out['z'] = np.broadcast_to(out['z'][:, :, None], out['z'].shape[:2] + layers).copy()
+  # Each degradation's free inputs have their own shape.
+  merged = sizes.scatter(parts, len(chosen), skip=('seconds', 'noise'))
   merged['degradation'] = chosen
   merged['camera_probability'] = probability
   merged['seconds'] = time.perf_counter() - t0
   return merged
 
 
-def _as_per_layer(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-  """Latents of W ([I, S, D]) and W+ ([I, S, L, D]) searches in one shape: a W latent is
-  the W+ latent with the same style at every layer."""
-  if a.ndim < b.ndim:
-    a = np.broadcast_to(a[:, :, None], a.shape[:2] + b.shape[2:]).copy()
-  else:
-    b = np.broadcast_to(b[:, :, None], b.shape[:2] + a.shape[2:]).copy()
-  return a, b
+def _at_16(face: np.ndarray) -> np.ndarray:
+  """A float face [s, s, 3] reduced (or enlarged) to 16 px, as the chooser was trained."""
+  if face.shape[0] == 16:
+    return face
+  return np.asarray(jax.image.resize(face, (16, 16, 3), 'bicubic', antialias=True))

@@ -37,13 +37,14 @@ def consensus(desc: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
   return dist.sum(-1) / np.maximum(valid.sum(-1, keepdims=True) - 1, 1)
 
 
-def input_descriptors(lr_images: np.ndarray) -> np.ndarray:
-  """dlib descriptors [I, 128] of the LR inputs enlarged bicubically to 64 px."""
+def input_descriptors(lr_images) -> np.ndarray:
+  """dlib descriptors [I, 128] of the LR inputs ([I][s, s, 3], any sizes) enlarged
+  bicubically to 64 px."""
   from PIL import Image
   from nam_jax import images
   from nam_jax.nam import groups
-  big = [np.asarray(Image.fromarray(x).resize((64, 64), Image.BICUBIC))
-         for x in images.as_uint8(lr_images)]
+  big = [np.asarray(Image.fromarray(images.as_uint8(x)).resize((64, 64), Image.BICUBIC))
+         for x in lr_images]
   return groups.descriptors(np.stack(big))
 
 

@@ -169,9 +169,10 @@ def inside(root: pathlib.Path, *parts: str) -> pathlib.Path:
 def diverged(result: dict) -> np.ndarray:
   """bool [I, S]: candidates whose final loss or images are not finite."""
   bad = ~np.isfinite(result['loss'])
-  for key in ('hr', 'lr'):
-    x = result[key]
-    bad |= ~np.isfinite(x.reshape(x.shape[:2] + (-1,))).all(axis=-1)
+  x = result['hr']
+  bad |= ~np.isfinite(x.reshape(x.shape[:2] + (-1,))).all(axis=-1)
+  for i, lr in enumerate(result['lr']):  # [S, s, s, 3] per input: sizes may differ.
+    bad[i] |= ~np.isfinite(np.reshape(lr, (len(lr), -1))).all(axis=-1)
   return bad
 
 
@@ -208,9 +209,10 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
   large = 'hr_large' in result
   final = result['hr_large' if large else 'hr']
   pasted: dict[str, list] = {}  # photo name -> [(input index, seed, rank)]
-  content = consistency.has_content(images.as_float(inputs.lr_images))
-  flags = consistency.flags(np.where(bad, np.inf, result['loss']), content=content)
-  residuals = consistency.residual_maps(result['lr'], images.as_float(inputs.lr_images))
+  lr_inputs = [images.as_float(x) for x in inputs.lr_images]
+  flags = consistency.flags(np.where(bad, np.inf, result['loss']),
+                            content=consistency.has_content(lr_inputs))
+  residuals = consistency.residual_maps(result['lr'], lr_inputs)
   entries = []
   scores = np.where(bad, np.inf, result.get('rank_score', result['loss']))
   outlier = consistency.outliers(np.where(bad, np.inf, result['loss']))
@@ -230,6 +232,7 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
       rank = min(picks.get(name, 0), len(shown) - 1)
       pasted.setdefault(inputs.placements[i].photo, []).append((i, shown[rank], rank))
     entry = {'name': name, 'source': inputs.sources[i],
+             'lr_size': int(np.shape(inputs.lr_images[i])[0]),  # The size it was searched at.
              'input_lr': str((folder / 'input_lr.png').relative_to(out_dir)),
              'grid': str((folder / 'grid.png').relative_to(out_dir)), 'candidates': cands,
              'disagreement': str((folder / 'disagreement.png').relative_to(out_dir)),
@@ -289,8 +292,8 @@ def _grid_rows(inputs: Inputs, result: dict, residuals: np.ndarray, i: int, show
   residuals, one row per group, the 64 px disagreement map and the true face when known."""
   mark = lambda s, im: images.framed(im) if outlier[s] else im
   rows = [[inputs.lr_images[i]] + [mark(s, result['hr'][i, s]) for s in shown],
-          [inputs.lr_images[i]] + [result['lr'][i, s] for s in shown],
-          [images.label('residual')] + [consistency.heat(residuals[i, s]) for s in shown]]
+          [inputs.lr_images[i]] + [result['lr'][i][s] for s in shown],
+          [images.label('residual')] + [consistency.heat(residuals[i][s]) for s in shown]]
   for g, members in enumerate(found):  # One row per person: label, then its candidates.
     rows.append([images.label(f'group {g + 1}\n{len(members)} of\n{len(shown)}\ncandidates')]
                 + [result['hr'][i, s] for s in members])

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 from nam_jax.nam import options, paste
 from nam_jax.nam import rank as rank_lib
+from nam_jax.nam import sizes
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -58,6 +59,10 @@ class Settings:
   align: bool = options.option(
       'Inputs are photos: find every face with dlib, align it as the training faces are, and '
       'write a contact sheet of what was found.', default=False)
+  lr_size: int = options.option(
+      'Size each input face is searched at: 0 = its own (its smaller side rounded down to 8, '
+      '12, 16, 24, 32, 48 or 64 px; larger faces as their 64 px version), else this size for '
+      'every input (16: the paper\'s).', default=0)
   size: int = options.option(
       'Output size of the final candidates (StyleGAN prior: rendered once through the full '
       'network and fitted to the input as the searched 64 px candidate is; default: the '
@@ -87,6 +92,7 @@ class Settings:
       raise ValueError(f'limit must be >= 0 (0 = all), got {self.limit}')
     options.check_choices(self, 'unknown {name} {value!r}; known: {known}')
     paste.parse_picks(self.pick)
+    sizes.check_lr_size(self.lr_size)
 
   @property
   def chooses(self) -> bool:

@@ -61,8 +61,10 @@ def rescue(result: dict, names: list[str], say=None) -> pathlib.Path | None:
   folder = pathlib.Path(tempfile.gettempdir())
   path = folder / f'nam_jax_results_{os.getpid()}.npz'
   try:
+    lr = ({'lr': images.as_uint8(result['lr'])} if not isinstance(result['lr'], list) else
+          {f'lr_{i}': images.as_uint8(x) for i, x in enumerate(result['lr'])})  # Several sizes.
     np.savez_compressed(path, names=np.array(names), hr=images.as_uint8(result['hr']),
-                        lr=images.as_uint8(result['lr']), loss=result['loss'])
+                        loss=result['loss'], **lr)
   except OSError:
     path.unlink(missing_ok=True)
     return None

@@ -20,6 +20,7 @@ def measure(lr: np.ndarray, cands: np.ndarray) -> tuple[np.ndarray, list[dict]]:
   that candidate says the input's cheeks are). One landmark pass per candidate, shared by the
   ranking (gaps) and the record (describe)."""
   ita, said = [], []
+  lr = images.as_uint8(lr)
   for c in images.as_uint8(cands):
     box, _ = faces.face_box(c)
     points = faces.landmarks(c, box)
@@ -34,11 +35,11 @@ def gaps(measured: tuple[np.ndarray, list[dict]]) -> np.ndarray:
   return np.abs(ita - np.array([t['ita'] for t in said]))
 
 
-def tone_gaps(lr_images: np.ndarray, cands: np.ndarray) -> np.ndarray:
-  """[I, S] gaps of every input's candidates: a truth-free measure of how far a candidate
+def tone_gaps(lr_images, cands: np.ndarray) -> np.ndarray:
+  """[I, S] gaps (lr_images: [I][s, s, 3], of any sizes) of every input's candidates: a truth-free measure of how far a candidate
   moved the input's skin tone."""
   return np.array([gaps(measure(lr, cs))
-                   for lr, cs in zip(images.as_uint8(lr_images), cands)])
+                   for lr, cs in zip(lr_images, cands)])
 
 
 def describe(measured: tuple[np.ndarray, list[dict]], order) -> dict:

@@ -34,7 +34,7 @@ def test_infer_folder_with_bad_files_processes_the_rest(job_settings, tmp_path, 
   Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(inp / 'gray.png')
   Image.fromarray(rng.integers(0, 255, (30, 30, 4), dtype=np.uint8)).save(inp / 'rgba.png')
   Image.fromarray(rng.integers(0, 65535, (32, 32), dtype=np.uint16)).save(inp / 'deep.png')
-  Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(inp / 'tiny.png')
+  Image.fromarray(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8)).save(inp / 'tiny.png')
   (inp / 'notes.txt').write_text('hello')
   (inp / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0' + b'\x00' * 50)
   out = tmp_path / 'out'

@@ -242,9 +242,9 @@ def test_consistency_flags_and_residual_maps():
   fit = np.zeros((1, 2, 16, 16, 3), np.float32)
   fit[0, 1, 3, 4] = 0.6
   maps = consistency.residual_maps(fit, np.zeros((1, 16, 16, 3), np.float32))
-  assert maps.shape == (1, 2, 16, 16) and maps[0, 0].max() == 0
-  assert np.isclose(maps[0, 1, 3, 4], 0.6) and maps[0, 1].sum() == maps[0, 1, 3, 4]
-  heat = consistency.heat(maps[0, 1])
+  assert len(maps) == 1 and maps[0].shape == (2, 16, 16) and maps[0][0].max() == 0
+  assert np.isclose(maps[0][1, 3, 4], 0.6) and maps[0][1].sum() == maps[0][1, 3, 4]
+  heat = consistency.heat(maps[0][1])
   assert heat[3, 4].tolist() == [1.0, 1.0, 1.0] and heat[0, 0].tolist() == [-1.0] * 3
 
 

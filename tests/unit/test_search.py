@@ -189,8 +189,10 @@ def test_bad_options_and_inputs_are_clear_errors(model, job_settings):
   with pytest.raises(ValueError, match='unknown inference settings: lr'):
     job_settings(lr=0.1)
   s = job_settings(seeds=2)
-  with pytest.raises(ValueError, match=r'\[N, 16, 16, 3\]'):
+  with pytest.raises(ValueError, match='makes 16 px faces only'):  # The H2L network.
     models.super_resolve(model, np.zeros((1, 32, 32, 3), np.uint8), s)
+  with pytest.raises(ValueError, match='square RGB faces'):
+    models.super_resolve(model, np.zeros((1, 16, 12, 3), np.uint8), s)
   with pytest.raises(ValueError, match='NaN'):
     models.super_resolve(model, np.full((1, 16, 16, 3), np.nan, np.float32), s)
 
