@@ -228,7 +228,8 @@ def main(argv):
         r['reach'] = reaches[degradation_of[name]]
     results, outputs = runs.merge_with_earlier(out_dir, test, results, outputs)
     set_name = test.name
-    record = {'set': set_name, 'lr_size': int(test.lr_images.shape[1]), 'faces': list(test.names), 'settings': job.record(),
+    record = {'set': set_name, 'lr_size': int(test.lr_images.shape[1]),
+              'faces': list(test.names), 'settings': job.record(),
               'reach': reaches or runs.earlier_reach(out_dir, set_name), 'results': results}
     files.write_json(out_dir / f'eval_{set_name}.json', record)
     table = suite.markdown_table(results) + '\n\n' + suite.band_markdown(results)

@@ -29,7 +29,7 @@ def main(argv):
   devices.configure_host_cpu_or_exit(ynnpack=True)
   from nam_jax.nam import models, settings
   config = cli.config(_CONFIG)
-  face = np.asarray(Image.open(REPO / 'examples' / 'astronaut_face.png').convert('RGB'))
+  face = np.asarray(Image.open(REPO / 'tests' / 'data' / 'astronaut_face.png').convert('RGB'))
   lr = np.asarray(Image.fromarray(face).resize((16, 16), Image.BICUBIC))[None]
   jobs = {int(s): settings.from_config(config.nam, dict(
       size=int(s), seeds=_SEEDS.value, steps=_STEPS.value, progress=False), base_dir=REPO)

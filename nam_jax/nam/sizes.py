@@ -75,8 +75,9 @@ def scatter(parts: list[tuple[np.ndarray, dict]], total: int, skip=()) -> dict:
   merged: dict = {}
   keys = [k for k in parts[0][1] if k not in skip]
   for k in keys:
-    shapes = {np.shape(out[k])[1:] for _, out in parts}
-    if len(shapes) == 1:
+    ragged = any(isinstance(out[k], list) for _, out in parts)  # Itself merged over sizes.
+    shapes = {None} if ragged else {np.shape(out[k])[1:] for _, out in parts}
+    if len(shapes) == 1 and not ragged:
       first = np.asarray(parts[0][1][k])
       merged[k] = np.zeros((total,) + first.shape[1:], first.dtype)
       for index, out in parts:

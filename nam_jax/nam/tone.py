@@ -36,8 +36,8 @@ def gaps(measured: tuple[np.ndarray, list[dict]]) -> np.ndarray:
 
 
 def tone_gaps(lr_images, cands: np.ndarray) -> np.ndarray:
-  """[I, S] gaps (lr_images: [I][s, s, 3], of any sizes) of every input's candidates: a truth-free measure of how far a candidate
-  moved the input's skin tone."""
+  """[I, S] gaps of every input's candidates (lr_images: [I][s, s, 3], of any sizes): a
+  truth-free measure of how far a candidate moved the input's skin tone."""
   return np.array([gaps(measure(lr, cs))
                    for lr, cs in zip(lr_images, cands)])
 

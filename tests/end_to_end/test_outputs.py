@@ -18,7 +18,7 @@ from nam_jax.nam import inputs as inputs_lib
 from nam_jax import images
 from nam_jax.nam import names, report
 
-FACE = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[2] / 'examples' /
+FACE = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[2] / 'tests' / 'data' /
                              'astronaut_face.png').convert('RGB'))
 
 

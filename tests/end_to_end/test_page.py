@@ -30,7 +30,7 @@ def run(tmp_path_factory):
   root = tmp_path_factory.mktemp('page')
   faces = root / 'in'
   faces.mkdir()
-  face = np.asarray(Image.open(ROOT / 'examples' / 'astronaut_face.png').convert('RGB'))
+  face = np.asarray(Image.open(ROOT / 'tests' / 'data' / 'astronaut_face.png').convert('RGB'))
   images.save_png(faces / 'plain.png', face)
   images.save_png(faces / '<b>bold&.png', face[:, ::-1])
   inp = inputs_lib.resolve(str(faces), data_cfg=None)

@@ -40,6 +40,10 @@ def test_inputs_of_several_sizes_are_grouped_and_scattered_back():
   merged = sizes.scatter(parts, 3)
   np.testing.assert_array_equal(merged['loss'], [1., 2., 3.])
   assert [x.shape for x in merged['lr']] == [(4, 16, 16, 3), (4, 24, 24, 3), (4, 16, 16, 3)]
+  # Parts that are themselves of several sizes (auto: one part per degradation chosen).
+  again = sizes.scatter([(np.array([1, 0, 3]), merged), (np.array([2]), parts[1][1])], 4)
+  assert [x.shape[1] for x in again['lr']] == [24, 16, 24, 16]
+  np.testing.assert_array_equal(again['loss'], [2., 1., 2., 3.])
 
 
 @pytest.mark.parametrize('size', [8, 24, 32])
@@ -101,8 +105,8 @@ def test_ragged_inputs_are_searched_each_at_its_size(job_settings):
 
 @pytest.mark.parametrize('kind', ['bicubic', 'defocus', 'bayer', 'phone'])
 def test_the_real_sets_are_made_at_each_size_from_the_same_draws(kind):
-  hr = np.asarray(Image.open(ROOT / 'examples' / 'astronaut_face.png').convert('RGB').resize(
-      (64, 64)))
+  hr = np.asarray(Image.open(ROOT / 'tests' / 'data' / 'astronaut_face.png').convert(
+      'RGB').resize((64, 64)))
   hr = hr[None]
   assert np.array_equal(real_faces.make_lr(hr, kind), real_faces.make_lr(hr, kind, size=16))
   means = []

@@ -460,7 +460,7 @@ def test_final_candidates_render_larger_and_match_the_search(job_settings):
       degradation='bicubic',
       w_plus=False,  # W: a W+ latent renders further from the head's face (docs/inference.md).
       seeds=2, steps=30, learning_rate=0.03, sphere=True, unroll=1, size=128)
-  face = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[2] / 'examples' /
+  face = np.asarray(Image.open(pathlib.Path(__file__).resolve().parents[2] / 'tests' / 'data' /
                                'astronaut_face.png').convert('RGB').resize((16, 16)))
   out = models.super_resolve(models.load_model(job), face[None], job)
   assert out['hr_large'].shape == (1, 2, 128, 128, 3) and out['hr_large'].dtype == np.uint8
