@@ -86,7 +86,8 @@ def _input(entry: dict, size: int) -> str:
     cls = '' if entry['tone']['decided'] else ' class="warn"'
     parts.append(f'<br><span{cls}>{_e(entry["tone"]["note"])}</span>')
   parts.append('</div><div class="head">')
-  parts.append(f'<figure>{_img(entry["input_lr"], "LR input", "lr")}LR input (16 px)</figure>')
+  parts.append(f'<figure>{_img(entry["input_lr"], "LR input", "lr")}LR input '
+               f'({entry.get("lr_size", 16)} px)</figure>')
   if top:
     parts.append(f'<figure>{_img(top["hr_path"], "top candidate", "big")}top candidate '
                  f'({size} px)</figure>')

@@ -118,3 +118,15 @@ def test_the_real_sets_are_made_at_each_size_from_the_same_draws(kind):
   assert np.ptp(means) < 8, means
   if kind in other_cameras.PIPELINES:
     assert other_cameras.degrade(hr[0], kind, 1, size=48).shape == (48, 48, 3)
+
+
+def test_align_cuts_each_face_of_a_photo_at_the_size_it_holds():
+  """examples/photos/group.jpg: squares of 174, 167 and 45 px are searched at 64, 64 and 32
+  px; --lr_size=16 cuts all three at 16."""
+  from nam_jax.nam import inputs as inputs_lib
+  photo = str(ROOT / 'examples' / 'photos' / 'group.jpg')
+  own = inputs_lib.resolve(photo, None, align=True, lr_size=sizes.OWN)
+  assert [x.shape[0] for x in own.lr_images] == [64, 64, 32]
+  assert all('aligned at' in line for line in own.found)
+  fixed = inputs_lib.resolve(photo, None, align=True, lr_size=16)
+  assert fixed.lr_images.shape == (3, 16, 16, 3)
