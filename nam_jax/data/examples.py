@@ -17,14 +17,19 @@ OUT = pathlib.Path(__file__).resolve().parents[2] / 'examples'
 SIZES = {'astronaut': (16,), 'grace_hopper': (16, 32)}
 
 
-def main():
+def example_faces():
+  """Yields (file name, uint8 face, note) for every bundled example."""
   for photo in real_faces._wheel_photos():
     faces = [f for f in align.find_faces(photo.image) if not f.problem]
     for size in SIZES.get(photo.name, ()):
-      face = align.crop(photo.image, faces[0].quad, size)
-      Image.fromarray(face).save(OUT / f'{photo.name}_{size}.png')
-      print(f'wrote {OUT / f"{photo.name}_{size}.png"} ({photo.source}, square '
-            f'{faces[0].side:.0f} px)')
+      yield (f'{photo.name}_{size}.png', align.crop(photo.image, faces[0].quad, size),
+             f'{photo.source}, square {faces[0].side:.0f} px')
+
+
+def main():
+  for name, face, note in example_faces():
+    Image.fromarray(face).save(OUT / name)
+    print(f'wrote {OUT / name} ({note})')
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import grain
 import numpy as np
 
-from nam_jax.images import to_float, to_uint8  # noqa: F401  (pipeline's own API too)
+from nam_jax.images import to_float
 
 
 class ImageSource(Protocol):

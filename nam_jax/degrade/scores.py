@@ -13,6 +13,7 @@ import jax
 import numpy as np
 from PIL import Image
 
+from nam_jax import images
 from nam_jax.data import datasets, pipeline
 from nam_jax.degrade import model
 from nam_jax.eval import frechet
@@ -32,7 +33,7 @@ def frechet_report(config, g_params, g_stats, seed: int = 0) -> dict[str, float]
     chunk = pipeline.to_float(hr[i:i + 100])
     outs.append(np.asarray(model.degrade_images(
         config.degrade, g_params, g_stats, chunk, jax.random.key(seed + i))))
-  h2l = pipeline.to_uint8(np.concatenate(outs))
+  h2l = images.to_uint8(np.concatenate(outs))
   real = frechet.embed(real_lr)
   return {
       'fvd_h2l': frechet.frechet_distance(frechet.embed(h2l), real),
@@ -51,7 +52,6 @@ def noise_spread(degradation, variables, hr: np.ndarray, draws: int = 4, seed: i
   statistics the diversity term uses (colour, contrast, sharpness; statistics.py)."""
   import itertools
   import jax.numpy as jnp
-  from nam_jax import images
   from nam_jax.degrade.statistics import image_statistics
   x = jnp.asarray(images.as_float(hr))
   outs = [degradation(variables, x, jax.random.normal(jax.random.key(seed + k),
@@ -68,7 +68,7 @@ def compare_degradations(ckpts: list[str], data_cfg, faces: int = 500) -> dict:
   """For each exported H2L checkpoint: noise spread, Frechet VGG16 distance of its outputs to
   held-out LR faces (the LR test split of `data_cfg`, a config's data section, and faces made
   LR by the 'wide' mixture), and its reach on the real-face sets (nam_jax/eval/reach.py)."""
-  from nam_jax import images, priors
+  from nam_jax import priors
   from nam_jax.data import camera_sim as simulate
   from nam_jax.degradations import h2l
   from nam_jax.data import real_faces

@@ -3,11 +3,12 @@
 import json
 import pathlib
 
+import chex
 import numpy as np
 import pytest
 from PIL import Image
 
-from nam_jax.data import align
+from nam_jax.data import align, examples
 from nam_jax.nam import inputs, job
 
 
@@ -70,3 +71,15 @@ def test_infer_align_writes_a_contact_sheet_and_one_line_per_face(
   found = [l for l in captured.out.splitlines() if l.startswith('found: ')]
   assert len(found) == results['num_inputs'] == len(results['faces_found']) == 3
   assert (tmp_path / 'out' / 'group_faces.png').is_file()
+
+
+def test_bundled_examples_are_the_aligned_faces_they_say_they_are():
+  """examples/*.png are what `python -m nam_jax.data.examples` cuts from the packaged photos."""
+  made = {name: face for name, face, _ in examples.example_faces()}
+  assert sorted(made) == sorted(p.name for p in examples.OUT.glob('*.png'))
+  for name, face in made.items():
+    shipped = np.asarray(Image.open(examples.OUT / name).convert('RGB'))
+    chex.assert_shape(face, shipped.shape)
+    assert shipped.shape[0] == int(name.rsplit('_', 1)[1][:-4])
+    # The detector may land a fraction of a pixel apart on another CPU.
+    assert np.abs(face.astype(np.float32) - shipped).mean() < 6.0, name
