@@ -22,12 +22,12 @@ def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   from nam_jax import faces, images
-  from nam_jax.eval import lpips
+  from nam_jax.eval import lpips, runs
   if not _RAW.value:
     cli.fail('--raw: give at least one OUT/raw/eval_SET.npz')
   for path in _RAW.value:
     with np.load(path) as z:
-      method = next(f'm{k}' for k, name in enumerate(z['methods']) if name.startswith('sr_nam'))
+      method = runs.sr_nam_key(z['methods'])
       cands, l1, hr = z[f'{method}/candidates'], z[f'{method}/lr_l1'], z['hr']
     n, k = l1.shape
     truths = [faces.truth(h) for h in hr]

@@ -28,20 +28,17 @@ _KIND = flags.DEFINE_string('kind', 'defocus', 'LR kind the figure shows.')
 _FACES = flags.DEFINE_integer('faces', 6, 'Faces in the figure.')
 
 
-def _name(kind: str, size: int) -> str:
-  return f'real_{kind}' + ('' if size == 16 else f'_{size}px')
-
-
 def _fmt(value, spec: str) -> str:
   return '-' if value is None else format(value, spec)
 
 
 def table(root: pathlib.Path, kinds, sizes) -> str:
+  from nam_jax.eval import runs
   lines = ['| LR kind | LR px | method | LR L1 | LPIPS | NME | identity kept: top / any | '
            'ITA error (deg) | artefacts | s per face |', '| --- ' * 10 + '|']
   for kind in kinds:
     for size in sizes:
-      path = root / f's{size}' / f'eval_{_name(kind, size)}.json'
+      path = root / f's{size}' / f"eval_{runs.set_name(f'real_{kind}', size)}.json"
       if not path.exists():
         cli.fail(f'--runs: {path} is missing (run evaluate.py --lr_size={size} first)')
       for method, r in json.loads(path.read_text())['results'].items():
@@ -56,13 +53,13 @@ def table(root: pathlib.Path, kinds, sizes) -> str:
 
 
 def figure(root: pathlib.Path, kind: str, sizes, faces: int) -> np.ndarray:
-  columns, truth = [], None
+  from nam_jax.eval import runs
+  columns = []
   for size in sizes:
-    with np.load(root / f's{size}' / 'raw' / f'eval_{_name(kind, size)}.npz') as z:
-      method = next(f'm{k}' for k, n in enumerate(z['methods']) if n.startswith('sr_nam'))
+    with np.load(root / f's{size}' / 'raw' / f"eval_{runs.set_name(f'real_{kind}', size)}.npz") as z:
       lr = z['lr'][:faces]
-      top = z[f'{method}/candidates'][:faces, 0]
-      truth = z['hr'][:faces]
+      top = z[f"{runs.sr_nam_key(z['methods'])}/candidates"][:faces, 0]
+      truth = z['hr'][:faces]   # The same faces at every size.
     big = np.stack([np.asarray(Image.fromarray(f).resize((64, 64), Image.NEAREST)) for f in lr])
     columns.append(np.concatenate([big, top], axis=2))   # LR | top candidate, side by side.
   rows = np.concatenate(columns + [truth], axis=2)

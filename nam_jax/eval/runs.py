@@ -23,6 +23,11 @@ SETS = tuple(f'real_{kind}' for kind in real_faces.LR_KINDS) + ('synthetic',)
 HELD_OUT = f'real_{other_cameras.HELD_OUT}'
 
 
+def set_name(name: str, lr_size: int = 16) -> str:
+  """A test set's name with its LR faces made at `lr_size` px: real_KIND_Spx when not 16."""
+  return name if lr_size == 16 else f'{name}_{lr_size}px'
+
+
 def test_set(name: str, config, images: int = 64, only: tuple = (), lr_size: int = 16
              ) -> 'suite.TestSet':
   """A test set with HR truth: 'synthetic' (its first `images` faces) or real_KIND (the
@@ -33,7 +38,7 @@ def test_set(name: str, config, images: int = 64, only: tuple = (), lr_size: int
       raise ValueError(f'--lr_size={lr_size}: only the real sets are made at other sizes')
     test = test_set(name, config, images, only)
     kind = name.removeprefix('real_')
-    return dataclasses.replace(test, name=f'{name}_{lr_size}px',
+    return dataclasses.replace(test, name=set_name(name, lr_size),
                                lr_images=real_faces.make_lr(test.hr, kind, size=lr_size))
   if name == 'synthetic':
     pairs = datasets.lr_test_pairs(config.data, limit=images)
@@ -180,6 +185,11 @@ def save_raw(out_dir: pathlib.Path, test, raw: dict) -> pathlib.Path:
   np.savez_compressed(tmp, **arrays)
   tmp.replace(path)
   return path
+
+
+def sr_nam_key(methods) -> str:
+  """The key prefix 'mI' of the first SR-NAM method among a raw file's `methods`."""
+  return next(f'm{i}' for i, name in enumerate(methods) if str(name).startswith('sr_nam'))
 
 
 def earlier_reach(out_dir: pathlib.Path, set_name: str) -> dict:
