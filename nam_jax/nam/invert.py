@@ -9,7 +9,8 @@ finish (its options: nam_jax/nam/options.py); nam_jax/nam/search.py runs them fo
 Where a candidate starts (`start`): the closest of `start_pool` random latents of its own seed,
 rendered forward only (docs/benchmarks.md, "Speed against quality"), its seed's first latent,
 or the closest of `start_pool` draws around the prior's LR-face encoder's prediction
-(nam_jax/stylegan/encoder.py), with the camera the encoder predicts as the degradation's start.
+(nam_jax/stylegan/encoder.py), with the camera the encoder predicts as the degradation's start;
+`mixed`: a pool whose draws alternate between the two (random first), the camera predicted.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   candidates of one input stay as varied as their seeds, each starting from the best of K.
   With opts.start 'encoder' the K draws are around the encoder's prediction for `target`
   (FacePrior.encode / draw_near) and a camera degradation starts from the predicted camera;
-  'random' takes the first draw (no pool).
+  'random' takes the first draw (no pool). 'mixed' alternates random draws (even places of
+  the pool, the first included) with draws around the prediction (odd places).
   """
   kz, kn = jax.random.split(key)
   noise_dim = nets.degradation.noise_dim
@@ -52,19 +54,25 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
        else scale * jax.random.normal(kn, (noise_dim,)))
   centre = None
-  if opts.start == 'encoder':
+  if opts.start in ('encoder', 'mixed'):
     if target is None or not getattr(nets.prior, 'encodes', False):
-      raise ValueError('start=encoder needs the LR target and a face prior loaded with its '
-                       'encoder (the StyleGAN prior with an encoder checkpoint)')
+      raise ValueError(f'start={opts.start} needs the LR target and a face prior loaded with '
+                       'its encoder (the StyleGAN prior with an encoder checkpoint)')
     seen = target if target.shape[0] == 16 else jax.image.resize(
         target, (16, 16, 3), 'bicubic', antialias=True)
     centre, camera = nets.prior.encode(prior_params, seen)  # The encoder reads 16 px faces.
     if opts.noise != 'zero' and getattr(nets.degradation, 'noise_is_camera', False):
       n = camera
 
-  def draw(k):
-    z = (nets.prior.initial_latent(prior_params, k) if centre is None
-         else nets.prior.draw_near(prior_params, centre, k, opts.start_spread))
+  def draw(k, place=0):
+    if centre is None:
+      z = nets.prior.initial_latent(prior_params, k)
+    elif opts.start == 'mixed':  # Odd places of the pool near the prediction.
+      z = jax.lax.cond(place % 2 == 1,
+                       lambda: nets.prior.draw_near(prior_params, centre, k, opts.start_spread),
+                       lambda: nets.prior.initial_latent(prior_params, k))
+    else:
+      z = nets.prior.draw_near(prior_params, centre, k, opts.start_spread)
     return nets.prior.project(prior_params, z) if opts.sphere else z
 
   if opts.start_pool <= 1 or opts.start == 'random':
@@ -72,8 +80,8 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   if target is None:
     raise ValueError('start_pool > 1 needs the LR target')
 
-  def keep_closest(best, k):
-    z = draw(k)
+  def keep_closest(best, k_place):
+    z = draw(*k_place)
     loss = objective(nets, opts, prior_params, degradation_vars, z, n, target)
     closer = loss < best[1]
     return (jnp.where(closer, z, best[0]), jnp.where(closer, loss, best[1])), loss
@@ -81,7 +89,7 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   pool = jax.random.split(kz, opts.start_pool)
   first = draw(pool[0])
   start = (first, objective(nets, opts, prior_params, degradation_vars, first, n, target))
-  (z, _), _ = jax.lax.scan(keep_closest, start, pool[1:])
+  (z, _), _ = jax.lax.scan(keep_closest, start, (pool[1:], jnp.arange(1, opts.start_pool)))
   return z, n
 
 

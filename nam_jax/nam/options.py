@@ -14,7 +14,7 @@ RENDER_SIZES = (64, 128, 256, 512, 1024)
 RENDER_BANDS = (0, 16, 32, 64)
 NOISE_MODES = ('zero', 'sample', 'optimise')
 SCHEDULES = ('constant', 'cosine')
-STARTS = ('pool', 'random', 'encoder')
+STARTS = ('pool', 'random', 'encoder', 'mixed')
 
 
 def option(help_text: str = '', choices: tuple = (), default=dataclasses.MISSING):
@@ -57,7 +57,8 @@ class Options:
   start: str = option('Where candidates start: pool (the closest of start_pool random '
                       'latents of the seed), random (the seed\'s first latent), encoder (the '
                       'closest of start_pool draws around the LR-face encoder\'s prediction, '
-                      'with its predicted camera; StyleGAN prior).', STARTS)
+                      'with its predicted camera; StyleGAN prior), mixed (a pool of '
+                      'random draws and draws around the prediction, alternating).', STARTS)
   start_pool: int = option('Cheap start: each candidate starts from the closest (re-degraded '
                            'LR L1) of this many random latents of its seed; 1 = the first.')
   start_spread: float = option('With --start=encoder: the draws\' spread about the prediction, '

@@ -85,6 +85,8 @@ def _input(entry: dict, size: int) -> str:
   if entry.get('tone', {}).get('note'):  # One line on skin tone (nam/tone.py).
     cls = '' if entry['tone']['decided'] else ' class="warn"'
     parts.append(f'<br><span{cls}>{_e(entry["tone"]["note"])}</span>')
+  if entry.get('photo_note'):  # --align: a face larger in its photo than the output.
+    parts.append(f'<br><span class="warn">{_e(entry["photo_note"])}</span>')
   parts.append('</div><div class="head">')
   parts.append(f'<figure>{_img(entry["input_lr"], "LR input", "lr")}LR input '
                f'({entry.get("lr_size", 16)} px)</figure>')

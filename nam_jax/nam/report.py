@@ -240,6 +240,8 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
              'consistency': str(flags[i, order[0]]),
              'groups': [{'size': len(m), 'ranks': [rank_of[s] for s in m],
                          'seeds': [int(s) for s in m]} for m in found]}
+    if inputs.placements:  # --align: how large the face is in its photo.
+      entry.update(photo_face(inputs.placements[i].quad, final.shape[2]))
     if 'tone' in result:  # What the input says about skin tone (nam/tone.py).
       entry['tone'] = result['tone'][i]
     if 'degradation' in result:  # --degradation=auto: what it chose, and why.
@@ -256,6 +258,20 @@ def write(out_dir: str | pathlib.Path, inputs: Inputs, result: dict, settings: d
              'diverged': int(bad.sum()), 'inputs': entries}
   page.write(out_dir, summary)
   return files.write_json(out_dir / 'results.json', summary)
+
+
+def photo_face(quad: np.ndarray, size: int) -> dict:
+  """The results.json fields of a face found in a photo: its alignment square's side in the
+  photo's pixels and, when that side is at least the output `size`, a note that the photo's
+  own face holds more than any candidate (measured: from 64 px on, searching gains nothing
+  over the face itself; docs/results.md, "Faces at their own size")."""
+  from nam_jax.data import align
+  side = align.square_side(quad)
+  out = {'photo_side': round(side, 1)}
+  if side >= size:
+    out['photo_note'] = (f'this face is {side:.0f} px in the photo, more than the {size} px '
+                         'output: the photo\'s own face holds more than any candidate')
+  return out
 
 
 def _write_candidates(out_dir: pathlib.Path, folder: pathlib.Path, result: dict, i: int,

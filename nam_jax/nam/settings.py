@@ -208,12 +208,12 @@ def _pairs(given) -> dict[str, Any]:
 
 
 def _encoder_for_start(path: str, start: str, prior: str, base) -> str:
-  """The LR-face encoder checkpoint a job loads: only for start=encoder ('' otherwise), found
-  from `base` like the shipped checkpoints."""
-  if start != 'encoder':
+  """The LR-face encoder checkpoint a job loads: only for start=encoder or mixed ('' otherwise),
+  found from `base` like the shipped checkpoints."""
+  if start not in ('encoder', 'mixed'):
     return ''
   if not path:
-    raise ValueError(f'start=encoder: face prior {prior!r} has no LR-face encoder (its block '
+    raise ValueError(f'start={start}: face prior {prior!r} has no LR-face encoder (its block '
                      'has no encoder_ckpt; pass --encoder_ckpt)')
   return resolve_path(path, base)
 

@@ -134,6 +134,27 @@ def test_start_modes(prior_params):
                            _opts(start='encoder'), target)
 
 
+def test_the_mixed_start_keeps_the_closer_of_a_random_draw_and_a_draw_near_the_prediction(
+    prior_params):
+  head_spec, params = prior_params
+  target = jax.random.uniform(jax.random.key(4), (16, 16, 3), minval=-1, maxval=1)
+  nets = _nets(head_spec, camera.CameraDegradation())
+  opts = _opts(start='mixed', start_pool=2, start_spread=1.0)
+  key = jax.random.key(7)
+  z, n = invert.initial_latents(key, params, nets, opts, target)
+  centre, cam = nets.prior.encode(params, target)
+  chex.assert_trees_all_close(n, cam)  # The camera starts where the encoder predicts it.
+  kz = jax.random.split(jax.random.split(key)[0], 2)
+  random_draw = nets.prior.initial_latent(params, kz[0])
+  near = nets.prior.draw_near(params, centre, kz[1], 1.0)
+  if opts.sphere:
+    random_draw, near = nets.prior.project(params, random_draw), nets.prior.project(params, near)
+  losses = [float(invert.objective(nets, opts, params, {}, w, n, target))
+            for w in (random_draw, near)]
+  chex.assert_trees_all_close(z, (random_draw, near)[int(np.argmin(losses))], atol=1e-5)
+  assert float(jnp.max(jnp.abs(random_draw - near))) > 0.1  # Two different draws.
+
+
 def test_the_vmapped_search_with_the_encoder_start_compiles_once(prior_params):
   head_spec, params = prior_params
   nets = _nets(head_spec, operators.KnownOperator('bicubic'))

@@ -1,5 +1,6 @@
 """Faces pasted back into their photo (nam_jax/nam/paste.py) and the composite --align writes."""
 
+import html
 import json
 import pathlib
 
@@ -100,6 +101,21 @@ def test_align_writes_one_composite_per_photo_with_the_picked_candidates(tmp_pat
   plain = paste.upscale_photo(photo, c['scale'])
   np.testing.assert_array_equal(image[t:b, l:r], plain[t:b, l:r])
   np.testing.assert_array_equal(np.asarray(Image.open(out / c['before'])), plain)  # Before.
+  sides = [align.square_side(pl.quad) for pl in inp.placements]  # Face sizes in the photo.
+  page = (out / 'index.html').read_text()
+  for entry, side in zip(summary['inputs'], sides):
+    assert entry['photo_side'] == pytest.approx(side, abs=0.06)
+    assert ('photo_note' in entry) == (side >= 64)  # Larger than the output: said so.
+    assert ('photo_note' not in entry) or html.escape(entry['photo_note']) in page
+  assert any(s >= 64 for s in sides) and any(s < 64 for s in sides)  # Both cases seen.
+
+
+def test_a_face_larger_in_its_photo_than_the_output_is_said_to_be():
+  small, large = _rotated_square((50, 50), 40, 0.3), _rotated_square((50, 50), 170, 0.3)
+  assert report.photo_face(small, 64) == {'photo_side': 40.0}
+  big = report.photo_face(large, 64)
+  assert big['photo_side'] == 170.0 and '170 px' in big['photo_note']
+  assert 'photo_note' not in report.photo_face(large, 256)  # A 256 px output holds more.
 
 
 def test_a_face_pasted_at_4x_reduces_back_to_the_photo_s_own_face():
