@@ -67,8 +67,9 @@ def _path(p: str) -> pathlib.Path:
 
 
 def _networks(job) -> tuple:
-  return (job.prior, job.prior_ckpt, job.prior_options, job.degradation, job.degradation_ckpt,
-          job.degradation_options)
+  """What a job's loaded model depends on: jobs alike here share one model."""
+  return (job.prior, job.prior_ckpt, job.prior_options, job.encoder_ckpt, job.degradation,
+          job.degradation_ckpt, job.degradation_options)
 
 
 def _method_name(job) -> str:

@@ -57,15 +57,19 @@ def top_figures(f: dict, order_scores: np.ndarray) -> dict:
               'identity_kept_oracle': kept_any})}
 
 
-def candidate_rankings(f: dict, grid: bool = True) -> dict[str, np.ndarray]:
-  """{name: scores [I, S]}: fit, blend, the input ranking's default and, with `grid`, a grid
-  of its weights (input, consensus, artefacts, tone gap)."""
+def candidate_rankings(f: dict, grid: bool = True, weights: dict | None = None
+                       ) -> dict[str, np.ndarray]:
+  """{name: scores [I, S]}: fit, blend, the input ranking's default, the input ranking under
+  each of `weights` ({name: {term: weight}}) and, with `grid`, a grid of its weights (input,
+  consensus, artefacts, tone gap)."""
   figs = rank.terms(f['descriptors'], f['input_descriptors'], f['artefacts'],
                     tone_gaps=f['tone_gap'])
   out = {'fit': np.where(np.isfinite(f['loss']), f['loss'], np.inf),
          'blend': rank.weighted(f['loss'], figs, {'consensus': rank.CONSENSUS_WEIGHT}),
          'input (default)': rank.weighted(f['loss'], figs, rank.INPUT_WEIGHTS),
          'oracle (identity)': f['identity']}
+  for name, w in (weights or {}).items():
+    out[name] = rank.weighted(f['loss'], figs, w)
   if grid:
     for wi, wc, wa, wt in itertools.product((0.0, 0.5, 1.0, 2.0), (0.0, 0.5), (0.0, 0.5),
                                             (0.0, 0.5)):
@@ -75,12 +79,13 @@ def candidate_rankings(f: dict, grid: bool = True) -> dict[str, np.ndarray]:
   return out
 
 
-def study(paths: list[pathlib.Path], grid: bool = True) -> dict[str, dict[str, dict]]:
+def study(paths: list[pathlib.Path], grid: bool = True, weights: dict | None = None
+          ) -> dict[str, dict[str, dict]]:
   """{ranking: {set: top figures}} over raw files."""
   out: dict[str, dict] = {}
   for path in paths:
     f = figures(path)
-    for name, sc in candidate_rankings(f, grid).items():
+    for name, sc in candidate_rankings(f, grid, weights).items():
       out.setdefault(name, {})[path.stem.removeprefix('eval_')] = top_figures(f, sc)
   return out
 
@@ -98,6 +103,33 @@ def markdown(result: dict) -> str:
   return '\n'.join(rows)
 
 
+def band_markdown(result: dict) -> str:
+  """Per ranking and set: the top candidate's ITA error and identity kept per skin-tone band
+  of the truth."""
+  names = [b[0] for b in skin.BANDS]
+  rows = ['| ranking | set | ' + ' | '.join(names) + ' |', '| --- | --- |' + ' --- |' * len(names)]
+  for name, per_set in result.items():
+    for set_name, r in per_set.items():
+      cells = [f'{r["bands"][b]["ita_error"]:.1f} ({r["bands"][b]["identity_kept"]:.0%})'
+               if b in r['bands'] else '-' for b in names]
+      rows.append(f'| {name} | {set_name} | ' + ' | '.join(cells) + ' |')
+  return '\n'.join(rows)
+
+
+def parse_weights(specs: list[str]) -> dict[str, dict[str, float]]:
+  """'NAME:term=w,...' entries -> {NAME: {term: w}}; terms as rank.INPUT_WEIGHTS names."""
+  out = {}
+  for spec in specs:
+    name, sep, body = spec.partition(':')
+    pairs = [item.partition('=') for item in filter(None, body.split(','))]
+    bad = [k for k, eq, _ in pairs if not eq or k not in rank.INPUT_WEIGHTS]
+    if not sep or not name or bad:
+      raise ValueError(f'--weights {spec!r}: want NAME:TERM=W,... with terms from '
+                       f'{", ".join(rank.INPUT_WEIGHTS)}')
+    out[name] = {k: float(v) for k, _, v in pairs}
+  return out
+
+
 def main(argv):
   del argv
   from absl import flags
@@ -106,8 +138,12 @@ def main(argv):
   missing = [str(p) for p in paths if not p.is_file()]
   if not paths or missing:
     cli.fail(f'--raw: no such file: {", ".join(missing) or "(none given)"}')
-  result = study(paths, flags.FLAGS.grid)
-  text = markdown(result)
+  try:
+    weights = parse_weights(flags.FLAGS.weights)
+  except ValueError as e:
+    cli.fail(str(e))
+  result = study(paths, flags.FLAGS.grid, weights)
+  text = markdown(result) + '\n\n' + band_markdown(result)
   print(text)
   if flags.FLAGS.out:
     out = pathlib.Path(flags.FLAGS.out)
@@ -121,5 +157,7 @@ if __name__ == '__main__':
   from nam_jax import cli as _cli
   _flags.DEFINE_list('raw', [], 'OUT/raw/eval_SET.npz files written by evaluate.py.')
   _flags.DEFINE_bool('grid', True, 'Also a grid of the input ranking\'s weights.')
+  _flags.DEFINE_multi_string('weights', [], 'NAME:TERM=W,...: also the input ranking with '
+                              'these weights (terms: input, consensus, artefacts, tone).')
   _flags.DEFINE_string('out', '', 'Write OUT.md and OUT.json (the table and the figures).')
   _cli.run(main)

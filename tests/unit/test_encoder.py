@@ -181,3 +181,14 @@ def test_the_encoder_checkpoint_is_loaded_only_for_the_encoder_start():
     settings.from_config(cfg, dict(prior='progan', start='encoder'))
   with pytest.raises(ValueError, match='start must be one of'):
     settings.from_config(cfg, dict(start='nearby'))
+
+
+def test_an_evaluate_sweep_with_an_encoder_start_loads_its_own_model():
+  """evaluate.py --settings=NAME:start=mixed (or encoder) must not reuse the default job's
+  model, which has no encoder."""
+  import evaluate
+  cfg = test_cfg.get_config().nam
+  plain = settings.from_config(cfg, dict(prior='stylegan'))
+  for start in ('encoder', 'mixed'):
+    assert evaluate._networks(settings.from_config(cfg, dict(prior='stylegan', start=start))
+                              ) != evaluate._networks(plain)

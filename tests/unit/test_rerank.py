@@ -2,6 +2,7 @@
 (nam_jax/eval/tone_plot.py), on made-up figures."""
 
 import numpy as np
+import pytest
 
 from nam_jax import skin
 from nam_jax.eval import rerank, tone_plot
@@ -33,6 +34,14 @@ def test_rankings_and_their_top_figures():
   tone_only = rerank.candidate_rankings(f)['input input=0.0 consensus=0.0 artefacts=0.0 tone=0.5']
   assert (np.argmin(tone_only, 1) == np.argmin(f['tone_gap'], 1)).all()
   assert 'mean kept' in rerank.markdown({'fit': {'s': fit}})
+  named = rerank.candidate_rankings(f, grid=False, weights=rerank.parse_weights(
+      ['gap:tone=0.5', 'id:input=1']))
+  np.testing.assert_array_equal(named['gap'], tone_only)  # The same weights, the same scores.
+  assert set(named) == {'fit', 'blend', 'input (default)', 'oracle (identity)', 'gap', 'id'}
+  table = rerank.band_markdown({'fit': {'s': fit}})
+  assert '| fit | s |' in table and 'very light' in table
+  with pytest.raises(ValueError, match='NAME:TERM=W'):
+    rerank.parse_weights(['id:face=1'])
 
 
 def test_the_tone_figure_is_written(tmp_path):
