@@ -83,3 +83,9 @@ def test_bundled_examples_are_the_aligned_faces_they_say_they_are():
     assert shipped.shape[0] == int(name.rsplit('_', 1)[1][:-4])
     # The detector may land a fraction of a pixel apart on another CPU.
     assert np.abs(face.astype(np.float32) - shipped).mean() < 6.0, name
+
+
+def test_the_small_faces_photo_gives_two_faces_searched_at_32_px():
+  got = inputs.resolve(str(GROUP.with_name("small.jpg")), None, align=True, lr_size=0)
+  assert len(got.names) == 2 and not got.skipped
+  assert [len(x) for x in got.lr_images] == [32, 32]
