@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from nam_jax.nam.options import Options
+from nam_jax.nam.options import ENCODER_STARTS, Options
 from nam_jax.degradations import Degradation
 from nam_jax.priors import FacePrior
 
@@ -54,7 +54,7 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   n = (jnp.zeros((noise_dim,)) if opts.noise == 'zero'
        else scale * jax.random.normal(kn, (noise_dim,)))
   centre = None
-  if opts.start in ('encoder', 'mixed'):
+  if opts.start in ENCODER_STARTS:
     if target is None or not getattr(nets.prior, 'encodes', False):
       raise ValueError(f'start={opts.start} needs the LR target and a face prior loaded with '
                        'its encoder (the StyleGAN prior with an encoder checkpoint)')

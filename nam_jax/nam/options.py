@@ -15,6 +15,7 @@ RENDER_BANDS = (0, 16, 32, 64)
 NOISE_MODES = ('zero', 'sample', 'optimise')
 SCHEDULES = ('constant', 'cosine')
 STARTS = ('pool', 'random', 'encoder', 'mixed')
+ENCODER_STARTS = ('encoder', 'mixed')  # The starts that read the LR-face encoder.
 
 
 def option(help_text: str = '', choices: tuple = (), default=dataclasses.MISSING):

@@ -210,7 +210,7 @@ def _pairs(given) -> dict[str, Any]:
 def _encoder_for_start(path: str, start: str, prior: str, base) -> str:
   """The LR-face encoder checkpoint a job loads: only for start=encoder or mixed ('' otherwise),
   found from `base` like the shipped checkpoints."""
-  if start not in ('encoder', 'mixed'):
+  if start not in options.ENCODER_STARTS:
     return ''
   if not path:
     raise ValueError(f'start={start}: face prior {prior!r} has no LR-face encoder (its block '

@@ -86,6 +86,6 @@ def test_bundled_examples_are_the_aligned_faces_they_say_they_are():
 
 
 def test_the_small_faces_photo_gives_two_faces_searched_at_32_px():
-  got = inputs.resolve(str(GROUP.with_name("small.jpg")), None, align=True, lr_size=0)
+  got = inputs.resolve(str(GROUP.with_name('small.jpg')), None, align=True, lr_size=0)
   assert len(got.names) == 2 and not got.skipped
   assert [len(x) for x in got.lr_images] == [32, 32]
