@@ -135,8 +135,9 @@ def base_config() -> ml_collections.ConfigDict:
       schedule='constant',  # Learning rate over the steps: 'constant' or 'cosine'.
       # Where candidates start (nam_jax/nam/invert.initial_latents): 'pool' (the closest of
       # start_pool random latents per candidate), 'random', or 'encoder' (the closest of
-      # start_pool draws around the prior's LR-face encoder, start_spread x its measured spread).
-      start='pool', start_pool=1, start_spread=1.0,
+      # start_pool draws around the prior's LR-face encoder, start_spread x its measured spread),
+      # or 'mixed' (pools alternating the two, for an encoder_share of the candidates).
+      start='pool', start_pool=1, start_spread=1.0, encoder_share=1.0,
       # Early stopping (0 = off): a candidate stops after stop_patience steps without a
       # stop_tol relative gain, or (stop_behind > 0) when that far behind its input's best.
       stop_patience=0, stop_tol=0.01, stop_behind=0.0,

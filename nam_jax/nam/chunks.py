@@ -116,6 +116,7 @@ def _search_chunks(model, lr_images: np.ndarray, settings: Settings, devices: li
     idx = np.arange(start, start + size)
     idx = np.minimum(idx, total - 1)  # Pad the last chunk by repeating its last candidate.
     keys = jax.device_put(keys_all[seed_index[idx]], shard)
+    places = jax.device_put(seed_index[idx], shard)
     targets = jax.device_put(lr_images[image_index[idx]], shard)
 
     def on_step(i, done=chunk * opts.steps, chunk=chunk):
@@ -126,7 +127,7 @@ def _search_chunks(model, lr_images: np.ndarray, settings: Settings, devices: li
 
     with search.watch(on_step):
       out = jax.device_get(search.run(keys, targets, prior_params, degradation_vars,
-                                      nets=model.nets, opts=opts))
+                                      nets=model.nets, opts=opts, places=places))
     n_real = min(size, total - start)
     results.append({k: np.asarray(v)[:n_real] for k, v in out.items()})
   bar.close()

@@ -34,8 +34,17 @@ class Networks:
   degradation: Degradation
 
 
+def near_encoder(place, share: float) -> jax.Array:
+  """Whether candidate `place` (its seed's index) of a mixed start draws around the encoder's
+  prediction: a `share` of the places, spread evenly (share 0.5: odd places; 0.25: 3, 7, ...;
+  place 0 only when share is 1)."""
+  if share >= 1.0:
+    return jnp.asarray(True)
+  return jnp.floor((place + 1) * share) > jnp.floor(place * share)
+
+
 def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
-                    target: jax.Array | None = None, degradation_vars=None):
+                    target: jax.Array | None = None, degradation_vars=None, place=0):
   """The starting latent and the degradation noise of one candidate.
 
   With opts.start_pool = K > 1 (the cheap start), K random latents of the candidate's own key
@@ -46,7 +55,9 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
   With opts.start 'encoder' the K draws are around the encoder's prediction for `target`
   (FacePrior.encode / draw_near) and a camera degradation starts from the predicted camera;
   'random' takes the first draw (no pool). 'mixed' alternates random draws (even places of
-  the pool, the first included) with draws around the prediction (odd places).
+  the pool, the first included) with draws around the prediction (odd places), for the
+  opts.encoder_share of candidates that `near_encoder(place)` picks; the others draw at random
+  only (all start from the predicted camera).
   """
   kz, kn = jax.random.split(key)
   noise_dim = nets.degradation.noise_dim
@@ -64,11 +75,13 @@ def initial_latents(key: jax.Array, prior_params, nets: Networks, opts: Options,
     if opts.noise != 'zero' and getattr(nets.degradation, 'noise_is_camera', False):
       n = camera
 
-  def draw(k, place=0):
+  mixed_here = near_encoder(place, opts.encoder_share)
+
+  def draw(k, pool_place=0):
     if centre is None:
       z = nets.prior.initial_latent(prior_params, k)
     elif opts.start == 'mixed':  # Odd places of the pool near the prediction.
-      z = jax.lax.cond(place % 2 == 1,
+      z = jax.lax.cond(mixed_here & (pool_place % 2 == 1),
                        lambda: nets.prior.draw_near(prior_params, centre, k, opts.start_spread),
                        lambda: nets.prior.initial_latent(prior_params, k))
     else:
@@ -139,9 +152,11 @@ def _optimiser(opts: Options):
   return optax.adam(learning_rate_schedule(opts), b1=opts.b1, b2=opts.b2)
 
 
-def start_one(key, target, prior_params, degradation_vars, nets: Networks, opts: Options):
-  """(variables, fixed noise, Adam state) of one candidate before its first step."""
-  z, n = initial_latents(key, prior_params, nets, opts, target, degradation_vars)
+def start_one(key, target, prior_params, degradation_vars, nets: Networks, opts: Options,
+              place=0):
+  """(variables, fixed noise, Adam state) of one candidate (its seed's index `place`) before
+  its first step."""
+  z, n = initial_latents(key, prior_params, nets, opts, target, degradation_vars, place)
   variables = (z, n) if opts.noise == 'optimise' else (z,)
   return variables, n, _optimiser(opts).init(variables)
 

@@ -65,6 +65,10 @@ class Options:
   start_spread: float = option('With --start=encoder: the draws\' spread about the prediction, '
                                'in units of the spread measured on held-out faces (0: every '
                                'candidate starts at the prediction).')
+  encoder_share: float = option('With --start=mixed: the share of candidates whose pools hold '
+                                'draws around the encoder\'s prediction (spread evenly over the '
+                                'seeds; below 1, never the first); the others draw at random '
+                                'only. 1 = every candidate.')
   stop_patience: int = option('Stop a candidate whose best LR L1 has not improved by '
                               'stop_tol for this many steps (0 = run every step).')
   stop_tol: float = option('Relative improvement that counts for stop_patience.')
@@ -93,6 +97,8 @@ class Options:
       value = getattr(self, name)
       if not (math.isfinite(value) and value >= 0):
         raise ValueError(f'{name} must be finite and >= 0, got {value}')
+    if not 0.0 <= self.encoder_share <= 1.0:
+      raise ValueError(f'encoder_share must be in [0, 1], got {self.encoder_share}')
     if self.stop_behind and self.stop_behind < 1:
       raise ValueError(f'stop_behind must be 0 (off) or >= 1, got {self.stop_behind}')
     if not 1 <= self.unroll <= self.steps:

@@ -60,12 +60,15 @@ def stop_update(loss, best, since, active, same_input, opts: invert.Options):
 
 
 def start_all(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
-              nets: invert.Networks, opts: invert.Options) -> dict:
+              nets: invert.Networks, opts: invert.Options, places=None) -> dict:
   """The search state of every candidate before its first step (keys [C], targets [C, 16,
-  16, 3]): variables, fixed noise, Adam state, and the early-stopping record."""
-  variables, n, opt_state = jax.vmap(invert.start_one, in_axes=(0, 0, None, None, None, None))(
-      keys, targets, prior_params, degradation_vars, nets, opts)
+  16, 3], places [C]: each candidate's seed index, default 0..C-1): variables, fixed noise,
+  Adam state, and the early-stopping record."""
   count = keys.shape[0]
+  places = jnp.arange(count) if places is None else places
+  variables, n, opt_state = jax.vmap(invert.start_one,
+                                     in_axes=(0, 0, None, None, None, None, 0))(
+      keys, targets, prior_params, degradation_vars, nets, opts, places)
   return {'variables': variables, 'noise': n, 'opt_state': opt_state,
           'best': jnp.full((count,), jnp.inf), 'since': jnp.zeros((count,), jnp.int32),
           'active': jnp.ones((count,), bool), 'steps_run': jnp.zeros((count,), jnp.int32)}
@@ -137,17 +140,19 @@ def finish_all(state: dict, targets: jax.Array, prior_params, degradation_vars, 
 
 
 def solve_all(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
-              nets: invert.Networks, opts: invert.Options) -> dict[str, jax.Array]:
+              nets: invert.Networks, opts: invert.Options, places=None
+              ) -> dict[str, jax.Array]:
   """All candidates at once, as one pure function: start_all, every step, finish_all.
 
   Args:
-    keys: [C] candidate keys. targets: [C, 16, 16, 3] LR inputs in [-1, 1].
+    keys: [C] candidate keys. targets: [C, 16, 16, 3] LR inputs in [-1, 1]. places: [C]
+      each candidate's seed index (default 0..C-1; it decides the mixed start's share).
   Returns:
     z, noise, hr [C, 64, 64, 3], lr [C, 16, 16, 3], loss [C] (final LR L1), steps_run [C],
     history [C, steps] (LR L1 before each step; after a candidate stopped, its frozen LR L1).
   """
   kw = dict(nets=nets, opts=opts)
-  state = start_all(keys, targets, prior_params, degradation_vars, **kw)
+  state = start_all(keys, targets, prior_params, degradation_vars, places=places, **kw)
   state, history = steps_all(state, targets, prior_params, degradation_vars, count=opts.steps,
                              **kw)
   out = finish_all(state, targets, prior_params, degradation_vars, **kw)
@@ -177,7 +182,7 @@ def segment_length(steps: int) -> int:
 
 
 def run(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
-        nets: invert.Networks, opts: invert.Options) -> dict[str, jax.Array]:
+        nets: invert.Networks, opts: invert.Options, places=None) -> dict[str, jax.Array]:
   """solve_all's result, computed as segments of steps with progress reported to `watch`ers
   after each (every iteration index once) and an early end once every candidate stopped."""
   kw = dict(nets=nets, opts=opts)
@@ -186,7 +191,8 @@ def run(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
     # return constant or empty leaves replicated): one compilation for all segments.
     return jax.device_put(state, targets.sharding) if isinstance(targets, jax.Array) else state
 
-  state = placed(_start_program(keys, targets, prior_params, degradation_vars, **kw))
+  state = placed(_start_program(keys, targets, prior_params, degradation_vars, places=places,
+                                **kw))
   length = segment_length(opts.steps)
   rows = []
   for first in range(0, opts.steps, length):

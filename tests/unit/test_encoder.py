@@ -155,6 +155,38 @@ def test_the_mixed_start_keeps_the_closer_of_a_random_draw_and_a_draw_near_the_p
   assert float(jnp.max(jnp.abs(random_draw - near))) > 0.1  # Two different draws.
 
 
+def test_the_encoder_share_picks_evenly_spread_candidates():
+  picked = [bool(invert.near_encoder(p, 0.25)) for p in range(16)]
+  assert [p for p in range(16) if picked[p]] == [3, 7, 11, 15]
+  assert [p for p in range(8) if invert.near_encoder(p, 0.5)] == [1, 3, 5, 7]
+  assert all(bool(invert.near_encoder(p, 1.0)) for p in range(4))
+  assert not any(bool(invert.near_encoder(p, 0.0)) for p in range(16))
+
+
+def test_a_mixed_candidate_outside_the_encoder_share_draws_at_random_only(prior_params):
+  head_spec, params = prior_params
+  target = jax.random.uniform(jax.random.key(4), (16, 16, 3), minval=-1, maxval=1)
+  nets = _nets(head_spec, camera.CameraDegradation())
+  key = jax.random.key(7)
+  shared = _opts(start='mixed', start_pool=4, start_spread=1.0, encoder_share=0.5)
+  # Place 0 is outside a share of 0.5: the closest of 4 random draws (the camera predicted).
+  z_out, n_out = invert.initial_latents(key, params, nets, shared, target, place=0)
+  _, cam = nets.prior.encode(params, target)
+  chex.assert_trees_all_close(n_out, cam)
+  # The pool's choice depends on the noise the candidate starts with; compare like with like.
+  kz = jax.random.split(jax.random.split(key)[0], 4)
+  draws = [nets.prior.initial_latent(params, k) for k in kz]
+  if shared.sphere:
+    draws = [nets.prior.project(params, w) for w in draws]
+  losses = [float(invert.objective(nets, shared, params, {}, w, n_out, target)) for w in draws]
+  chex.assert_trees_all_close(z_out, draws[int(np.argmin(losses))], atol=1e-5)
+  # Place 1 is inside: its start is the full mixed start's.
+  z_in, _ = invert.initial_latents(key, params, nets, shared, target, place=1)
+  z_all, _ = invert.initial_latents(key, params, nets, _opts(
+      start='mixed', start_pool=4, start_spread=1.0), target)
+  chex.assert_trees_all_close(z_in, z_all, atol=1e-6)
+
+
 def test_the_vmapped_search_with_the_encoder_start_compiles_once(prior_params):
   head_spec, params = prior_params
   nets = _nets(head_spec, operators.KnownOperator('bicubic'))
