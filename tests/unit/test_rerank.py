@@ -51,3 +51,31 @@ def test_the_tone_figure_is_written(tmp_path):
              'b': {'per_face': per_face, 'bands': bands, 'ita_error': 7.5}}
   path = tone_plot.plot(results, 'test', tmp_path / 'tone.png')
   assert path.is_file() and path.stat().st_size > 10_000
+
+
+def _raw(path, faces, fill):
+  """A raw file as evaluate.py writes it: one baseline and one SR-NAM method."""
+  n, s = len(faces), 3
+  cands = np.full((n, s, 64, 64, 3), fill, np.uint8)
+  cands[:, :, 0, 0] = np.arange(s)[None, :, None]  # Each candidate marks its rank.
+  np.savez(path, faces=np.array(faces), lr=np.zeros((n, 16, 16, 3), np.float32),
+           hr=np.zeros((n, 64, 64, 3), np.float32), methods=np.array(['bicubic', 'sr_nam']),
+           **{'m0/candidates': cands[:, :1], 'm1/candidates': cands})
+  return path
+
+
+def test_the_tops_grid_sets_runs_side_by_side(tmp_path):
+  from nam_jax.eval import tops_grid
+  a = _raw(tmp_path / 'a.npz', ['x', 'y', 'z'], 40)
+  b = _raw(tmp_path / 'b.npz', ['x', 'y', 'z'], 200)
+  grid = tops_grid.build([a, b], ['a', 'b'], top=2, faces=2)
+  # A label row and 2 faces; input, truth, then 2 candidates per run, 64 px cells, 2 px pads.
+  assert grid.shape == (3 * 66 + 2, 6 * 66 + 2, 3)
+  first_face = grid[66 + 2:66 + 2 + 64]
+  cell = lambda j: first_face[:, 2 + j * 66:2 + j * 66 + 64]
+  assert cell(2)[10, 10, 0] == 40 and cell(4)[10, 10, 0] == 200  # Run a, then run b.
+  assert cell(3)[0, 0, 0] == 1  # The second candidate of run a (its rank mark).
+  with pytest.raises(ValueError, match='faces differ'):
+    tops_grid.build([a, _raw(tmp_path / 'c.npz', ['x', 'q', 'z'], 9)], ['a', 'c'])
+  with pytest.raises(ValueError, match='labels'):
+    tops_grid.build([a, b], ['a'])
