@@ -12,7 +12,8 @@ def test_options_reject_what_a_search_cannot_run():
   from nam_jax.nam import options
   good = dict(steps=4, learning_rate=0.1, b1=0.9, b2=0.999, noise='zero', sphere=False,
               mean_pull=0.0, unroll=1, schedule='constant', start='pool', start_pool=1,
-              start_spread=1.0, stop_patience=0, stop_tol=0.01, stop_behind=0.0)
+              start_spread=1.0, encoder_share=1.0, stop_patience=0, stop_tol=0.01,
+              stop_behind=0.0)
   opts = options.Options(**good)
   assert opts.noise_prior == 0.0 and opts.progress
   for change, message in [({'steps': 0}, 'steps must be >= 1'),
@@ -22,7 +23,8 @@ def test_options_reject_what_a_search_cannot_run():
                           ({'stop_behind': 0.5}, 'stop_behind must be 0'),
                           ({'colour_anchor': -1.0}, 'colour_anchor must be finite and >= 0'),
                           ({'start': 'near'}, 'start must be one of'),
-                          ({'start_spread': float('inf')}, 'start_spread must be finite')]:
+                          ({'start_spread': float('inf')}, 'start_spread must be finite'),
+                          ({'encoder_share': 1.5}, r'encoder_share must be in \[0, 1\]')]:
     with pytest.raises(ValueError, match=message):
       options.Options(**{**good, **change})
   assert dataclasses.fields(opts)[0].metadata['help'].startswith('Adam iterations')
