@@ -37,9 +37,7 @@ class Networks:
 def near_encoder(place, share: float) -> jax.Array:
   """Whether candidate `place` (its seed's index) of a mixed start draws around the encoder's
   prediction: a `share` of the places, spread evenly (share 0.5: odd places; 0.25: 3, 7, ...;
-  place 0 only when share is 1)."""
-  if share >= 1.0:
-    return jnp.asarray(True)
+  every place when share is 1, place 0 only then)."""
   return jnp.floor((place + 1) * share) > jnp.floor(place * share)
 
 
