@@ -119,6 +119,9 @@ def base_config() -> ml_collections.ConfigDict:
       latent_weight=1.0, pixel_weight=1.0, perceptual_weight=0.0,
       perceptual_taps=('relu2_2',), lr_weight=1.0,
       prior_ckpt='', h2l_ckpt='', test_batches=16,
+      # An exported encoder to go on training from ('' = a fresh start); its pairs continue
+      # where its own run stopped.
+      init_ckpt='',
       log_every=25, image_every=500, ckpt_every=250, keep_ckpts=2,
   ))
 

@@ -188,6 +188,19 @@ def _prior_and_h2l(config):
   return loaded.model.head_spec, loaded.weights, h2l
 
 
+def warm_start(cfg, key: jax.Array) -> tuple[dict, int]:
+  """(initial params, steps they were trained for): a fresh init, or with cfg.init_ckpt the
+  params of an exported encoder of the same shape, whose model.json says how long it trained
+  (the optimiser starts fresh)."""
+  if not cfg.init_ckpt:
+    return encoder.init(spec_of(cfg), key), 0
+  spec, got, meta = encoder.load(cfg.init_ckpt)
+  if spec != spec_of(cfg):
+    raise ValueError(f'encoder.init_ckpt {cfg.init_ckpt}: widths {spec.widths} / dense '
+                     f'{spec.dense}, the config asks for {tuple(cfg.widths)} / {cfg.dense}')
+  return got['params'], int(meta.get('source', {}).get('steps', 0))
+
+
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   """Trains (or resumes) the encoder of `config` in `workdir`; exports it with its measured
@@ -197,6 +210,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
   head_spec, prior_params, h2l = _prior_and_h2l(config)
   pairs = Pairs(prior_params, head_spec, tuple(cfg.kinds), cfg.batch_size, h2l)
   base_key = jax.random.key(config.seed)
+  init, done_before = warm_start(cfg, jax.random.fold_in(base_key, 0))
 
   def steps():
     vgg_params = vgg.load_params() if cfg.perceptual_weight else {}
@@ -205,6 +219,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
     train_key = jax.random.fold_in(base_key, 1)
 
     def step_fn(state, k):
+      k = k + done_before  # A warm start goes on with pairs its first run never saw.
       lr, w, hr = pairs(jax.random.fold_in(train_key, k), first_seed=k * cfg.batch_size)
       return step(state, lr, w, hr, prior_params, vgg_params)
     return step_fn
@@ -220,8 +235,10 @@ def train(config, workdir: str | pathlib.Path) -> State:
     result = held_out(state, cfg.test_batches)
     images.save_png(workdir / 'images' / 'encoder_heldout.png', result.pop('grid'))
     spread = result.pop('spread')
-    source = {'config': config.name, 'steps': cfg.steps, 'batch_size': cfg.batch_size,
-              'kinds': list(cfg.kinds), 'heldout': result}
+    source = {'config': config.name, 'steps': done_before + cfg.steps,
+              'batch_size': cfg.batch_size, 'kinds': list(cfg.kinds), 'heldout': result}
+    if cfg.init_ckpt:
+      source['init_ckpt'] = {'path': str(cfg.init_ckpt), 'steps': done_before}
     encoder.export(spec_of(cfg), state.params, spread, workdir / 'export', source)
     files.write_json(workdir / 'eval.json', result)
     for kind, m in result['per_kind'].items():
@@ -229,7 +246,6 @@ def train(config, workdir: str | pathlib.Path) -> State:
                f'LR L1 through the camera {m["lr_l1"]:.3f}')
     loop.say(f'spread of the true style about the prediction: {result["spread_rms"]:.3f} rms')
 
-  init = encoder.init(spec_of(cfg), jax.random.fold_in(base_key, 0))
   return run.run(config, workdir, run.Run(
       'encoder', cfg, State(init, optax.adam(cfg.learning_rate).init(init)), steps, finish,
       lambda s, k: held_out(s, 1)['grid'], ('latent', 'pixel', 'lr_face')))
