@@ -175,11 +175,18 @@ def base_config() -> ml_collections.ConfigDict:
                         # A block may set its own default output size (`size`); StyleGAN's
                         # stays 64: its 256 px renders, fitted to the input below 32 px, lost
                         # identity on real faces (docs/benchmarks.md, "The answer at full size").
-                        solver=dict(learning_rate=0.03, sphere=True, start_pool=16),
+                        # start 'mixed' with encoder_share 0.5: half of the candidates pick
+                        # their start among random latents and draws around the LR-face
+                        # encoder's prediction, the other half among random latents only: the
+                        # person first more often on real camera-like and held-out faces, with
+                        # most of the variety kept (docs/skin_tone.md, "Half of the candidates
+                        # near the prediction").
+                        solver=dict(learning_rate=0.03, sphere=True, start_pool=16,
+                                    start='mixed', encoder_share=0.5),
                         # w_plus: search W+ (one style per modulation) instead of W; spread
                         # (W+ only): loss weight on the spread of the per-layer styles.
                         own=dict(w_plus=False, spread=0.0),
-                        # The LR-face encoder --start=encoder starts from.
+                        # The LR-face encoder the mixed and encoder starts draw around.
                         encoder_ckpt='checkpoints/stylegan_encoder_cpu',
                         by_degradation=dict(bicubic=dict(w_plus=True, spread=1.0))))),
       # What made the LR input: a block of nam.degradations below (docs/results.md, "Choosing

@@ -59,7 +59,8 @@ class Options:
                       'latents of the seed), random (the seed\'s first latent), encoder (the '
                       'closest of start_pool draws around the LR-face encoder\'s prediction, '
                       'with its predicted camera; StyleGAN prior), mixed (a pool of '
-                      'random draws and draws around the prediction, alternating).', STARTS)
+                      'random draws and draws around the prediction, alternating; the StyleGAN '
+                      'prior\'s default, with encoder_share 0.5).', STARTS)
   start_pool: int = option('Cheap start: each candidate starts from the closest (re-degraded '
                            'LR L1) of this many random latents of its seed; 1 = the first.')
   start_spread: float = option('With --start=encoder: the draws\' spread about the prediction, '

@@ -155,7 +155,7 @@ def test_the_mixed_start_keeps_the_closer_of_a_random_draw_and_a_draw_near_the_p
   head_spec, params = prior_params
   target = jax.random.uniform(jax.random.key(4), (16, 16, 3), minval=-1, maxval=1)
   nets = _nets(head_spec, camera.CameraDegradation())
-  opts = _opts(start='mixed', start_pool=2, start_spread=1.0)
+  opts = _opts(start='mixed', start_pool=2, start_spread=1.0, encoder_share=1.0)
   key = jax.random.key(7)
   z, n = invert.initial_latents(key, params, nets, opts, target)
   centre, cam = nets.prior.encode(params, target)
@@ -199,7 +199,7 @@ def test_a_mixed_candidate_outside_the_encoder_share_draws_at_random_only(prior_
   # Place 1 is inside: its start is the full mixed start's.
   z_in, _ = invert.initial_latents(key, params, nets, shared, target, place=1)
   z_all, _ = invert.initial_latents(key, params, nets, _opts(
-      start='mixed', start_pool=4, start_spread=1.0), target)
+      start='mixed', start_pool=4, start_spread=1.0, encoder_share=1.0), target)
   chex.assert_trees_all_close(z_in, z_all, atol=1e-6)
 
 
@@ -218,9 +218,14 @@ def test_the_vmapped_search_with_the_encoder_start_compiles_once(prior_params):
   chex.assert_tree_all_finite(again['z'])
 
 
-def test_the_encoder_checkpoint_is_loaded_only_for_the_encoder_start():
+def test_the_encoder_checkpoint_is_loaded_only_for_the_encoder_starts():
   cfg = test_cfg.get_config().nam
-  assert settings.from_config(cfg, dict(prior='stylegan')).encoder_ckpt == ''
+  assert settings.from_config(cfg, dict(prior='stylegan', start='pool')).encoder_ckpt == ''
+  assert settings.from_config(cfg, dict(prior='stylegan', start='random')).encoder_ckpt == ''
+  default = settings.from_config(cfg, dict(prior='stylegan'))  # The StyleGAN prior's default.
+  assert (default.options.start, default.options.encoder_share) == ('mixed', 0.5)
+  assert default.encoder_ckpt.endswith(cfg.priors.stylegan.encoder_ckpt)
+  assert settings.from_config(cfg, dict(prior='progan')).options.start == 'pool'
   s = settings.from_config(cfg, dict(prior='stylegan', start='encoder'))
   assert s.encoder_ckpt.endswith(cfg.priors.stylegan.encoder_ckpt)
   mine = settings.from_config(cfg, dict(prior='stylegan', start='encoder', encoder_ckpt='x/y'))
@@ -232,11 +237,11 @@ def test_the_encoder_checkpoint_is_loaded_only_for_the_encoder_start():
 
 
 def test_an_evaluate_sweep_with_an_encoder_start_loads_its_own_model():
-  """evaluate.py --settings=NAME:start=mixed (or encoder) must not reuse the default job's
+  """evaluate.py --settings=NAME:start=mixed (or encoder) must not reuse a pool-start job's
   model, which has no encoder."""
   import evaluate
   cfg = test_cfg.get_config().nam
-  plain = settings.from_config(cfg, dict(prior='stylegan'))
+  plain = settings.from_config(cfg, dict(prior='stylegan', start='pool'))
   for start in ('encoder', 'mixed'):
     assert evaluate._networks(settings.from_config(cfg, dict(prior='stylegan', start=start))
                               ) != evaluate._networks(plain)
