@@ -275,8 +275,9 @@ def test_stylegan_prior_through_the_registry_and_sr_nam(small_head, params, job_
   plus = stylegan_prior.StyleGANPrior(spec, w_plus=True)
   assert plus.initial_latent(p, jax.random.key(3)).shape == (23, 512)
   assert prior_.generate(p, w[None]).shape == (1, 64, 64, 3)
+  # A pool start: the prior above is loaded without the LR-face encoder the default start reads.
   nets = dict(prior='stylegan', prior_ckpt=str(tmp_path / 'head'),
-              degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, unroll=1)
+              degradation_ckpt=str(tmp_path / 'degrade'), seeds=2, unroll=1, start='pool')
   job = job_settings(**nets, steps=3)
   out = models.super_resolve(models.load_model(job, loaded), np.zeros((1, 16, 16, 3), np.uint8),
                              job)
