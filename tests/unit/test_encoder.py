@@ -55,7 +55,6 @@ def test_encoder_shapes_starts_and_export(tmp_path):
   chex.assert_trees_all_equal_shapes(loaded['params'], params)
 
 
-
 def test_a_warm_start_takes_an_exported_encoders_params_and_counts_its_steps(tmp_path):
   trained = jax.tree.map(lambda x: x + 0.5, encoder.init(SPEC, jax.random.key(3)))
   encoder.export(SPEC, trained, jnp.ones((msg.STYLE_DIM,)), tmp_path / 'enc', {'steps': 7})
@@ -70,6 +69,7 @@ def test_a_warm_start_takes_an_exported_encoders_params_and_counts_its_steps(tmp
   cfg.dense = CFG.encoder.dense * 2
   with pytest.raises(ValueError, match='init_ckpt'):
     train_encoder.warm_start(cfg, jax.random.key(0))
+
 
 def test_the_pairs_follow_the_slots_and_the_held_out_pipeline_is_refused(prior_params):
   head_spec, params = prior_params
