@@ -18,6 +18,9 @@ def _run(args, env_root, timeout=900):
                         env=env, timeout=timeout)
 
 
+# About 50 s (the shipped prior's programs compile for both degradations `auto` picks): under
+# `-m slow`; the default suite runs the same job with test-size networks (test_job.py).
+@pytest.mark.slow
 def test_infer_runs_on_the_bundled_examples_with_the_shipped_checkpoints(tmp_path):
   out = tmp_path / 'out'
   proc = _run(['infer.py', '--seeds', '2', '--steps', '2', f'--out={out}'], tmp_path)
@@ -78,15 +81,13 @@ def test_the_lr_kind_classifier_trains_as_a_stage_and_auto_loads_it(tmp_path):
   assert len(chooser.choose(params, np.zeros((2, 16, 16, 3), np.uint8), ('a', 'b'))) == 2
 
 
-def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(tmp_path):
-  """All probes run at once (each is a fresh interpreter); each must stop with exit code 2,
-  one line on stderr, and leave no workdir, lock or output behind."""
-  import os
+def _probes(tmp_path):
+  """(argv, extra environment, expected part of the one error line) per bad command line."""
   wd, out = tmp_path / 'wd', tmp_path / 'out'
   (tmp_path / 'afile').write_text('x')
   cpu = '--config=configs/cpu.py'
   train = ['train.py', '--stage=degrade']
-  probes = [
+  return [
       (train + ['--config=nope.py', f'--workdir={wd}'], {}, '--config nope.py: no such file'),
       (train + [cpu, '--config.degrade.batchsize=4', f'--workdir={wd}'], {}, 'batch_size'),
       (train + [cpu, '--config.degrade.batch_size=abc', f'--workdir={wd}'], {},
@@ -118,6 +119,18 @@ def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(t
       (['-m', 'nam_jax.stylegan.convert', '--outt=x'], {}, "Unknown command line flag 'outt'"),
       (['-m', 'nam_jax.data.real_faces', '--rebuild=maybe'], {}, 'flag --rebuild=maybe'),
   ]
+
+
+# One probe per README command runs by default; every probe under `-m slow` (each is a fresh
+# interpreter that imports JAX: about 50 s for all of them on a 2-core CPU).
+_FIRST = ('nope.py', "--config.nam.seedz=3", "--sets=real_bicubic,nope")
+
+
+def _check_probes(tmp_path, probes):
+  """All probes run at once; each must stop with exit code 2, one line on stderr, and leave
+  no workdir, lock or output behind."""
+  import os
+  wd, out = tmp_path / 'wd', tmp_path / 'out'
   procs = [subprocess.Popen([sys.executable] + args, cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             env=dict(os.environ, NAM_JAX_DATA=str(tmp_path / 'data'), **env))
@@ -129,6 +142,17 @@ def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(t
     assert len(lines) == 1 and lines[0].startswith('error: ') and expected in lines[0], (
         args, err[-2000:])
   assert not wd.exists() and not out.exists() and not (tmp_path / 'data').exists()
+
+
+def test_bad_input_to_each_command_is_one_line_and_exit_2_before_any_work(tmp_path):
+  probes = [p for p in _probes(tmp_path) if any(k in ' '.join(p[0]) for k in _FIRST)]
+  assert len(probes) == 4  # train.py, infer.py, prepare_data.py, evaluate.py.
+  _check_probes(tmp_path, probes)
+
+
+@pytest.mark.slow
+def test_bad_input_to_every_entry_point_is_one_line_and_exit_2_before_any_work(tmp_path):
+  _check_probes(tmp_path, _probes(tmp_path))
 
 
 _NO_JAX_PROBE = '''
