@@ -225,6 +225,13 @@ def test_the_encoder_checkpoint_is_loaded_only_for_the_encoder_starts():
   default = settings.from_config(cfg, dict(prior='stylegan'))  # The StyleGAN prior's default.
   assert (default.options.start, default.options.encoder_share) == ('mixed', 0.5)
   assert default.encoder_ckpt.endswith(cfg.priors.stylegan.encoder_ckpt)
+  # `auto`: inputs searched through bicubic downsampling start mixed too (docs/skin_tone.md,
+  # "Bicubic LR with the default"); a start the user gives holds for both.
+  auto = settings.from_config(cfg, dict(prior='stylegan', degradation='auto'))
+  assert auto.for_degradation('bicubic').options.start == 'mixed'
+  assert auto.for_degradation('camera').options.start == 'mixed'
+  pool = settings.from_config(cfg, dict(prior='stylegan', degradation='auto', start='pool'))
+  assert pool.for_degradation('bicubic').options.start == 'pool'
   assert settings.from_config(cfg, dict(prior='progan')).options.start == 'pool'
   s = settings.from_config(cfg, dict(prior='stylegan', start='encoder'))
   assert s.encoder_ckpt.endswith(cfg.priors.stylegan.encoder_ckpt)
