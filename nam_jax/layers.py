@@ -9,7 +9,20 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from nam_jax import devices
+
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
+
+
+def init_variables(module: nn.Module, key: jax.Array, *inputs, method=None) -> dict:
+  """module.init(key, *inputs, method=method) as one program compiled for a single run
+  (devices.RUN_ONCE), instead of op by op or with the full optimisation a training step
+  gets. Under a trace (jax.eval_shape, jit) it is module.init itself: the enclosing program
+  compiles it."""
+  init = lambda k, *xs: module.init(k, *xs, method=method)
+  if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((key, inputs))):
+    return init(key, *inputs)
+  return jax.jit(init, compiler_options=devices.RUN_ONCE)(key, *inputs)
 
 
 def _conv(x: jax.Array, w: jax.Array) -> jax.Array:

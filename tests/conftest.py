@@ -21,6 +21,13 @@ os.environ[devices.CACHE_ENV] = _XLA_CACHE  # infer.py / evaluate.py subprocesse
 
 def pytest_configure(config):
   config.addinivalue_line('markers', 'slow: longer tests, run with `pytest -m slow`')
+  # The default suite's programs are tiny and run a few times each, so compiling them is most
+  # of its time: it compiles with XLA's backend optimisation off (the same programs, without
+  # LLVM's passes; values may differ in the last bit). `-m slow` runs whole trainings and keeps
+  # the optimisation, as users get it.
+  if config.getoption('markexpr') == 'not slow' and devices.RUN_ONCE_FLAG not in os.environ.get(
+      'XLA_FLAGS', ''):
+    os.environ['XLA_FLAGS'] = f"{os.environ.get('XLA_FLAGS', '')} {devices.RUN_ONCE_FLAG}".strip()
 
 
 @pytest.fixture(scope='session')

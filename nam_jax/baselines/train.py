@@ -51,8 +51,8 @@ def networks(network: str, cfg):
 def init_state(network: str, cfg, key: jax.Array) -> State:
   g, d = networks(network, cfg)
   kg, kd = jax.random.split(key)
-  gv = g.init(kg, jnp.zeros((1, 16, 16, 3)))
-  dp = d.init(kd, jnp.zeros((1, 64, 64, 3)))['params']
+  gv = layers.init_variables(g, kg, jnp.zeros((1, 16, 16, 3)))
+  dp = layers.init_variables(d, kd, jnp.zeros((1, 64, 64, 3)))['params']
   tx = optimizer(cfg)
   stats = gv.get('batch_stats', {})
   return State(gv['params'], stats, tx.init(gv['params']), dp, {}, tx.init(dp))

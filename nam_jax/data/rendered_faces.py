@@ -13,6 +13,7 @@ finished shard and the next run only generates what is missing.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import pathlib
@@ -98,6 +99,13 @@ class FaceSynthesizer:
     return resize_antialiased(img[None], size)[0]
 
 
+@functools.lru_cache(maxsize=2)
+def synthesizer(truncation: float) -> FaceSynthesizer:
+  """One FaceSynthesizer per truncation per process: building one compiles both networks
+  and maps 1,024 latents for the style mean (about 3 s on a 2-core CPU)."""
+  return FaceSynthesizer(truncation)
+
+
 def shard_path(cache_dir: pathlib.Path, start: int, count: int, size: int,
                truncation: float) -> pathlib.Path:
   return (pathlib.Path(cache_dir) / f'faces{size}_psi{truncation:.2f}' /
@@ -124,7 +132,7 @@ def ensure_faces(first_seed: int, num: int, *, size: int = 64, truncation: float
   todo = [(r, p) for r, p in zip(ranges, paths) if not p.is_file()]
   done_faces = num - sum(c for (_, c), _ in todo)
   if todo:
-    synth = FaceSynthesizer(truncation)
+    synth = synthesizer(truncation)
     bar = tqdm(total=num, initial=done_faces, desc=desc, unit='face', disable=not progress)
     for (start, count), path in todo:
       faces = []

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import images, weights
+from nam_jax import images, layers, weights
 from nam_jax.training import lock, loop, run, states
 from nam_jax.degradations.auto import KIND, WIDTHS, LrKind, camera_probability
 
@@ -43,7 +43,8 @@ def _optimizer(steps: int) -> optax.GradientTransformation:
 
 
 def init_state(steps: int, seed: int) -> State:
-  params = LrKind().init(jax.random.key(seed), jnp.zeros((1, 16, 16, 3)))['params']
+  params = layers.init_variables(LrKind(), jax.random.key(seed),
+                                  jnp.zeros((1, 16, 16, 3)))['params']
   return State(params, _optimizer(steps).init(params))
 
 

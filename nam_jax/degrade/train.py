@@ -43,8 +43,8 @@ def optimizer(cfg) -> optax.GradientTransformation:
 def init_state(cfg, key: jax.Array) -> State:
   g, d = model.from_config(cfg)
   kg, kd = jax.random.split(key)
-  gv = g.init(kg, jnp.zeros((1, 64, 64, 3)), jnp.zeros((1, cfg.noise_dim)))
-  dv = d.init(kd, jnp.zeros((1, 16, 16, 3)))
+  gv = layers.init_variables(g, kg, jnp.zeros((1, 64, 64, 3)), jnp.zeros((1, cfg.noise_dim)))
+  dv = layers.init_variables(d, kd, jnp.zeros((1, 16, 16, 3)))
   tx = optimizer(cfg)
   return State(gv['params'], gv['batch_stats'], tx.init(gv['params']),
                dv['params'], dv.get('batch_stats', {}), tx.init(dv['params']))

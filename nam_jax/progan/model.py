@@ -121,7 +121,7 @@ class Generator(nn.Module):
     """Parameters of every stage (initialised through the full-size network)."""
     def all_stages(module, z):
       return [module(z, s) for s in range(module.num_stages)]
-    return self.init(key, jnp.zeros((1, latent_dim)), method=all_stages)
+    return layers.init_variables(self, key, jnp.zeros((1, latent_dim)), method=all_stages)
 
 
 class _CriticBlock(nn.Module):
@@ -176,7 +176,7 @@ class Critic(nn.Module):
     def all_stages(module, xs):
       return [module(x, s) for s, x in enumerate(xs)]
     xs = [jnp.zeros((2, 4 * 2 ** s, 4 * 2 ** s, 3)) for s in range(len(self.widths))]
-    return self.init(key, xs, method=all_stages)
+    return layers.init_variables(self, key, xs, method=all_stages)
 
 
 def resolution(stage: int) -> int:

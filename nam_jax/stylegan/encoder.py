@@ -60,7 +60,7 @@ class Encoder(nn.Module):
 
 
 def init(spec: EncoderSpec, key: jax.Array) -> dict:
-  return Encoder(spec).init(key, jnp.zeros((1, 16, 16, 3)))['params']
+  return layers.init_variables(Encoder(spec), key, jnp.zeros((1, 16, 16, 3)))['params']
 
 
 def predict(spec: EncoderSpec, params, w_mean: jax.Array, w_radius: jax.Array,

@@ -91,8 +91,8 @@ def init(spec: HeadSpec, key: jax.Array, synthesis_params=None) -> dict:
   synthesis_params is given (training starts from the frozen-layer network's features)."""
   level = spec.feature_level
   size = msg.resolution(level)
-  params = Head64(spec).init(key, jnp.zeros((1, size, size, msg.WIDTHS[level])),
-                             jnp.zeros((1, msg.STYLE_DIM)))['params']
+  params = layers.init_variables(Head64(spec), key, jnp.zeros((1, size, size, msg.WIDTHS[level])),
+                                  jnp.zeros((1, msg.STYLE_DIM)))['params']
   if spec.block and synthesis_params is not None:
     params = {**params, **{n: synthesis_params[n] for n in msg.layer_names(BLOCK)}}
   return params

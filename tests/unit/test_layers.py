@@ -1,5 +1,6 @@
 """conv_same: the loop-friendly convolution equals lax's, values and gradients."""
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -54,3 +55,16 @@ def test_flax_adapter_routes_only_the_supported_case():
     gx = jax.grad(lambda x: jnp.sum(ours.apply(params, x) ** 2))(x)
     ref = jax.grad(lambda x: jnp.sum(conv.apply(params, x) ** 2))(x)
     np.testing.assert_allclose(gx, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_init_variables_is_the_module_s_init_compiled_once_and_works_under_a_trace():
+  net = nn.Sequential([nn.Dense(5), nn.relu, nn.Dense(3)])
+  x = jnp.ones((2, 4))
+  ours = layers.init_variables(net, jax.random.key(5), x)
+  ref = net.init(jax.random.key(5), x)
+  chex.assert_trees_all_equal_shapes(ours, ref)
+  chex.assert_trees_all_close(ours, ref, atol=1e-6)   # Unoptimised code: the last bit may move.
+  other = layers.init_variables(net, jax.random.key(6), x)
+  assert not np.allclose(other['params']['layers_0']['kernel'], ref['params']['layers_0']['kernel'])
+  shapes = jax.eval_shape(lambda: layers.init_variables(net, jax.random.key(5), x))
+  chex.assert_trees_all_equal_shapes(shapes, ref)

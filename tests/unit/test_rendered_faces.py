@@ -8,7 +8,7 @@ from nam_jax.data import rendered_faces, splits
 
 @pytest.fixture(scope='module')
 def synth():
-  return rendered_faces.FaceSynthesizer(truncation=0.7)
+  return rendered_faces.synthesizer(0.7)
 
 
 def test_render_shape_dtype_and_determinism(synth):
@@ -45,7 +45,7 @@ def test_interrupted_generation_resumes_without_redoing_shards(tmp_path, monkeyp
         raise KeyboardInterrupt  # Killed in the middle of the third shard.
       return np.full((size, size, 3), seed % 255, np.uint8)
 
-  monkeypatch.setattr(rendered_faces, 'FaceSynthesizer', FakeSynth)
+  monkeypatch.setattr(rendered_faces, 'synthesizer', FakeSynth)
   with pytest.raises(KeyboardInterrupt):
     rendered_faces.ensure_faces(100, 6, cache_dir=tmp_path, shard_size=2, progress=False)
   done = sorted(p.name for p in tmp_path.rglob('*.npy'))

@@ -133,7 +133,7 @@ def test_bf16_inference_would_break_the_port_on_bf16_cpus(params):
 
 def test_synthetic_faces_are_rendered_in_f32():
   from nam_jax.data import rendered_faces
-  synth = rendered_faces.FaceSynthesizer(truncation=0.7)
+  synth = rendered_faces.synthesizer(0.7)
   assert openvino_ir.precision(synth._mapping) == 'f32'      # pylint: disable=protected-access
   assert openvino_ir.precision(synth._synthesis) == 'f32'    # pylint: disable=protected-access
 
