@@ -41,7 +41,7 @@ _YNN_FLAG = '--xla_cpu_experimental_ynn_fusion_type'
 # one shape: 1.5 s -> 0.3 s on a 2-core AMD EPYC), and initialisation compiles one draw per
 # parameter shape. The program is the same; its values may differ in the last bit.
 RUN_ONCE = {'xla_backend_optimization_level': 0}   # jax.jit(..., compiler_options=RUN_ONCE)
-RUN_ONCE_FLAG = '--xla_backend_optimization_level=0'  # The same for a whole process.
+RUN_ONCE_FLAGS = tuple(f'--{k}={v}' for k, v in RUN_ONCE.items())  # The same for a process.
 
 
 def usable_cores() -> int:

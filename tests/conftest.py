@@ -25,9 +25,11 @@ def pytest_configure(config):
   # of its time: it compiles with XLA's backend optimisation off (the same programs, without
   # LLVM's passes; values may differ in the last bit). `-m slow` runs whole trainings and keeps
   # the optimisation, as users get it.
-  if config.getoption('markexpr') == 'not slow' and devices.RUN_ONCE_FLAG not in os.environ.get(
-      'XLA_FLAGS', ''):
-    os.environ['XLA_FLAGS'] = f"{os.environ.get('XLA_FLAGS', '')} {devices.RUN_ONCE_FLAG}".strip()
+  # A setting already in $XLA_FLAGS wins, as in devices.configure_host_cpu.
+  if config.getoption('markexpr') == 'not slow':
+    flags = os.environ.get('XLA_FLAGS', '')
+    new = [f for f in devices.RUN_ONCE_FLAGS if f.split('=')[0] not in flags]
+    os.environ['XLA_FLAGS'] = ' '.join([flags, *new]).strip()
 
 
 @pytest.fixture(scope='session')

@@ -1,4 +1,5 @@
-"""conv_same: the loop-friendly convolution equals lax's, values and gradients."""
+"""conv_same: the loop-friendly convolution equals lax's, values and gradients; init_variables
+equals module.init."""
 
 import chex
 import flax.linen as nn
