@@ -109,6 +109,14 @@ def base_config() -> ml_collections.ConfigDict:
       log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
   ))
 
+  # The coarse head the search's first steps render through (nam_jax/stylegan/train_coarse.py):
+  # distilled from the 64 px head of `head_ckpt` ('' = the StyleGAN prior's ckpt) on fresh
+  # styles (psi ~ U(psi_min, 1); a w_plus_share of mixed, row-noised W+ latents).
+  c.stylegan_coarse = ml_collections.ConfigDict(dict(
+      width=128, learning_rate=1e-3, batch_size=32, steps=3000, lr_weight=1.0, psi_min=0.5,
+      w_plus_share=0.5, row_noise=0.5, head_ckpt='', held_out=256,
+      log_every=25, image_every=500, ckpt_every=250, keep_ckpts=2))
+
   # The LR-face encoder that starts SR-NAM's search near the answer (nam_jax/stylegan/
   # encoder.py, trained by train_encoder.py on the prior's own faces made LR by `kinds`, one
   # per batch slot in turn). prior_ckpt / h2l_ckpt: '' = the inference blocks' checkpoints.
@@ -131,6 +139,7 @@ def base_config() -> ml_collections.ConfigDict:
       # learning_rate, noise and sphere: best of the option sweep on the test split (docs/results.md,
       # "Choosing the inference defaults"; docs/nam_sweep.json).
       seeds=16, steps=300, learning_rate=0.1, b1=0.9, b2=0.999,
+      coarse_steps=0,  # The first steps through the prior's coarse head (StyleGAN only).
       noise='optimise',  # 'zero' | 'sample' | 'optimise'
       sphere=False, mean_pull=0.0,
       max_batch=64,

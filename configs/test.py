@@ -47,6 +47,9 @@ def get_config():
                          truncated_test=2, untruncated_test=2,
                          image_every=2, ckpt_every=1, perceptual_weight=0.0)
 
+  c.stylegan_coarse.update(width=8, batch_size=4, steps=3, log_every=1, image_every=2,
+                           ckpt_every=2, held_out=4)
+
   c.encoder.update(widths=(4, 8, 8), dense=16, batch_size=4, steps=3, log_every=1,
                    image_every=2, ckpt_every=2, test_batches=1,
                    kinds=('bicubic', 'mild', 'defocus', 'h2l'))

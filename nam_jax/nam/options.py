@@ -82,6 +82,10 @@ class Options:
   colour_anchor: float = option('Weight of an L1 term between the face\'s own colours and the '
                                 'input\'s, both averaged over 4x4 cells (low frequencies survive '
                                 'any camera); 0 = off.', default=0.0)
+  coarse_steps: int = option('The first this many of the steps, and the start pool, render '
+                             'through the prior\'s coarse head (a 32 px face, about a third of '
+                             'the cost; StyleGAN prior with a coarse head); 0 = every step '
+                             'through the full head.', default=0)
   progress: bool = True      # Report each iteration to `watch`ers (after each segment).
 
   def __post_init__(self):
@@ -90,6 +94,8 @@ class Options:
       raise ValueError(f'steps must be >= 1, got {self.steps}')
     if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
       raise ValueError(f'learning_rate must be finite and > 0, got {self.learning_rate}')
+    if not 0 <= self.coarse_steps < self.steps:
+      raise ValueError(f'coarse_steps must be in [0, steps={self.steps}), got {self.coarse_steps}')
     if self.start_pool < 1:
       raise ValueError(f'start_pool must be >= 1, got {self.start_pool}')
     if self.stop_patience < 0:

@@ -9,11 +9,17 @@ programs hold no host callback, so JAX's persistent compilation cache keeps them
 
 Early stopping (`stop_patience`): converged or hopeless candidates are frozen by masks (the
 shapes never change) and the loop ends once none is left.
+
+Coarse first (`coarse_steps`): the start pool and the first steps render through the prior's
+coarse view (FacePrior.coarse_view: the StyleGAN prior's 32 px coarse head), the rest and the
+final render through its full head; the Adam state carries over, the early-stopping record
+starts again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -57,6 +63,32 @@ def stop_update(loss, best, since, active, same_input, opts: invert.Options):
     input_best = jnp.min(jnp.where(same_input, best[None, :], jnp.inf), axis=1)
     keep = keep & (best <= opts.stop_behind * input_best)
   return best, since, keep
+
+
+def coarse_nets(nets: invert.Networks, opts: invert.Options) -> invert.Networks | None:
+  """The networks of the start and the first opts.coarse_steps steps (the prior's coarse
+  view), or None when coarse_steps is 0."""
+  if not opts.coarse_steps:
+    return None
+  view = getattr(nets.prior, 'coarse_view', lambda: None)()
+  if view is None:
+    raise ValueError('coarse_steps needs a face prior with a coarse head (the StyleGAN prior '
+                     'whose head checkpoint holds coarse/, nam_jax/stylegan/coarse.py)')
+  return dataclasses.replace(nets, prior=view)
+
+
+def phases(nets: invert.Networks, opts: invert.Options) -> list[tuple[invert.Networks, int]]:
+  """(networks, steps) of each phase of the search, in order."""
+  coarse = coarse_nets(nets, opts)
+  return ([(coarse, opts.coarse_steps)] if coarse else []) + [
+      (nets, opts.steps - opts.coarse_steps)]
+
+
+def next_phase(state: dict) -> dict:
+  """The state entering the next phase: its LR L1 is another render's, so the early-stopping
+  record starts again (stopped candidates stay stopped)."""
+  return {**state, 'best': jnp.full_like(state['best'], jnp.inf),
+          'since': jnp.zeros_like(state['since'])}
 
 
 def start_all(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
@@ -151,12 +183,17 @@ def solve_all(keys: jax.Array, targets: jax.Array, prior_params, degradation_var
     z, noise, hr [C, 64, 64, 3], lr [C, 16, 16, 3], loss [C] (final LR L1), steps_run [C],
     history [C, steps] (LR L1 before each step; after a candidate stopped, its frozen LR L1).
   """
-  kw = dict(nets=nets, opts=opts)
-  state = start_all(keys, targets, prior_params, degradation_vars, places=places, **kw)
-  state, history = steps_all(state, targets, prior_params, degradation_vars, count=opts.steps,
-                             **kw)
-  out = finish_all(state, targets, prior_params, degradation_vars, **kw)
-  return {**out, 'history': _fill_stopped(history.T, out['loss'])}
+  plan = phases(nets, opts)
+  state = start_all(keys, targets, prior_params, degradation_vars, places=places,
+                    nets=plan[0][0], opts=opts)
+  histories = []
+  for i, (phase_nets, count) in enumerate(plan):
+    state = next_phase(state) if i else state
+    state, history = steps_all(state, targets, prior_params, degradation_vars, count=count,
+                               nets=phase_nets, opts=opts)
+    histories.append(history)
+  out = finish_all(state, targets, prior_params, degradation_vars, nets=nets, opts=opts)
+  return {**out, 'history': _fill_stopped(jnp.concatenate(histories).T, out['loss'])}
 
 
 def _fill_stopped(history, loss):
@@ -191,21 +228,27 @@ def run(keys: jax.Array, targets: jax.Array, prior_params, degradation_vars, *,
     # return constant or empty leaves replicated): one compilation for all segments.
     return jax.device_put(state, targets.sharding) if isinstance(targets, jax.Array) else state
 
+  plan = phases(nets, opts)
   state = placed(_start_program(keys, targets, prior_params, degradation_vars, places=places,
-                                **kw))
-  length = segment_length(opts.steps)
-  rows = []
-  for first in range(0, opts.steps, length):
-    state, history = _steps_program(state, targets, prior_params, degradation_vars,
-                                    count=length, **kw)
-    state = placed(state)
-    rows.append(history)
-    if opts.progress:
-      jax.block_until_ready(history)
-      for i in range(first, first + length):
-        _report_step(i)
-    if opts.stop_patience and not bool(jnp.any(state['active'])):
+                                nets=plan[0][0], opts=opts))
+  rows, done = [], 0
+  for i, (phase_nets, count) in enumerate(plan):
+    if opts.stop_patience and rows and not bool(jnp.any(state['active'])):
       break
+    state = placed(next_phase(state)) if i else state
+    length = segment_length(count)
+    for _ in range(0, count, length):
+      state, history = _steps_program(state, targets, prior_params, degradation_vars,
+                                      count=length, nets=phase_nets, opts=opts)
+      state = placed(state)
+      rows.append(history)
+      if opts.progress:
+        jax.block_until_ready(history)
+        for j in range(done, done + length):
+          _report_step(j)
+      done += length
+      if opts.stop_patience and not bool(jnp.any(state['active'])):
+        break
   out = _finish_program(state, targets, prior_params, degradation_vars, **kw)
   history = jnp.concatenate(rows, axis=0).T
   if history.shape[1] < opts.steps:  # Ended early: every candidate had stopped.

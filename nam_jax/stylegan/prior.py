@@ -13,7 +13,9 @@ style per modulation; `spread` (W+ only) weighs a loss term on the spread of the
 styles, the mean squared distance of each row to their mean (PULSE's cross loss in spirit).
 With `encoder_ckpt` (--start=encoder: the block's encoder_ckpt) it also loads its LR-face
 encoder (nam_jax/stylegan/encoder.py): `encode` predicts a style and a camera from the input,
-`draw_near` draws starts around it with the encoder's measured spread.
+`draw_near` draws starts around it with the encoder's measured spread. When the head's
+checkpoint holds a coarse head (`coarse/`, nam_jax/stylegan/coarse.py), `coarse_view()` is the
+same prior rendering through it: the search's first `coarse_steps` steps use that view.
 
 Weights: the converted network (python -m nam_jax.stylegan.convert, cached in the data dir,
 never committed; `load` converts it first if need be, convert.ensure_converted) and the head
@@ -30,7 +32,8 @@ import jax
 import jax.numpy as jnp
 
 from nam_jax import layers
-from nam_jax.stylegan import convert, encoder as encoder_lib, head, model as msg
+from nam_jax.stylegan import coarse as coarse_lib, convert, encoder as encoder_lib, head, \
+    model as msg
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,10 +44,17 @@ class StyleGANPrior:
   w_plus: bool = False
   spread: float = 0.0
   encoder_spec: encoder_lib.EncoderSpec | None = None
+  coarse_spec: coarse_lib.CoarseSpec | None = None
+  coarse: bool = False      # Render through the coarse head (coarse_view).
 
   @property
   def encodes(self) -> bool:
     return self.encoder_spec is not None
+
+  def coarse_view(self) -> 'StyleGANPrior | None':
+    """This prior rendering 64 px faces through its coarse head (32 px, enlarged), or None
+    when its checkpoint has none."""
+    return None if self.coarse_spec is None else dataclasses.replace(self, coarse=True)
 
   @property
   def latent_shape(self) -> tuple[int, ...]:
@@ -68,6 +78,8 @@ class StyleGANPrior:
     return jnp.broadcast_to(w, self.latent_shape) if self.w_plus else w
 
   def generate(self, params, latents: jax.Array) -> jax.Array:
+    if self.coarse:
+      return coarse_lib.render(self.coarse_spec, params['coarse'], params['synthesis'], latents)
     return head.render(self.head_spec, params['head'], params['synthesis'], latents)
 
   def project(self, params, latent: jax.Array) -> jax.Array:
@@ -111,8 +123,9 @@ def style_statistics(mapping_params, samples: int = 2048, seed: int = 0):
 
 def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0, encoder_ckpt: str = ''
          ) -> tuple[StyleGANPrior, dict, dict]:
-  """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius}
-  and, with an `encoder` checkpoint, {'encoder': {params, spread}}."""
+  """(prior, params, head model.json); params = {mapping, synthesis, head, w_mean, w_radius},
+  with an `encoder` checkpoint {'encoder': {params, spread}}, and 'coarse' (the coarse head's
+  params) when the head's checkpoint holds one."""
   if not (math.isfinite(spread) and spread >= 0):
     raise ValueError(f'spread must be finite and >= 0, got {spread}')
   spec, head_params, meta = head.load(pathlib.Path(ckpt_dir))
@@ -120,7 +133,10 @@ def load(ckpt_dir, w_plus: bool = False, spread: float = 0.0, encoder_ckpt: str 
   mean, radius = style_statistics(net['mapping'])
   params = {'mapping': net['mapping'], 'synthesis': net['synthesis'], 'head': head_params,
             'w_mean': mean, 'w_radius': radius}
-  encoder_spec = None
+  encoder_spec = coarse_spec = None
   if encoder_ckpt:
     encoder_spec, params['encoder'], _ = encoder_lib.load(encoder_ckpt)
-  return StyleGANPrior(spec, bool(w_plus), float(spread), encoder_spec), params, meta
+  if (pathlib.Path(ckpt_dir) / coarse_lib.FOLDER / 'model.json').is_file():
+    coarse_spec, params['coarse'], _ = coarse_lib.load(pathlib.Path(ckpt_dir) / coarse_lib.FOLDER)
+  return (StyleGANPrior(spec, bool(w_plus), float(spread), encoder_spec, coarse_spec), params,
+          meta)

@@ -28,6 +28,9 @@ STAGES = {
     'progan': Stage('nam_jax.progan.train', 'the Progressive GAN face generator'),
     'stylegan_head': Stage('nam_jax.stylegan.train_head',
                            'the 64 px head distilled from MobileStyleGAN'),
+    'stylegan_coarse': Stage('nam_jax.stylegan.train_coarse', 'the coarse head of the '
+                             'search\'s first steps, distilled from the 64 px head',
+                             multi_process=False),
     'l2h': Stage('nam_jax.baselines.train', 'the Low-to-High baseline (Bulat et al.)',
                  (('network', 'l2h'),), multi_process=False),
     'urdgn': Stage('nam_jax.baselines.train', 'the URDGN baseline',

@@ -24,7 +24,8 @@ def test_options_reject_what_a_search_cannot_run():
                           ({'colour_anchor': -1.0}, 'colour_anchor must be finite and >= 0'),
                           ({'start': 'near'}, 'start must be one of'),
                           ({'start_spread': float('inf')}, 'start_spread must be finite'),
-                          ({'encoder_share': 1.5}, r'encoder_share must be in \[0, 1\]')]:
+                          ({'encoder_share': 1.5}, r'encoder_share must be in \[0, 1\]'),
+                          ({'coarse_steps': 4}, r'coarse_steps must be in \[0, steps=4\)')]:
     with pytest.raises(ValueError, match=message):
       options.Options(**{**good, **change})
   assert dataclasses.fields(opts)[0].metadata['help'].startswith('Adam iterations')
