@@ -5,6 +5,7 @@
   python train.py --stage=l2h     --config=configs/cpu.py --workdir=runs/cpu_l2h    # baseline
   python train.py --stage=urdgn   --config=configs/cpu.py --workdir=runs/cpu_urdgn  # baseline
   python train.py --stage=stylegan_head --config=configs/cpu.py --workdir=runs/cpu_head
+  python train.py --stage=stylegan_coarse --config=configs/cpu.py --workdir=runs/cpu_coarse
   python train.py --stage=lr_kind --config=configs/cpu.py --workdir=runs/cpu_lr_kind
 The stages are the table of nam_jax/training/stages.py; each exports to WORKDIR/export.
 Any config value can be overridden, e.g. --config.degrade.steps=100. Rerunning a command
