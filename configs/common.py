@@ -100,6 +100,10 @@ def base_config() -> ml_collections.ConfigDict:
       width=64, learning_rate=1e-3, batch_size=16, steps=3000,
       block=True,                 # Fine-tune a copy of layer 2 (16 -> 32 px) with the head.
       block_learning_rate=1e-4,
+      # 'constant' or 'cosine' (both rates decayed to a tenth over the run).
+      schedule='constant',
+      # '' = a fresh head; else an exported head (of this width and kind) to train on from.
+      init_ckpt='',
       modulated=True,             # Per-channel style scales on the head's inputs.
       # Training / held-out pairs: faces of the HR split's seeds at data.truncation (0.7) and
       # untruncated (psi 1) faces of their own seed ranges.

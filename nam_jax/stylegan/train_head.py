@@ -48,12 +48,37 @@ def truncated_styles(mapping_params, mean, z: jax.Array, psi: float) -> jax.Arra
   return mean + psi * (w - mean)
 
 
+SCHEDULES = ('constant', 'cosine')
+
+
+def rate(cfg, peak: float) -> optax.Schedule | float:
+  """A learning rate: `peak` throughout, or decayed to a tenth of it over the run (cosine)."""
+  if cfg.schedule not in SCHEDULES:
+    raise ValueError(f'stylegan_head.schedule {cfg.schedule!r}: expected one of {SCHEDULES}')
+  return (optax.cosine_decay_schedule(peak, cfg.steps, alpha=0.1)
+          if cfg.schedule == 'cosine' else peak)
+
+
 def optimizer(cfg) -> optax.GradientTransformation:
   """Adam; a fine-tuned copy of the network's layer learns at its own (smaller) rate."""
   block = set(msg.layer_names(head.BLOCK))
   return optax.multi_transform(
-      {'head': optax.adam(cfg.learning_rate), 'block': optax.adam(cfg.block_learning_rate)},
+      {'head': optax.adam(rate(cfg, cfg.learning_rate)),
+       'block': optax.adam(rate(cfg, cfg.block_learning_rate))},
       lambda params: {k: 'block' if k in block else 'head' for k in params})
+
+
+def initial_params(cfg, key: jax.Array, synthesis_params) -> dict:
+  """A fresh head, or (init_ckpt) an exported head to train on from, whose shape must be the
+  config's."""
+  spec = spec_of(cfg)
+  if not cfg.init_ckpt:
+    return head.init(spec, key, synthesis_params)
+  found, params, _ = head.load(cfg.init_ckpt)
+  if found != spec:
+    raise ValueError(f'stylegan_head.init_ckpt {cfg.init_ckpt} holds a head {found}, '
+                     f'not the configured {spec}')
+  return params
 
 
 def spec_of(cfg) -> head.HeadSpec:
@@ -142,7 +167,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
   mean = style_mean(net['mapping'])
   mesh = parallel.mesh(cfg.batch_size, first_device_only=True)
   spec = spec_of(cfg)
-  init = head.init(spec, jax.random.key(config.seed), net['synthesis'])
+  init = initial_params(cfg, jax.random.key(config.seed), net['synthesis'])
 
   def steps():
     ds = batches(train_pairs, cfg.batch_size, config.seed,
@@ -168,8 +193,11 @@ def train(config, workdir: str | pathlib.Path) -> State:
       return
     result = evaluate(cfg, state.params, net, mean, test_pairs)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
-    head.export(spec, state.params, workdir / 'export',
-                {'config': config.name, 'steps': cfg.steps, 'heldout': result})
+    source = {'config': config.name, 'steps': cfg.steps, 'heldout': result}
+    if cfg.init_ckpt:  # What the run started from, and how long that had trained.
+      source['init'] = {'ckpt': str(cfg.init_ckpt),
+                        'source': head.load(cfg.init_ckpt)[2].get('source', {})}
+    head.export(spec, state.params, workdir / 'export', source)
     files.write_json(workdir / 'eval.json', result)
     for name, r in result.items():
       loop.say(f'head vs full network, {r["faces"]} held-out faces at {name}: '

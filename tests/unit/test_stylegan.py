@@ -2,6 +2,7 @@
 
 import pathlib
 
+import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -216,6 +217,27 @@ def test_head_distillation_runs_exports_and_loads(test_config, tmp_path, params)
                         head.features(params['synthesis'], w, head.BLOCK), w)
   np.testing.assert_array_equal(np.asarray(mine), np.asarray(
       head.features(params['synthesis'], w, head.BLOCK + 1)))
+
+
+def test_head_training_continues_from_an_exported_head_of_its_own_shape(test_config):
+  """init_ckpt starts from the exported head's weights (a head of another shape is refused in
+  one line) and the cosine schedule ends at a tenth of each rate."""
+  from nam_jax.stylegan import head, train_head
+  shipped = ROOT / 'checkpoints' / 'stylegan_head_cpu'
+  spec, want, _ = head.load(shipped)
+  cfg = test_config.stylegan_head.copy_and_resolve_references()
+  cfg.update(width=spec.width, block=spec.block, modulated=spec.modulated,
+             init_ckpt=str(shipped), schedule='cosine', steps=10)
+  got = train_head.initial_params(cfg, jax.random.key(0), None)
+  chex.assert_trees_all_equal(got, want)
+  assert float(train_head.rate(cfg, 1e-3)(0)) == pytest.approx(1e-3)
+  assert float(train_head.rate(cfg, 1e-3)(10)) == pytest.approx(1e-4)
+  cfg.update(width=spec.width // 2)
+  with pytest.raises(ValueError, match='not the configured'):
+    train_head.initial_params(cfg, jax.random.key(0), None)
+  cfg.update(schedule='linear')
+  with pytest.raises(ValueError, match='schedule'):
+    train_head.rate(cfg, 1e-3)
 
 
 @pytest.mark.slow
