@@ -1,0 +1,68 @@
+"""How close 64 px heads come to the full StyleGAN synthesis on styles like the search's.
+
+  python benchmarks/head_agreement.py --heads=checkpoints/stylegan_head_cpu,runs/head2/export \
+      --count=32
+
+The heads' own held-out figures (model.json) are on mapped styles (W at psi 0.7 and 1). The
+search leaves them: W within the sphere, W+ with rows apart. Here each head renders the same
+random styles as the full network does at 1024 px (reduced to 64 px as the training faces
+are), per kind: W at psi drawn from [0.5, 1], and W+ mixing two mapped styles at a random row
+with per-row noise (the coarse head's training draw, nam_jax/stylegan/train_coarse.py). Prints
+the mean PSNR per head and kind; a head that agrees where the search goes keeps the render
+the face that was found.
+"""
+
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import app, flags
+
+from nam_jax import images
+from nam_jax.data import rendered_faces
+from nam_jax.eval import metrics
+from nam_jax.stylegan import head, model as msg, prior, train_coarse
+
+_HEADS = flags.DEFINE_list('heads', ['checkpoints/stylegan_head_cpu'], 'Exported 64 px heads.')
+_COUNT = flags.DEFINE_integer('count', 32, 'Styles of each kind.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the styles.')
+_OUT = flags.DEFINE_string('out', '', 'JSON written here (also printed).')
+
+
+def full_faces(synthesis, w: jax.Array) -> np.ndarray:
+  """uint8 [B, 64, 64, 3]: the full network at 1024 px, reduced as the training faces are."""
+  render = jax.jit(lambda w: msg.Synthesis().apply({'params': synthesis}, w)[1])
+  out = []
+  for i in range(len(w)):
+    image = np.asarray(render(w[i:i + 1]))
+    out.append(rendered_faces.resize_antialiased(images.as_uint8(image), 64)[0])
+  return np.stack(out)
+
+
+def main(argv):
+  del argv
+  first = prior.load(_HEADS.value[0])[1]  # The network, its style statistics, the first head.
+  draw = ml_collections.ConfigDict(dict(psi_min=0.5, row_noise=0.5, w_plus_share=0.5))
+  styles = {kind: train_coarse.draw_styles(jax.random.key(_SEED.value), first, _COUNT.value,
+                                           draw, w_plus=kind == 'W+')
+            for kind in ('W', 'W+')}
+  truth = {kind: full_faces(first['synthesis'], w) for kind, w in styles.items()}
+  out = {'count': _COUNT.value, 'heads': {}}
+  for ckpt in _HEADS.value:
+    spec, head_params, _ = head.load(ckpt)
+    render = jax.jit(lambda w: head.render(spec, head_params, first['synthesis'], w))
+    row = {}
+    for kind, w in styles.items():
+      faces = np.asarray(render(jnp.asarray(w)))
+      row[kind] = float(np.mean([metrics.psnr(a, b) for a, b in zip(faces, truth[kind])]))
+    out['heads'][ckpt] = row
+    print(ckpt, json.dumps(row), flush=True)
+  if _OUT.value:
+    pathlib.Path(_OUT.value).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == '__main__':
+  app.run(main)
