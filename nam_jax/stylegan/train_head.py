@@ -160,6 +160,10 @@ def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
+  # A wrong schedule or starting head is one line, before any face is rendered.
+  rate(cfg, cfg.learning_rate)
+  if cfg.init_ckpt:
+    initial_params(cfg, jax.random.key(config.seed), None)
   # The first process converts and renders what is missing from the shared caches.
   net, train_pairs, test_pairs = multihost.primary_first(lambda: (
       msg.load_params(convert.ensure_converted()), pairs(config, 'train'),

@@ -219,9 +219,10 @@ def test_head_distillation_runs_exports_and_loads(test_config, tmp_path, params)
       head.features(params['synthesis'], w, head.BLOCK + 1)))
 
 
-def test_head_training_continues_from_an_exported_head_of_its_own_shape(test_config):
+def test_head_training_continues_from_an_exported_head_of_its_own_shape(test_config, tmp_path):
   """init_ckpt starts from the exported head's weights (a head of another shape is refused in
-  one line) and the cosine schedule ends at a tenth of each rate."""
+  one line, by the trainer before any data) and the cosine schedule ends at a tenth of each
+  rate."""
   from nam_jax.stylegan import head, train_head
   shipped = ROOT / 'checkpoints' / 'stylegan_head_cpu'
   spec, want, _ = head.load(shipped)
@@ -235,6 +236,11 @@ def test_head_training_continues_from_an_exported_head_of_its_own_shape(test_con
   cfg.update(width=spec.width // 2)
   with pytest.raises(ValueError, match='not the configured'):
     train_head.initial_params(cfg, jax.random.key(0), None)
+  config = test_config.copy_and_resolve_references()
+  config.stylegan_head.update(init_ckpt=str(shipped))  # The test config's head is narrower.
+  with pytest.raises(ValueError, match='not the configured'):
+    train_head.train(config, tmp_path / 'head')
+  assert not (tmp_path / 'head' / 'export').exists()
   cfg.update(schedule='linear')
   with pytest.raises(ValueError, match='schedule'):
     train_head.rate(cfg, 1e-3)
