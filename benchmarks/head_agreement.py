@@ -24,7 +24,7 @@ from absl import app, flags
 from nam_jax import images
 from nam_jax.data import rendered_faces
 from nam_jax.eval import metrics
-from nam_jax.stylegan import head, model as msg, prior, train_coarse
+from nam_jax.stylegan import head, model as msg, prior, train_coarse, train_head
 
 _HEADS = flags.DEFINE_list('heads', ['checkpoints/stylegan_head_cpu'], 'Exported 64 px heads.')
 _COUNT = flags.DEFINE_integer('count', 32, 'Styles of each kind.')
@@ -32,12 +32,17 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the styles.')
 _OUT = flags.DEFINE_string('out', '', 'JSON written here (also printed).')
 
 
+@jax.jit
+def _full_render(synthesis, w: jax.Array) -> jax.Array:
+  return msg.Synthesis().apply({'params': synthesis}, w)[1]
+
+
 def full_faces(synthesis, w: jax.Array) -> np.ndarray:
-  """uint8 [B, 64, 64, 3]: the full network at 1024 px, reduced as the training faces are."""
-  render = jax.jit(lambda w: msg.Synthesis().apply({'params': synthesis}, w)[1])
+  """uint8 [B, 64, 64, 3]: the full network at 1024 px, one face at a time (one compilation),
+  reduced as the training faces are."""
   out = []
   for i in range(len(w)):
-    image = np.asarray(render(w[i:i + 1]))
+    image = np.asarray(_full_render(synthesis, w[i:i + 1]))
     out.append(rendered_faces.resize_antialiased(images.as_uint8(image), 64)[0])
   return np.stack(out)
 
@@ -53,10 +58,9 @@ def main(argv):
   out = {'count': _COUNT.value, 'heads': {}}
   for ckpt in _HEADS.value:
     spec, head_params, _ = head.load(ckpt)
-    render = jax.jit(lambda w: head.render(spec, head_params, first['synthesis'], w))
     row = {}
     for kind, w in styles.items():
-      faces = np.asarray(render(jnp.asarray(w)))
+      faces = np.asarray(train_head.render(spec, head_params, first['synthesis'], jnp.asarray(w)))
       row[kind] = float(np.mean([metrics.psnr(a, b) for a, b in zip(faces, truth[kind])]))
     out['heads'][ckpt] = row
     print(ckpt, json.dumps(row), flush=True)

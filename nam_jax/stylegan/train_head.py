@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nam_jax import files, images, losses, multihost
+from nam_jax import files, images, losses, multihost, weights
 from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
 from nam_jax.stylegan import convert, head, model as msg
@@ -200,7 +200,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
     source = {'config': config.name, 'steps': cfg.steps, 'heldout': result}
     if cfg.init_ckpt:  # What the run started from, and how long that had trained.
       source['init'] = {'ckpt': str(cfg.init_ckpt),
-                        'source': head.load(cfg.init_ckpt)[2].get('source', {})}
+                        'source': weights.read_meta(cfg.init_ckpt, head.KIND).get('source', {})}
     head.export(spec, state.params, workdir / 'export', source)
     files.write_json(workdir / 'eval.json', result)
     for name, r in result.items():
