@@ -1,7 +1,7 @@
 """How close 64 px heads come to the full StyleGAN synthesis on styles like the search's.
 
   python benchmarks/head_agreement.py --heads=checkpoints/stylegan_head_cpu,runs/head2/export \
-      --count=32
+      --count=32 [--points=runs/points]
 
 The heads' own held-out figures (model.json) are on mapped styles (W at psi 0.7 and 1). The
 search leaves them: W within the sphere, W+ with rows apart. Here each head renders the same
@@ -9,7 +9,8 @@ random styles as the full network does at 1024 px (reduced to 64 px as the train
 are), per kind: W at psi drawn from [0.5, 1], and W+ mixing two mapped styles at a random row
 with per-row noise (the coarse head's training draw, nam_jax/stylegan/train_coarse.py). Prints
 the mean PSNR per head and kind; a head that agrees where the search goes keeps the render
-the face that was found.
+the face that was found. With --points, also on the search's own end points of the last
+faces of a search_points directory (those the head trainer holds out).
 """
 
 import json
@@ -21,30 +22,17 @@ import ml_collections
 import numpy as np
 from absl import app, flags
 
-from nam_jax import images
-from nam_jax.data import rendered_faces
 from nam_jax.eval import metrics
-from nam_jax.stylegan import head, model as msg, prior, train_coarse, train_head
+from nam_jax.stylegan import head, prior, search_points, train_coarse, train_head
 
 _HEADS = flags.DEFINE_list('heads', ['checkpoints/stylegan_head_cpu'], 'Exported 64 px heads.')
 _COUNT = flags.DEFINE_integer('count', 32, 'Styles of each kind.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the styles.')
 _OUT = flags.DEFINE_string('out', '', 'JSON written here (also printed).')
-
-
-@jax.jit
-def _full_render(synthesis, w: jax.Array) -> jax.Array:
-  return msg.Synthesis().apply({'params': synthesis}, w)[1]
-
-
-def full_faces(synthesis, w: jax.Array) -> np.ndarray:
-  """uint8 [B, 64, 64, 3]: the full network at 1024 px, one face at a time (one compilation),
-  reduced as the training faces are."""
-  out = []
-  for i in range(len(w)):
-    image = np.asarray(_full_render(synthesis, w[i:i + 1]))
-    out.append(rendered_faces.resize_antialiased(images.as_uint8(image), 64)[0])
-  return np.stack(out)
+_POINTS = flags.DEFINE_string('points', '', 'A directory of search end points (nam_jax/'
+                              'stylegan/search_points.py): also score the heads on its last faces.')
+_POINTS_TEST = flags.DEFINE_integer('points_test_faces', 4, 'Faces of --points scored (the '
+                                    'head trainer holds out as many).')
 
 
 def main(argv):
@@ -54,7 +42,10 @@ def main(argv):
   styles = {kind: train_coarse.draw_styles(jax.random.key(_SEED.value), first, _COUNT.value,
                                            draw, w_plus=kind == 'W+')
             for kind in ('W', 'W+')}
-  truth = {kind: full_faces(first['synthesis'], w) for kind, w in styles.items()}
+  truth = {kind: search_points.full_faces(first['synthesis'], w) for kind, w in styles.items()}
+  if _POINTS.value:  # The held-out faces' search end points, with their full-network faces.
+    _, held = search_points.split_by_face(search_points.load(_POINTS.value), _POINTS_TEST.value)
+    styles['points'], truth['points'] = held['w'], held['image']
   out = {'count': _COUNT.value, 'heads': {}}
   for ckpt in _HEADS.value:
     spec, head_params, _ = head.load(ckpt)

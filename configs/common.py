@@ -109,6 +109,10 @@ def base_config() -> ml_collections.ConfigDict:
       # untruncated (psi 1) faces of their own seed ranges.
       truncated_train=1000, untruncated_train=1500,
       truncated_test=200, untruncated_test=100,
+      # '' = none; else a directory of search end points (python -m
+      # nam_jax.stylegan.search_points) making up points_share of every batch, the end points
+      # of its last points_test_faces faces held out.
+      points='', points_share=0.5, points_test_faces=4,
       perceptual_weight=0.1, perceptual_taps=('relu2_2',),
       log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
   ))

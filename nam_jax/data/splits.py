@@ -15,6 +15,9 @@ SEED_OFFSETS = {
     # SR-NAM searches (nam_jax/stylegan/train_head.py); cached as shards, not TFDS.
     'head_train': 40_000_000,
     'head_test': 50_000_000,
+    # Synthetic LR inputs whose search end points the head is distilled on
+    # (nam_jax/stylegan/search_points.py).
+    'head_search': 60_000_000,
 }
 MAX_SPLIT_SIZE = 10_000_000  # Ranges above never overlap while splits stay below this.
 

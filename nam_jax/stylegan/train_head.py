@@ -6,9 +6,12 @@ are free: w = truncate(mapping(z_seed)) through our Flax port, target = the stor
 sources, both read from the face cache (rendered on first use): faces of the synthetic HR
 split's seeds (psi = data.truncation, 0.7) and untruncated faces (psi 1, the head_train /
 head_test seed ranges), because SR-NAM searches the whole region of mapped styles, not only
-its truncated core. The
+its truncated core. With `points` (a directory of nam_jax/stylegan/search_points.py) a share
+of every batch is the search's own end points on synthetic LR faces, W+ latents with the full
+network's faces of them: where the search goes, which mapped styles do not cover. The
 synthesis below the head is frozen; only the head (and its copy of layer 2) learns. Held-out
-faces of both kinds give the head's PSNR and LPIPS against the full network.
+faces of both kinds (and the end points of the last faces searched) give the head's PSNR and
+LPIPS against the full network.
 
   python train.py --stage=stylegan_head --config=configs/cpu.py --workdir=runs/cpu_head
 """
@@ -27,7 +30,7 @@ import optax
 from nam_jax import files, images, losses, multihost, weights
 from nam_jax.data import rendered_faces, pipeline, splits
 from nam_jax.eval import lpips, metrics, vgg
-from nam_jax.stylegan import convert, head, model as msg
+from nam_jax.stylegan import convert, head, model as msg, search_points
 from nam_jax.training import lock, loop, parallel, run, states
 
 
@@ -127,7 +130,8 @@ def batches(data: dict[str, np.ndarray], batch_size: int, seed: int,
             shard: tuple[int, int] = (0, 1)) -> grain.MapDataset:
   """Endless shuffled batches of `pairs` (no flips: a flipped face is not the face of its w),
   or one process's share of each (pipeline.shard_batches)."""
-  records = [{k: v[i] for k, v in data.items()} for i in range(len(data['seed']))]
+  count = len(next(iter(data.values())))
+  records = [{k: v[i] for k, v in data.items()} for i in range(count)]
   return pipeline.shard_batches(grain.MapDataset.source(records).shuffle(seed=seed).repeat(),
                                 batch_size, shard)
 
@@ -135,35 +139,75 @@ def batches(data: dict[str, np.ndarray], batch_size: int, seed: int,
 render = jax.jit(head.render, static_argnums=0)
 
 
-def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0) -> dict:
+def scores(out: np.ndarray, truth: np.ndarray) -> dict:
+  """Mean PSNR (dB) and LPIPS of head faces against the full network's, and their count."""
+  return {'psnr': float(np.mean([metrics.psnr(o, t) for o, t in zip(out, truth)])),
+          'lpips': float(np.mean(lpips.lpips(out, truth))), 'faces': int(len(out))}
+
+
+def render_all(cfg, params, synthesis, w: np.ndarray) -> np.ndarray:
+  """Head faces of styles w ([N, 512] or [N, 23, 512]), 32 at a time."""
+  return np.concatenate([np.asarray(render(spec_of(cfg), params, synthesis,
+                                           jnp.asarray(w[i:i + 32])))
+                         for i in range(0, len(w), 32)])
+
+
+def evaluate(cfg, params, net, mean, data: dict[str, np.ndarray], limit: int = 0,
+             points: dict[str, np.ndarray] | None = None) -> dict:
   """PSNR / LPIPS of the head against the full network's faces, per truncation psi
-  ({'psi0.70': {...}, 'psi1.00': {...}}), on at most `limit` faces of each (0: all), and
-  a grid (head row over full-network row) of the first faces of each."""
+  ({'psi0.70': {...}, 'psi1.00': {...}}) and on held-out search end points ('points', when
+  given), on at most `limit` faces of each (0: all), and a grid (head row over full-network
+  row) of the first faces of each."""
   styles = jax.jit(lambda z, psi: truncated_styles(net['mapping'], mean, z, psi))
   result, rows = {}, []
   for psi in sorted(set(data['psi'].tolist())):
     idx = np.flatnonzero(data['psi'] == psi)[:limit or None]
-    outs = []
-    for i in range(0, len(idx), 32):
-      sel = idx[i:i + 32]
-      w = styles(jnp.asarray(rendered_faces.seed_latents(data['seed'][sel])),
-                 jnp.asarray(data['psi'][sel])[:, None])
-      outs.append(np.asarray(render(spec_of(cfg), params, net['synthesis'], w)))
-    out, truth = np.concatenate(outs), data['image'][idx]
-    result[f'psi{psi:.2f}'] = {
-        'psnr': float(np.mean([metrics.psnr(o, t) for o, t in zip(out, truth)])),
-        'lpips': float(np.mean(lpips.lpips(out, truth))), 'faces': int(len(idx))}
+    w = np.concatenate([np.asarray(styles(
+        jnp.asarray(rendered_faces.seed_latents(data['seed'][idx[i:i + 32]])),
+        jnp.asarray(data['psi'][idx[i:i + 32]])[:, None])) for i in range(0, len(idx), 32)])
+    out, truth = render_all(cfg, params, net['synthesis'], w), data['image'][idx]
+    result[f'psi{psi:.2f}'] = scores(out, truth)
+    rows += [list(out[:8]), list(truth[:8])]
+  if points is not None and len(points['w']):
+    n = len(points['w'])  # With a limit: end points spread over the held-out faces.
+    idx = np.unique(np.linspace(0, n - 1, min(limit, n)).astype(int)) if limit else np.arange(n)
+    out, truth = render_all(cfg, params, net['synthesis'], points['w'][idx]), points['image'][idx]
+    result['points'] = scores(out, truth)
     rows += [list(out[:8]), list(truth[:8])]
   return {**result, 'grid': images.grid(rows)}
+
+
+def points_of(cfg) -> tuple[dict, dict] | None:
+  """(train, held-out) search end points of `cfg.points` (the last `points_test_faces` faces
+  held out), or None without; a wrong directory or share is one line."""
+  if not cfg.points:
+    return None
+  if not 0.0 < cfg.points_share < 1.0:
+    raise ValueError(f'stylegan_head.points_share must be in (0, 1), got {cfg.points_share}')
+  train, test = search_points.split_by_face(search_points.load(cfg.points),
+                                            cfg.points_test_faces)
+  if not len(train['w']):
+    raise ValueError(f'stylegan_head.points {cfg.points}: no end points left to train on '
+                     f'after holding out {cfg.points_test_faces} faces')
+  return train, test
+
+
+def batch_shares(cfg) -> tuple[int, int]:
+  """(mapped-style pairs, search end points) in each batch of cfg.batch_size."""
+  if not cfg.points:
+    return cfg.batch_size, 0
+  n = max(1, min(cfg.batch_size - 1, round(cfg.batch_size * cfg.points_share)))
+  return cfg.batch_size - n, n
 
 
 @lock.exclusive
 def train(config, workdir: str | pathlib.Path) -> State:
   cfg = config.stylegan_head
-  # A wrong schedule or starting head is one line, before any face is rendered.
+  # A wrong schedule, starting head or end points is one line, before any face is rendered.
   rate(cfg, cfg.learning_rate)
   if cfg.init_ckpt:
     initial_params(cfg, jax.random.key(config.seed), None)
+  points = points_of(cfg)
   # The first process converts and renders what is missing from the shared caches.
   net, train_pairs, test_pairs = multihost.primary_first(lambda: (
       msg.load_params(convert.ensure_converted()), pairs(config, 'train'),
@@ -172,10 +216,13 @@ def train(config, workdir: str | pathlib.Path) -> State:
   mesh = parallel.mesh(cfg.batch_size, first_device_only=True)
   spec = spec_of(cfg)
   init = initial_params(cfg, jax.random.key(config.seed), net['synthesis'])
+  test_points = points[1] if points else None
+  mapped, searched = batch_shares(cfg)
 
   def steps():
-    ds = batches(train_pairs, cfg.batch_size, config.seed,
-                 parallel.shard_of_process(cfg.batch_size))
+    ds = batches(train_pairs, mapped, config.seed, parallel.shard_of_process(mapped))
+    ends = (batches({k: points[0][k] for k in ('w', 'image')}, searched, config.seed + 1,
+                    parallel.shard_of_process(searched)) if searched else None)
     vgg_params = parallel.replicate(vgg.load_params() if cfg.perceptual_weight else {}, mesh)
     synthesis = parallel.replicate(net['synthesis'], mesh)
     step = parallel.jit_step(functools.partial(train_step, cfg=cfg), mesh, (0, 0, None, None))
@@ -183,11 +230,15 @@ def train(config, workdir: str | pathlib.Path) -> State:
 
     def step_fn(state, k):
       batch = ds[k]
-      w = mapping(jnp.asarray(rendered_faces.seed_latents(batch['seed'])),
-                  jnp.asarray(batch['psi'])[:, None])
-      if parallel.multi_process():  # This process's share of w, as a host array.
-        w = parallel.global_batch(np.asarray(w), mesh, 0)
-      return step(state, w, parallel.global_batch(pipeline.to_float(batch['image']), mesh, 0),
+      w = np.asarray(mapping(jnp.asarray(rendered_faces.seed_latents(batch['seed'])),
+                             jnp.asarray(batch['psi'])[:, None]))
+      image = batch['image']
+      if ends is not None:  # Mapped styles as W+ beside the end points' W+ latents.
+        end = ends[k]
+        w = np.concatenate([search_points.as_w_plus(w), end['w']])
+        image = np.concatenate([image, end['image']])
+      w = parallel.global_batch(w, mesh, 0)  # This process's share, as the job's array.
+      return step(state, w, parallel.global_batch(pipeline.to_float(image), mesh, 0),
                   synthesis, vgg_params)
     return step_fn
 
@@ -195,9 +246,12 @@ def train(config, workdir: str | pathlib.Path) -> State:
     del writer
     if not redo and all((workdir / f).is_file() for f in ('export/model.json', 'eval.json')):
       return
-    result = evaluate(cfg, state.params, net, mean, test_pairs)
+    result = evaluate(cfg, state.params, net, mean, test_pairs, points=test_points)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
     source = {'config': config.name, 'steps': cfg.steps, 'heldout': result}
+    if cfg.points:  # The end points it also trained on: how many, from which faces.
+      source['points'] = {'dir': str(cfg.points), 'train': int(len(points[0]['w'])),
+                          'share': searched / cfg.batch_size}
     if cfg.init_ckpt:  # What the run started from, and how long that had trained.
       source['init'] = {'ckpt': str(cfg.init_ckpt),
                         'source': weights.read_meta(cfg.init_ckpt, head.KIND).get('source', {})}
@@ -208,7 +262,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
                f'PSNR {r["psnr"]:.2f} dB, LPIPS {r["lpips"]:.3f}')
 
   def grid(state, k):
-    return evaluate(cfg, state.params, net, mean, test_pairs, 8)['grid']
+    return evaluate(cfg, state.params, net, mean, test_pairs, 8, test_points)['grid']
 
   initial = parallel.initial(State(init, optimizer(cfg).init(init)), cfg.batch_size)
   return run.run(config, workdir, run.Run('stylegan_head', cfg, initial, steps, finish,

@@ -499,3 +499,37 @@ def test_final_candidates_render_larger_and_match_the_search(job_settings):
                                                                      out['loss'])
   with pytest.raises(ValueError, match='unknown size 100; known: 64, 128'):
     settings.from_config(test_cfg.get_config().nam, dict(size=100))
+
+
+@pytest.mark.slow  # Two tiny searches, four 1024 px renders and a head training (about 90 s).
+def test_end_points_of_a_search_train_a_head(test_config, small_head, job_settings, params,
+                                             tmp_path):
+  """collect searches synthetic LR faces and stores each candidate's final latent with the
+  full network's face of it (reduced as the training faces are); the head trainer trains on
+  them beside the mapped styles and reports the held-out end points."""
+  from nam_jax.nam import models
+  from nam_jax.stylegan import head, search_points, train_head
+  job = job_settings(prior='stylegan', prior_ckpt=str(small_head / 'head'),
+                     degradation_ckpt=str(small_head / 'degrade'), seeds=2, steps=2,
+                     start='pool')
+  model = models.load_model(job)
+  paths = search_points.collect(model, job, params['synthesis'], 2, tmp_path / 'points',
+                                chunk=1)
+  assert [p.name for p in paths] == ['points_00000_001.npz', 'points_00001_001.npz']
+  points = search_points.load(tmp_path / 'points')
+  chex.assert_shape(points['w'], (4, msg.NUM_STYLES, msg.STYLE_DIM))
+  np.testing.assert_array_equal(points['kind'], np.repeat(search_points.KINDS[:2], 2))
+  again = search_points.full_faces(params['synthesis'], points['w'][:1])
+  np.testing.assert_array_equal(again, points['image'][:1])
+  assert np.all(np.isfinite(points['loss']))
+  # A finished shard is kept: collecting again searches nothing.
+  stamp = paths[0].stat().st_mtime_ns
+  search_points.collect(model, job, params['synthesis'], 2, tmp_path / 'points', chunk=1)
+  assert paths[0].stat().st_mtime_ns == stamp
+  config = test_config.copy_and_resolve_references()
+  config.stylegan_head.update(points=str(tmp_path / 'points'), points_test_faces=1)
+  state = train_head.train(config, tmp_path / 'head')
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(state.params))
+  _, _, meta = head.load(tmp_path / 'head' / 'export')
+  assert meta['source']['heldout']['points']['faces'] == 2
+  assert meta['source']['points']['train'] == 2
