@@ -31,7 +31,7 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the styles.')
 _OUT = flags.DEFINE_string('out', '', 'JSON written here (also printed).')
 _POINTS = flags.DEFINE_string('points', '', 'A directory of search end points (nam_jax/'
                               'stylegan/search_points.py): also score the heads on its last faces.')
-_POINTS_TEST = flags.DEFINE_integer('points_test_faces', 4, 'Faces of --points scored (the '
+_POINTS_TEST = flags.DEFINE_integer('points_test_faces', 5, 'Faces of --points scored (the '
                                     'head trainer holds out as many).')
 
 

@@ -111,8 +111,8 @@ def base_config() -> ml_collections.ConfigDict:
       truncated_test=200, untruncated_test=100,
       # '' = none; else a directory of search end points (python -m
       # nam_jax.stylegan.search_points) making up points_share of every batch, the end points
-      # of its last points_test_faces faces held out.
-      points='', points_share=0.5, points_test_faces=4,
+      # of its last points_test_faces faces held out (5: one of each LR kind).
+      points='', points_share=0.5, points_test_faces=5,
       perceptual_weight=0.1, perceptual_taps=('relu2_2',),
       log_every=25, image_every=250, ckpt_every=250, keep_ckpts=3,
   ))

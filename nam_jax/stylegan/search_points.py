@@ -16,7 +16,7 @@ seeds). Every candidate's final latent (W broadcast to W+) is rendered by the fu
 at 1024 px (the Flax port: the OpenVINO export takes W only) and reduced to 64 px as the
 training faces are. Shards of `chunk` faces are written as they finish, so a run resumes.
 
-  python -m nam_jax.stylegan.search_points --faces=40 --out=runs/points
+  python -m nam_jax.stylegan.search_points --faces=35 --out=runs/points
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def shard_path(out_dir, first: int, count: int) -> pathlib.Path:
   return pathlib.Path(out_dir) / f'points_{first:05d}_{count:03d}.npz'
 
 
-def collect(model, job, synthesis, faces: int, out_dir, chunk: int = 4, progress=print
+def collect(model, job, synthesis, faces: int, out_dir, chunk: int = 5, progress=print
             ) -> list[pathlib.Path]:
   """Searches `faces` synthetic LR faces in shards of `chunk` (a finished shard is kept) and
   writes each shard's {w [F*S, 23, 512], image uint8 [F*S, 64, 64, 3], face [F*S], kind,
@@ -169,8 +169,9 @@ if __name__ == '__main__':
   from nam_jax.stylegan import convert
   _REPO = pathlib.Path(__file__).resolve().parents[2]
   _CONFIG = cli.define_config(str(_REPO / 'configs' / 'cpu.py'))
-  _FACES = flags.DEFINE_integer('faces', 40, 'Synthetic LR faces to search.')
+  _FACES = flags.DEFINE_integer('faces', 35, 'Synthetic LR faces to search.')
   _SEEDS = flags.DEFINE_integer('seeds', 16, 'Candidates per face.')
-  _CHUNK = flags.DEFINE_integer('chunk', 4, 'Faces per shard (searched together).')
+  _CHUNK = flags.DEFINE_integer('chunk', 5, 'Faces per shard, searched together (5: one of '
+                                'each LR kind).')
   _OUT = flags.DEFINE_string('out', 'runs/points', 'Directory of the shards.')
   cli.run(main)
