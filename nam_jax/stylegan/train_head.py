@@ -249,7 +249,7 @@ def train(config, workdir: str | pathlib.Path) -> State:
     result = evaluate(cfg, state.params, net, mean, test_pairs, points=test_points)
     images.save_png(workdir / 'images' / 'head_vs_full.png', result.pop('grid'))
     source = {'config': config.name, 'steps': cfg.steps, 'heldout': result}
-    if cfg.points:  # The end points it also trained on: how many, from which faces.
+    if cfg.points:  # The end points it also trained on: from where, how many, their batch share.
       source['points'] = {'dir': str(cfg.points), 'train': int(len(points[0]['w'])),
                           'share': searched / cfg.batch_size}
     if cfg.init_ckpt:  # What the run started from, and how long that had trained.
